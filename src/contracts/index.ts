@@ -1,0 +1,9 @@
+// Everything here is sandbox-safe: the workflow bundle imports it.
+export * from './messages';
+export * from './run-input';
+export * from './pending-action';
+export * from './resolution';
+export * from './errors';
+export * from './run-state';
+export * from './temporal';
+export * from './activities';

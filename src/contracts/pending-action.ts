@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { JsonObjectSchema } from './messages';
+
+export const DecisionKindSchema = z.enum(['approve', 'reject', 'edit', 'respond']);
+export type DecisionKind = z.infer<typeof DecisionKindSchema>;
+export const ALL_DECISIONS: readonly DecisionKind[] = ['approve', 'reject', 'edit', 'respond'];
+
+export const ActionRequestSchema = z.object({
+  tool_call_id: z.string(),
+  name: z.string(),
+  arguments: JsonObjectSchema,
+  description: z.string().optional(),
+});
+export type ActionRequest = z.infer<typeof ActionRequestSchema>;
+
+export const ReviewConfigSchema = z.object({
+  tool_call_id: z.string(),
+  action_name: z.string(),
+  allowed_decisions: z.array(DecisionKindSchema),
+});
+export type ReviewConfig = z.infer<typeof ReviewConfigSchema>;
+
+export const ToolApprovalPayloadSchema = z.object({
+  type: z.literal('tool_approval'),
+  action_requests: z.array(ActionRequestSchema),
+  review_configs: z.array(ReviewConfigSchema),
+});
+export type ToolApprovalPayload = z.infer<typeof ToolApprovalPayloadSchema>;
+
+export const QuestionOptionSchema = z.object({
+  label: z.string().min(1).max(280),
+  value: z.string().max(500),
+  description: z.string().max(4000).optional(),
+});
+
+export const QuestionSchema = z.object({
+  id: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/)
+    .optional(),
+  question: z.string().min(1).max(2000),
+  header: z.string().max(80).optional(),
+  description: z.string().max(4000).optional(),
+  options: z.array(QuestionOptionSchema).max(12).optional(),
+  multiSelect: z.boolean().optional(),
+});
+export type Question = z.infer<typeof QuestionSchema>;
+
+export const AskUserQuestionPayloadSchema = z.object({
+  type: z.literal('ask_user_question'),
+  tool_call_id: z.string(),
+  question: QuestionSchema,
+  questions: z.array(QuestionSchema).min(1).max(4).optional(),
+});
+export type AskUserQuestionPayload = z.infer<typeof AskUserQuestionPayloadSchema>;
+
+export const HumanInterruptPayloadSchema = z.discriminatedUnion('type', [
+  ToolApprovalPayloadSchema,
+  AskUserQuestionPayloadSchema,
+]);
+export type HumanInterruptPayload = z.infer<typeof HumanInterruptPayloadSchema>;
+
+export const PendingActionSchema = z.object({
+  actionId: z.string(),
+  runId: z.string(),
+  userId: z.string(),
+  conversationId: z.string(),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+  payload: HumanInterruptPayloadSchema,
+});
+export type PendingAction = z.infer<typeof PendingActionSchema>;

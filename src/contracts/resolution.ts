@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+export const ScopeSchema = z.enum(['once', 'session', 'always']);
+export type Scope = z.infer<typeof ScopeSchema>;
+
+export const MAX_REASON_CHARS = 4000;
+export const MAX_ANSWER_CHARS = 16_000;
+
+/**
+ * One decision on one paused tool call. `editedArguments` and `responseText` are checked by the
+ * workflow (not here) so that a missing or malformed value is refused as `IncompleteDecision`,
+ * the type DESIGN.md gives it, rather than as a schema error.
+ */
+export const DecisionSchema = z.discriminatedUnion('decision', [
+  z.object({ tool_call_id: z.string().min(1), decision: z.literal('approve'), scope: ScopeSchema.default('once') }),
+  z.object({
+    tool_call_id: z.string().min(1),
+    decision: z.literal('reject'),
+    reason: z.string().max(MAX_REASON_CHARS).optional(),
+  }),
+  z.object({ tool_call_id: z.string().min(1), decision: z.literal('edit'), editedArguments: z.unknown().optional() }),
+  z.object({ tool_call_id: z.string().min(1), decision: z.literal('respond'), responseText: z.unknown().optional() }),
+]);
+export type DecisionInput = z.input<typeof DecisionSchema>;
+export type Decision = z.output<typeof DecisionSchema>;
+
+/** The one argument of update and signal `resolveAction` (wire). */
+export const ResolutionSchema = z.object({
+  actionId: z.string().min(1).max(256),
+  approver: z.string().min(1).max(256),
+  decisions: z.array(DecisionSchema).max(256).optional(),
+  answer: z.unknown().optional(),
+  answers: z.unknown().optional(),
+});
+export type Resolution = z.input<typeof ResolutionSchema>;
+export type ParsedResolution = z.output<typeof ResolutionSchema>;
+
+/** What update `resolveAction` returns to the one caller that won. */
+export const ResolveResultSchema = z.object({
+  actionId: z.string(),
+  status: z.literal('running'),
+  decidedBy: z.string(),
+});
+export type ResolveResult = z.infer<typeof ResolveResultSchema>;

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { RefusalSchema } from './errors';
+import { ChatMessageSchema } from './messages';
+import { PendingActionSchema } from './pending-action';
+import { ResolveResultSchema, ScopeSchema } from './resolution';
+import { DecisionKindSchema } from './pending-action';
+
+/** `HitlStatus` values (wire). */
+export const RunStatusSchema = z.enum(['running', 'requires_action', 'completed', 'aborted', 'failed']);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+/** One entry of the audit log: every resolution attempt, accepted or refused, and every expiry. */
+export const AuditEntrySchema = z.object({
+  at: z.iso.datetime(),
+  via: z.enum(['update', 'signal', 'expiry', 'cancel']),
+  actionId: z.string().nullable(),
+  approver: z.string().nullable(),
+  outcome: z.enum(['accepted', 'refused', 'expired', 'cancelled']),
+  refusal: RefusalSchema.optional(),
+  decisions: z
+    .array(z.object({ tool_call_id: z.string(), decision: DecisionKindSchema, scope: ScopeSchema.optional() }))
+    .optional(),
+});
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+/** Query `getRunState` (wire). */
+export const RunStateSchema = z.object({
+  status: RunStatusSchema,
+  turn: z.number().int(),
+  pendingAction: PendingActionSchema.nullable(),
+  messages: z.array(ChatMessageSchema),
+  decisions: z.array(AuditEntrySchema),
+  error: z.string().optional(),
+});
+export type RunState = z.infer<typeof RunStateSchema>;
+
+/** What a finished `generationRun` returns. */
+export const RunResultSchema = z.object({
+  status: z.enum(['completed', 'aborted']),
+  /** Why the run ended: `final_answer`, `max_turns`, `expired`, or `cancelled`. */
+  finishReason: z.enum(['final_answer', 'max_turns', 'expired', 'cancelled']),
+  reason: z.string().optional(),
+  finalMessage: z.string().optional(),
+  turn: z.number().int(),
+  messages: z.array(ChatMessageSchema),
+});
+export type RunResult = z.infer<typeof RunResultSchema>;
+
+/**
+ * Second workflow argument, passed only by the workflow itself on continue-as-new: the transcript,
+ * the audit log and what was resolved, so a long run keeps its memory and its exactly-once answers.
+ */
+export const ContinuedStateSchema = z.object({
+  turn: z.number().int().nonnegative(),
+  messages: z.array(ChatMessageSchema),
+  decisions: z.array(AuditEntrySchema),
+  resolvedActionIds: z.array(z.string()),
+  expiredActionIds: z.array(z.string()),
+  /** update id → the answer it got, so a retried update returns the first answer after continue-as-new. */
+  acceptedUpdates: z.record(z.string(), ResolveResultSchema),
+});
+export type ContinuedState = z.infer<typeof ContinuedStateSchema>;

@@ -1,0 +1,30 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { PendingAction } from './pending-action';
+import type { Resolution, ResolveResult } from './resolution';
+import type { RunState } from './run-state';
+
+/** Workflow type of one generation run (wire). */
+export const GENERATION_RUN_WORKFLOW = 'generationRun';
+/** Default task queue (wire); `HITL_TASK_QUEUE` overrides it. */
+export const DEFAULT_TASK_QUEUE = 'generation-runs';
+
+export const getPendingActionQuery = defineQuery<PendingAction | null>('getPendingAction');
+export const getRunStateQuery = defineQuery<RunState>('getRunState');
+export const resolveActionUpdate = defineUpdate<ResolveResult, [Resolution]>('resolveAction');
+export const resolveActionSignal = defineSignal<[Resolution]>('resolveAction');
+
+/** Search attributes registered on the namespace (wire). */
+export const HitlStatus = defineSearchAttributeKey('HitlStatus', SearchAttributeType.KEYWORD);
+export const HitlUserId = defineSearchAttributeKey('HitlUserId', SearchAttributeType.KEYWORD);
+export const HitlConversationId = defineSearchAttributeKey('HitlConversationId', SearchAttributeType.KEYWORD);
+export const HitlPendingTools = defineSearchAttributeKey('HitlPendingTools', SearchAttributeType.KEYWORD_LIST);
+export const HitlExpiresAt = defineSearchAttributeKey('HitlExpiresAt', SearchAttributeType.DATETIME);
+
+export const HITL_SEARCH_ATTRIBUTES = [
+  HitlStatus,
+  HitlUserId,
+  HitlConversationId,
+  HitlPendingTools,
+  HitlExpiresAt,
+] as const;
