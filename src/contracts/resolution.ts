@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Refusal } from './errors';
+import { describeIssues } from './run-input';
 
 export const ScopeSchema = z.enum(['once', 'session', 'always']);
 export type Scope = z.infer<typeof ScopeSchema>;
@@ -42,3 +44,10 @@ export const ResolveResultSchema = z.object({
   decidedBy: z.string(),
 });
 export type ResolveResult = z.infer<typeof ResolveResultSchema>;
+
+/** Schema check alone: what the update validator runs, so malformed payloads never reach history. */
+export function checkResolutionShape(raw: unknown): Refusal | null {
+  const parsed = ResolutionSchema.safeParse(raw);
+  if (parsed.success) return null;
+  return { type: 'InvalidResolution', message: `Invalid resolution: ${describeIssues(parsed.error)}` };
+}

@@ -1,0 +1,43 @@
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { RefusalTypeSchema, type Refusal } from '../contracts';
+
+/** The input of `startRun` does not match `RunInput`; nothing was started. */
+export class InvalidRunInputError extends Error {
+  override readonly name = 'InvalidRunInputError';
+  readonly type = 'InvalidInput';
+}
+
+/** No generation run with this id exists in the namespace. */
+export class RunNotFoundError extends Error {
+  override readonly name = 'RunNotFoundError';
+  constructor(readonly runId: string) {
+    super(`No generation run with id "${runId}"`);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Turns what an update call threw into a typed refusal, when it is one: an `ApplicationFailure`
+ * from the workflow whose type is a refusal type. Anything else is returned as `undefined`.
+ */
+export function refusalFromError(error: unknown): Refusal | undefined {
+  const failure = error instanceof WorkflowUpdateFailedError ? error.cause : error;
+  if (!(failure instanceof ApplicationFailure)) return undefined;
+  const type = RefusalTypeSchema.safeParse(failure.type);
+  if (!type.success) return undefined;
+  const details = failure.details?.[0];
+  return {
+    type: type.data,
+    message: failure.message,
+    ...(isRecord(details) ? { details } : {}),
+  };
+}
+
+/** True when Temporal says the run does not exist, or has closed (an update can no longer reach it). */
+export function isRunNotFound(error: unknown): boolean {
+  return error instanceof WorkflowNotFoundError;
+}

@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { Client, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { z } from 'zod';
+import {
+  DEFAULT_TASK_QUEUE,
+  describeIssues,
+  GENERATION_RUN_WORKFLOW,
+  getPendingActionQuery,
+  getRunStateQuery,
+  HitlConversationId,
+  HitlExpiresAt,
+  HitlPendingTools,
+  HitlStatus,
+  HitlUserId,
+  resolveActionUpdate,
+  resolveActionSignal,
+  checkResolutionShape,
+  RunInputSchema,
+  RunStatusSchema,
+  type NormalizedRunInput,
+  type PendingAction,
+  type Refusal,
+  type Resolution,
+  type ResolveResult,
+  type RunInput,
+  type RunResult,
+  type RunState,
+  type RunStatus,
+} from '../contracts';
+import { InvalidRunInputError, isRunNotFound, refusalFromError, RunNotFoundError } from './errors';
+
+export type ResolveOutcome = { ok: true; result: ResolveResult } | { ok: false; refusal: Refusal };
+
+export interface StartRunOptions {
+  /** Workflow id of the run; a fresh `run-<uuid>` when left out. */
+  runId?: string;
+}
+
+/** Filters of `listRuns`; every value is matched exactly. */
+export const ListRunsFilterSchema = z.object({
+  userId: z.string().min(1).max(256).optional(),
+  conversationId: z.string().min(1).max(256).optional(),
+  status: RunStatusSchema.optional(),
+  tool: z.string().min(1).max(256).optional(),
+  limit: z.number().int().positive().max(1000).default(100),
+});
+export type ListRunsFilter = z.input<typeof ListRunsFilterSchema>;
+
+export interface RunSummary {
+  runId: string;
+  status: RunStatus | undefined;
+  userId: string | undefined;
+  conversationId: string | undefined;
+  pendingTools: string[];
+  expiresAt: Date | undefined;
+  startTime: Date;
+  closeTime: Date | undefined;
+  /** Temporal's own execution status (RUNNING, COMPLETED, CANCELLED, …). */
+  executionStatus: string;
+}
+
+/** The run's `staticSummary` in the Temporal Web UI: who, which conversation, which agent. */
+export function staticSummaryOf(input: Pick<NormalizedRunInput, 'userId' | 'conversationId' | 'agentId'>): string {
+  const agent = input.agentId ? ` · agent ${input.agentId}` : '';
+  return `generation run · user ${input.userId} · conversation ${input.conversationId}${agent}`;
+}
+
+/** A visibility query literal: Temporal's list filter has no escaping we can rely on, so quotes are refused. */
+function literal(value: string): string {
+  if (/["'\\\n\r]/.test(value)) throw new Error(`Filter values may not contain quotes or backslashes: ${value}`);
+  return `"${value}"`;
+}
+
+/** Typed access to generation runs for chat backends and approvers. */
+export class HitlClient {
+  constructor(
+    readonly client: Client,
+    readonly taskQueue: string = DEFAULT_TASK_QUEUE,
+  ) {}
+
+  private handle(runId: string): WorkflowHandle {
+    return this.client.workflow.getHandle(runId);
+  }
+
+  /** Validates the input with the wire schema, then starts one `generationRun`. */
+  async startRun(input: RunInput, options: StartRunOptions = {}): Promise<{ runId: string }> {
+    const parsed = RunInputSchema.safeParse(input);
+    if (!parsed.success) throw new InvalidRunInputError(`Invalid RunInput: ${describeIssues(parsed.error)}`);
+    const runId = options.runId ?? `run-${randomUUID()}`;
+    await this.client.workflow.start(GENERATION_RUN_WORKFLOW, {
+      taskQueue: this.taskQueue,
+      workflowId: runId,
+      args: [parsed.data],
+      staticSummary: staticSummaryOf(parsed.data),
+      typedSearchAttributes: [
+        { key: HitlStatus, value: 'running' },
+        { key: HitlUserId, value: parsed.data.userId },
+        { key: HitlConversationId, value: parsed.data.conversationId },
+      ],
+    });
+    return { runId };
+  }
+
+  async getPendingAction(runId: string): Promise<PendingAction | null> {
+    return this.withNotFound(runId, () => this.handle(runId).query(getPendingActionQuery));
+  }
+
+  async getRunState(runId: string): Promise<RunState> {
+    return this.withNotFound(runId, () => this.handle(runId).query(getRunStateQuery));
+  }
+
+  /**
+   * Resolves the pending action through update `resolveAction`. Refusals come back as data
+   * (`{ ok: false, refusal }`); an `idempotencyKey` (the update id) makes a retry return the first answer.
+   */
+  async resolve(
+    runId: string,
+    resolution: Resolution,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<ResolveOutcome> {
+    const shapeRefusal = checkResolutionShape(resolution);
+    if (shapeRefusal) return { ok: false, refusal: shapeRefusal };
+    try {
+      const result = await this.handle(runId).executeUpdate(resolveActionUpdate, {
+        args: [resolution],
+        ...(options.idempotencyKey !== undefined ? { updateId: options.idempotencyKey } : {}),
+      });
+      return { ok: true, result };
+    } catch (error) {
+      const refusal = refusalFromError(error);
+      if (refusal) return { ok: false, refusal };
+      if (isRunNotFound(error)) {
+        const closed = await this.describeStatus(runId);
+        if (closed === undefined) throw new RunNotFoundError(runId);
+        return { ok: false, refusal: { type: 'NoPendingAction', message: `The run has already finished (${closed})` } };
+      }
+      throw error;
+    }
+  }
+
+  /** Fire-and-forget resolution through signal `resolveAction`; refusals are recorded in the audit log only. */
+  async signalResolve(runId: string, resolution: Resolution): Promise<void> {
+    await this.withNotFound(runId, () => this.handle(runId).signal(resolveActionSignal, resolution));
+  }
+
+  /** Lists runs through Temporal visibility (eventually consistent: a just-started run may lag a moment). */
+  async listRuns(filter: ListRunsFilter = {}): Promise<RunSummary[]> {
+    const { userId, conversationId, status, tool, limit } = ListRunsFilterSchema.parse(filter);
+    const clauses = [`WorkflowType = ${literal(GENERATION_RUN_WORKFLOW)}`, `TaskQueue = ${literal(this.taskQueue)}`];
+    if (userId !== undefined) clauses.push(`${HitlUserId.name} = ${literal(userId)}`);
+    if (conversationId !== undefined) clauses.push(`${HitlConversationId.name} = ${literal(conversationId)}`);
+    if (status !== undefined) clauses.push(`${HitlStatus.name} = ${literal(status)}`);
+    if (tool !== undefined) clauses.push(`${HitlPendingTools.name} = ${literal(tool)}`);
+    const runs: RunSummary[] = [];
+    for await (const execution of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: limit })) {
+      const attributes = execution.typedSearchAttributes;
+      const runStatus = RunStatusSchema.safeParse(attributes.get(HitlStatus));
+      runs.push({
+        runId: execution.workflowId,
+        status: runStatus.success ? runStatus.data : undefined,
+        userId: attributes.get(HitlUserId),
+        conversationId: attributes.get(HitlConversationId),
+        pendingTools: attributes.get(HitlPendingTools) ?? [],
+        expiresAt: attributes.get(HitlExpiresAt),
+        startTime: execution.startTime,
+        closeTime: execution.closeTime,
+        executionStatus: execution.status.name,
+      });
+      if (runs.length >= limit) break;
+    }
+    return runs;
+  }
+
+  /** Cancels the run: it ends `aborted`, and nothing runs after. */
+  async abort(runId: string): Promise<void> {
+    await this.withNotFound(runId, () => this.handle(runId).cancel());
+  }
+
+  /** Waits for the run to end. A cancelled run resolves to an `aborted` result rather than throwing. */
+  async result(runId: string): Promise<RunResult> {
+    try {
+      return (await this.withNotFound(runId, () => this.handle(runId).result())) as RunResult;
+    } catch (error) {
+      if (error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure) {
+        const state = await this.getRunState(runId).catch(() => undefined);
+        return {
+          status: 'aborted',
+          finishReason: 'cancelled',
+          reason: 'Cancelled',
+          turn: state?.turn ?? 0,
+          messages: state?.messages ?? [],
+        };
+      }
+      throw error;
+    }
+  }
+
+  private async describeStatus(runId: string): Promise<string | undefined> {
+    try {
+      return (await this.handle(runId).describe()).status.name;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  private async withNotFound<T>(runId: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
+      throw error;
+    }
+  }
+}

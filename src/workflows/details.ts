@@ -1,0 +1,26 @@
+// Markdown for the Temporal Web UI: the run's "current details" while it waits.
+import type { PendingAction } from '../contracts';
+
+/** Longest argument dump shown in current details; the full arguments are in the pending action. */
+const MAX_ARGUMENTS_IN_DETAILS = 2000;
+
+function formatArguments(args: unknown): string {
+  const json = JSON.stringify(args, null, 2) ?? 'null';
+  return json.length > MAX_ARGUMENTS_IN_DETAILS ? `${json.slice(0, MAX_ARGUMENTS_IN_DETAILS)}\n…` : json;
+}
+
+export function describePendingAction(pending: PendingAction): string {
+  const lines = [`**Waiting for approval** · action \`${pending.actionId}\` · expires ${pending.expiresAt}`, ''];
+  if (pending.payload.type === 'tool_approval') {
+    for (const request of pending.payload.action_requests) {
+      lines.push(
+        `- \`${request.name}\` (\`${request.tool_call_id}\`)${request.description ? ` — ${request.description}` : ''}`,
+      );
+      lines.push('', '```json', formatArguments(request.arguments), '```', '');
+    }
+  } else {
+    lines.push(`- question (\`${pending.payload.tool_call_id}\`): ${pending.payload.question.question}`);
+  }
+  lines.push(`Resolve with update \`resolveAction\` (actionId \`${pending.actionId}\`).`);
+  return lines.join('\n');
+}

@@ -1,0 +1,410 @@
+// The generationRun workflow: one assistant response, with tool calls paused for a human where the
+// policy says so. Deterministic: every side effect happens in an activity.
+import * as wf from '@temporalio/workflow';
+import {
+  ALL_DECISIONS,
+  checkResolutionShape,
+  ContinuedStateSchema,
+  describeIssues,
+  getPendingActionQuery,
+  getRunStateQuery,
+  HitlConversationId,
+  HitlExpiresAt,
+  HitlPendingTools,
+  HitlStatus,
+  HitlUserId,
+  INVALID_INPUT_ERROR_TYPE,
+  resolveActionSignal,
+  resolveActionUpdate,
+  RunInputSchema,
+  truncateToolResult,
+  type AuditEntry,
+  type ChatMessage,
+  type ContinuedState,
+  type HitlActivities,
+  type JsonObject,
+  type NormalizedRunInput,
+  type PendingAction,
+  type Refusal,
+  type ResolveResult,
+  type RunInput,
+  type RunResult,
+  type RunState,
+  type RunStatus,
+  type ToolCall,
+  type ToolMessage,
+} from '../contracts';
+import { evaluateToolPolicy, type PolicyVerdict } from '../policy';
+import { describePendingAction } from './details';
+import { checkResolution, type CheckedDecision } from './validate-resolution';
+
+export const EXPIRED_REASON = 'Approval expired before a decision was made';
+export const REJECTED_REASON = 'Rejected by user';
+/** Refused attempts kept in the audit log; older refusals are dropped first, accepted entries never. */
+export const MAX_REFUSALS_IN_AUDIT = 500;
+
+const { callModel } = wf.proxyActivities<HitlActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+const { executeTool } = wf.proxyActivities<HitlActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+type ToolOutcome = ToolMessage;
+
+function refusalFailure(refusal: Refusal): wf.ApplicationFailure {
+  return wf.ApplicationFailure.create({
+    type: refusal.type,
+    message: refusal.message,
+    nonRetryable: true,
+    details: refusal.details ? [refusal.details] : [],
+  });
+}
+
+function toolMessage(call: ToolCall, status: ToolMessage['status'], content: string): ToolOutcome {
+  return { role: 'tool', tool_call_id: call.id, name: call.name, status, content: truncateToolResult(content) };
+}
+
+function blockedMessage(call: ToolCall, reason: string): ToolOutcome {
+  return toolMessage(call, 'error', `Blocked: ${reason}`);
+}
+
+/** The reason shown for a tool the policy blocks when the policy has no `reason` template. */
+function defaultBlockReason(name: string, verdict: PolicyVerdict): string {
+  switch (verdict.rule) {
+    case 'disabled':
+      return `Tool "${name}" needs approval, but tool approval is disabled`;
+    case 'dontAsk':
+      return `Tool "${name}" is not allowed without approval (mode dontAsk)`;
+    default:
+      return `Tool "${name}" is denied by policy`;
+  }
+}
+
+export async function generationRun(rawInput: RunInput, continued?: ContinuedState): Promise<RunResult> {
+  const info = wf.workflowInfo();
+  const runId = info.workflowId;
+  const parsedInput = RunInputSchema.safeParse(rawInput);
+  const parsedContinued = continued === undefined ? undefined : ContinuedStateSchema.safeParse(continued);
+  const carried = parsedContinued?.success ? parsedContinued.data : undefined;
+
+  // ---- state, exposed by the queries ----
+  let status: RunStatus = 'running';
+  let turn = carried?.turn ?? 0;
+  const messages: ChatMessage[] = carried
+    ? [...carried.messages]
+    : parsedInput.success
+      ? [...parsedInput.data.messages]
+      : [];
+  const audit: AuditEntry[] = carried ? [...carried.decisions] : [];
+  const resolvedActionIds = new Set(carried?.resolvedActionIds ?? []);
+  const expiredActionIds = new Set(carried?.expiredActionIds ?? []);
+  const acceptedUpdates = new Map<string, ResolveResult>(Object.entries(carried?.acceptedUpdates ?? {}));
+  const approvers = parsedInput.success ? (parsedInput.data.approvers ?? [parsedInput.data.userId]) : [];
+  let pending: PendingAction | null = null;
+  let accepted: Map<string, CheckedDecision> | null = null;
+  let errorMessage: string | undefined;
+
+  function record(entry: AuditEntry): void {
+    audit.push(entry);
+    if (entry.outcome !== 'refused') return;
+    const refusals = audit.filter((e) => e.outcome === 'refused').length;
+    if (refusals > MAX_REFUSALS_IN_AUDIT)
+      audit.splice(
+        audit.findIndex((e) => e.outcome === 'refused'),
+        1,
+      );
+  }
+
+  /** Shared by update and signal: checks, records, and on success resolves before any await. */
+  function tryResolve(raw: unknown, via: 'update' | 'signal'): ResolveResult | Refusal {
+    const at = new Date().toISOString();
+    const check = checkResolution(raw, { pending, approvers, resolvedActionIds, expiredActionIds });
+    if (!check.ok) {
+      record({
+        at,
+        via,
+        actionId: check.actionId,
+        approver: check.approver,
+        outcome: 'refused',
+        refusal: check.refusal,
+      });
+      return check.refusal;
+    }
+    const { actionId, approver } = check.resolution;
+    // Marked resolved synchronously: a second resolution in the same activation sees it.
+    resolvedActionIds.add(actionId);
+    accepted = check.decisions;
+    pending = null;
+    status = 'running';
+    record({
+      at,
+      via,
+      actionId,
+      approver,
+      outcome: 'accepted',
+      decisions: [...check.decisions.values()].map((d) => ({
+        tool_call_id: d.tool_call_id,
+        decision: d.decision,
+        ...(d.decision === 'approve' ? { scope: d.scope } : {}),
+      })),
+    });
+    return { actionId, status: 'running', decidedBy: approver };
+  }
+
+  // ---- handlers: registered before the first await ----
+  wf.setHandler(getPendingActionQuery, () => pending);
+  wf.setHandler(getRunStateQuery, (): RunState => ({
+    status,
+    turn,
+    pendingAction: pending,
+    messages,
+    decisions: audit,
+    ...(errorMessage !== undefined ? { error: errorMessage } : {}),
+  }));
+  wf.setHandler(
+    resolveActionUpdate,
+    (resolution) => {
+      const updateId = wf.currentUpdateInfo()?.id;
+      const earlier = updateId === undefined ? undefined : acceptedUpdates.get(updateId);
+      if (earlier) return earlier;
+      const outcome = tryResolve(resolution, 'update');
+      if (!('status' in outcome)) throw refusalFailure(outcome);
+      if (updateId !== undefined) acceptedUpdates.set(updateId, outcome);
+      return outcome;
+    },
+    {
+      // Malformed payloads are refused here and never enter history; everything else is judged
+      // (and recorded in the audit log) by the handler.
+      validator: (resolution) => {
+        const refusal = checkResolutionShape(resolution);
+        if (refusal) throw refusalFailure(refusal);
+      },
+    },
+  );
+  wf.setHandler(resolveActionSignal, (resolution) => {
+    tryResolve(resolution, 'signal');
+  });
+
+  function setSearchStatus(next: RunStatus, waiting?: { tools: string[]; expiresAt: Date }): void {
+    status = next;
+    wf.upsertSearchAttributes([
+      { key: HitlStatus, value: next },
+      { key: HitlPendingTools, value: waiting ? waiting.tools : [] },
+      { key: HitlExpiresAt, value: waiting ? waiting.expiresAt : null },
+    ]);
+  }
+
+  if (!parsedInput.success || (parsedContinued && !parsedContinued.success)) {
+    errorMessage = parsedInput.success
+      ? `Invalid continued state: ${describeIssues(parsedContinued!.error!)}`
+      : `Invalid RunInput: ${describeIssues(parsedInput.error)}`;
+    setSearchStatus('failed');
+    throw wf.ApplicationFailure.create({ type: INVALID_INPUT_ERROR_TYPE, message: errorMessage, nonRetryable: true });
+  }
+  const input: NormalizedRunInput = parsedInput.data;
+  const grants: ReadonlySet<string> = new Set();
+  wf.upsertSearchAttributes([
+    { key: HitlUserId, value: input.userId },
+    { key: HitlConversationId, value: input.conversationId },
+  ]);
+  setSearchStatus('running');
+
+  function finish(
+    finalStatus: RunResult['status'],
+    finishReason: RunResult['finishReason'],
+    extra: { reason?: string; finalMessage?: string } = {},
+  ): RunResult {
+    pending = null;
+    setSearchStatus(finalStatus);
+    wf.setCurrentDetails(`**${finalStatus}** (${finishReason})${extra.reason ? `: ${extra.reason}` : ''}`);
+    return { status: finalStatus, finishReason, ...extra, turn, messages };
+  }
+
+  async function runTool(call: ToolCall, args: JsonObject, callIndex: number): Promise<ToolOutcome> {
+    wf.setCurrentDetails(`Running tool \`${call.name}\` (\`${call.id}\`)`);
+    // Stable across retries, replays and continue-as-new: the tool must not repeat its side effect.
+    const idempotencyKey = `${runId}/${info.firstExecutionRunId}/${callIndex}/${call.id}`;
+    const result = await executeTool.executeWithOptions(
+      {
+        summary: `tool ${call.name} (${call.id})`,
+        startToCloseTimeout: '10 minutes',
+        retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+      },
+      [{ runId, toolCallId: call.id, name: call.name, arguments: args, idempotencyKey }],
+    );
+    return toolMessage(call, result.status, result.content);
+  }
+
+  /** Pauses for one pending action; returns the accepted decisions, or null when it expired. */
+  async function waitForDecisions(
+    asked: { call: ToolCall; verdict: PolicyVerdict }[],
+  ): Promise<Map<string, CheckedDecision> | null> {
+    const createdAt = new Date();
+    const expiresAt = new Date(createdAt.getTime() + input.approvalTtlMs);
+    const actionId = wf.uuid4();
+    pending = {
+      actionId,
+      runId,
+      userId: input.userId,
+      conversationId: input.conversationId,
+      createdAt: createdAt.toISOString(),
+      expiresAt: expiresAt.toISOString(),
+      payload: {
+        type: 'tool_approval',
+        action_requests: asked.map(({ call, verdict }) => ({
+          tool_call_id: call.id,
+          name: call.name,
+          arguments: call.arguments,
+          ...(verdict.reason !== undefined ? { description: verdict.reason } : {}),
+        })),
+        review_configs: asked.map(({ call }) => ({
+          tool_call_id: call.id,
+          action_name: call.name,
+          allowed_decisions: [...ALL_DECISIONS],
+        })),
+      },
+    };
+    accepted = null;
+    setSearchStatus('requires_action', { tools: [...new Set(asked.map((a) => a.call.name))], expiresAt });
+    wf.setCurrentDetails(describePendingAction(pending));
+
+    await wf.condition(() => accepted !== null, input.approvalTtlMs, { summary: `approval expiry for ${actionId}` });
+    // A resolution handled in the same activation as the timer wins: it was accepted first.
+    const decisions = accepted as Map<string, CheckedDecision> | null;
+    if (decisions === null) {
+      expiredActionIds.add(actionId);
+      pending = null;
+      record({
+        at: new Date().toISOString(),
+        via: 'expiry',
+        actionId,
+        approver: null,
+        outcome: 'expired',
+      });
+    }
+    accepted = null;
+    setSearchStatus('running');
+    return decisions;
+  }
+
+  /** One model turn's tool calls: block, run, or ask, then answer every call in the model's order. */
+  async function handleToolCalls(calls: ToolCall[], callIndex: number): Promise<ToolOutcome[] | 'expired'> {
+    const outcomes = new Map<string, ToolOutcome>();
+    const asked: { call: ToolCall; verdict: PolicyVerdict }[] = [];
+    const allowed: ToolCall[] = [];
+    for (const call of calls) {
+      if (!input.tools.includes(call.name)) {
+        outcomes.set(call.id, toolMessage(call, 'error', `Tool "${call.name}" is not available in this run`));
+        continue;
+      }
+      const verdict = evaluateToolPolicy(call.name, input.policy, grants);
+      if (verdict.decision === 'deny') {
+        outcomes.set(call.id, blockedMessage(call, verdict.reason ?? defaultBlockReason(call.name, verdict)));
+      } else if (verdict.decision === 'allow') {
+        allowed.push(call);
+      } else {
+        asked.push({ call, verdict });
+      }
+    }
+    // Allowed calls run now, once: they are never re-run after the pause.
+    for (const call of allowed) outcomes.set(call.id, await runTool(call, call.arguments, callIndex));
+
+    if (asked.length > 0) {
+      const decisions = await waitForDecisions(asked);
+      if (decisions === null && input.onExpiry === 'abort') return 'expired';
+      for (const { call, verdict } of asked) {
+        const decision = decisions?.get(call.id);
+        if (!decision) {
+          outcomes.set(call.id, blockedMessage(call, EXPIRED_REASON));
+          continue;
+        }
+        switch (decision.decision) {
+          case 'approve':
+            outcomes.set(call.id, await runTool(call, call.arguments, callIndex));
+            break;
+          case 'edit':
+            outcomes.set(call.id, await runTool(call, decision.editedArguments, callIndex));
+            break;
+          case 'reject':
+            outcomes.set(call.id, blockedMessage(call, decision.reason?.trim() || verdict.reason || REJECTED_REASON));
+            break;
+          case 'respond':
+            outcomes.set(call.id, toolMessage(call, 'success', decision.responseText));
+            break;
+        }
+      }
+    }
+    return calls.map((call) => outcomes.get(call.id)!);
+  }
+
+  try {
+    for (;;) {
+      if (turn >= input.maxTurns) return finish('completed', 'max_turns');
+      if (wf.workflowInfo().continueAsNewSuggested) {
+        await wf.condition(wf.allHandlersFinished);
+        const state: ContinuedState = {
+          turn,
+          messages,
+          decisions: audit,
+          resolvedActionIds: [...resolvedActionIds],
+          expiredActionIds: [...expiredActionIds],
+          acceptedUpdates: Object.fromEntries(acceptedUpdates),
+        };
+        await wf.continueAsNew<typeof generationRun>(input, state);
+      }
+
+      wf.setCurrentDetails(`Waiting for the model (call ${turn + 1} of at most ${input.maxTurns})`);
+      const callIndex = turn;
+      const modelTurn = await callModel.executeWithOptions(
+        {
+          summary: `model call ${callIndex + 1}`,
+          startToCloseTimeout: '5 minutes',
+          retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+        },
+        [{ runId, callIndex, model: input.model, messages, tools: input.tools }],
+      );
+      turn += 1;
+      const calls = modelTurn.tool_calls ?? [];
+      messages.push({
+        role: 'assistant',
+        ...(modelTurn.content !== undefined ? { content: modelTurn.content } : {}),
+        ...(calls.length > 0 ? { tool_calls: calls } : {}),
+      });
+      if (calls.length === 0) {
+        return finish(
+          'completed',
+          'final_answer',
+          modelTurn.content !== undefined ? { finalMessage: modelTurn.content } : {},
+        );
+      }
+      const outcomes = await handleToolCalls(calls, callIndex);
+      if (outcomes === 'expired') return finish('aborted', 'expired', { reason: EXPIRED_REASON });
+      messages.push(...outcomes);
+    }
+  } catch (err) {
+    if (err instanceof wf.ContinueAsNew) throw err;
+    // Handlers mutate `pending` and `accepted`; the casts stop TypeScript narrowing them to null here.
+    const interrupted = pending as PendingAction | null;
+    pending = null;
+    if (wf.isCancellation(err)) {
+      if (interrupted) expiredActionIds.add(interrupted.actionId);
+      record({
+        at: new Date().toISOString(),
+        via: 'cancel',
+        actionId: interrupted?.actionId ?? null,
+        approver: null,
+        outcome: 'cancelled',
+      });
+      setSearchStatus('aborted');
+      wf.setCurrentDetails('**aborted** (cancelled)');
+      throw err;
+    }
+    errorMessage = err instanceof Error ? err.message : String(err);
+    setSearchStatus('failed');
+    wf.setCurrentDetails(`**failed**: ${errorMessage}`);
+    throw err;
+  }
+}

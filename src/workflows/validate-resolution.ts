@@ -1,0 +1,153 @@
+// Pure checks of a resolution against the run's pending action. Sandbox-safe: used by the workflow's
+// update and signal handlers, and unit-tested on its own.
+import {
+  describeIssues,
+  ResolutionSchema,
+  type Decision,
+  type ParsedResolution,
+  type PendingAction,
+  type Refusal,
+  type RefusalType,
+} from '../contracts';
+
+/** Edited arguments larger than this (as JSON) are refused: they would bloat history for every later turn. */
+export const MAX_EDITED_ARGUMENTS_CHARS = 100_000;
+
+export interface ResolutionContext {
+  pending: PendingAction | null;
+  approvers: readonly string[];
+  resolvedActionIds: ReadonlySet<string>;
+  expiredActionIds: ReadonlySet<string>;
+}
+
+/** A decision after its data was checked: `edit` has an object, `respond` has text. */
+export type CheckedDecision =
+  | { tool_call_id: string; decision: 'approve'; scope: 'once' | 'session' | 'always' }
+  | { tool_call_id: string; decision: 'reject'; reason?: string }
+  | { tool_call_id: string; decision: 'edit'; editedArguments: Record<string, unknown> }
+  | { tool_call_id: string; decision: 'respond'; responseText: string };
+
+export type ResolutionCheck =
+  | { ok: true; resolution: ParsedResolution; decisions: Map<string, CheckedDecision> }
+  | { ok: false; refusal: Refusal; actionId: string | null; approver: string | null };
+
+function refuse(
+  type: RefusalType,
+  message: string,
+  who: { actionId?: string | null; approver?: string | null } = {},
+  details?: Record<string, unknown>,
+): ResolutionCheck {
+  return {
+    ok: false,
+    refusal: details ? { type, message, details } : { type, message },
+    actionId: who.actionId ?? null,
+    approver: who.approver ?? null,
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Best-effort identity of a malformed resolution, for the audit log only. */
+function peekString(raw: unknown, key: string): string | null {
+  if (!isPlainObject(raw)) return null;
+  const value = raw[key];
+  return typeof value === 'string' && value.length <= 256 ? value : null;
+}
+
+/**
+ * Decides whether `raw` may resolve the current pending action. Order: shape, identity, action
+ * lifecycle (resolved / expired / not paused / stale), then each decision, then completeness.
+ */
+export function checkResolution(raw: unknown, ctx: ResolutionContext): ResolutionCheck {
+  const parsed = ResolutionSchema.safeParse(raw);
+  if (!parsed.success) {
+    return refuse('InvalidResolution', `Invalid resolution: ${describeIssues(parsed.error)}`, {
+      actionId: peekString(raw, 'actionId'),
+      approver: peekString(raw, 'approver'),
+    });
+  }
+  const resolution = parsed.data;
+  const who = { actionId: resolution.actionId, approver: resolution.approver };
+
+  if (!ctx.approvers.includes(resolution.approver)) {
+    return refuse('NotAuthorized', `"${resolution.approver}" is not an approver of this run`, who);
+  }
+  if (ctx.resolvedActionIds.has(resolution.actionId)) {
+    return refuse('AlreadyResolved', `Action ${resolution.actionId} was already resolved`, who);
+  }
+  if (ctx.expiredActionIds.has(resolution.actionId)) {
+    return refuse('ActionExpired', `Action ${resolution.actionId} expired before a decision was made`, who);
+  }
+  const pending = ctx.pending;
+  if (!pending) return refuse('NoPendingAction', 'The run is not waiting for a decision', who);
+  if (pending.actionId !== resolution.actionId) {
+    return refuse('StaleAction', `Action ${resolution.actionId} is not the current pending action`, who, {
+      currentActionId: pending.actionId,
+    });
+  }
+
+  if (pending.payload.type !== 'tool_approval') {
+    return refuse('DecisionNotPermitted', 'Questions are answered with "answer" or "answers"', who);
+  }
+
+  const configs = new Map(pending.payload.review_configs.map((config) => [config.tool_call_id, config]));
+  const decisions = new Map<string, CheckedDecision>();
+  for (const decision of resolution.decisions ?? []) {
+    const config = configs.get(decision.tool_call_id);
+    if (!config) {
+      return refuse('DecisionNotPermitted', `Unknown tool_call_id "${decision.tool_call_id}"`, who, {
+        tool_call_id: decision.tool_call_id,
+      });
+    }
+    if (decisions.has(decision.tool_call_id)) {
+      return refuse('DecisionNotPermitted', `Two decisions for tool_call_id "${decision.tool_call_id}"`, who, {
+        tool_call_id: decision.tool_call_id,
+      });
+    }
+    if (!config.allowed_decisions.includes(decision.decision)) {
+      return refuse(
+        'DecisionNotPermitted',
+        `"${decision.decision}" is not allowed for ${decision.tool_call_id} (allowed: ${config.allowed_decisions.join(', ')})`,
+        who,
+        { tool_call_id: decision.tool_call_id, allowed_decisions: config.allowed_decisions },
+      );
+    }
+    const checked = checkDecisionData(decision);
+    if (typeof checked === 'string') {
+      return refuse('IncompleteDecision', checked, who, { tool_call_id: decision.tool_call_id });
+    }
+    decisions.set(decision.tool_call_id, checked);
+  }
+
+  const undecided = pending.payload.review_configs.map((c) => c.tool_call_id).filter((id) => !decisions.has(id));
+  if (undecided.length > 0) {
+    return refuse('UndecidedToolCalls', `No decision for ${undecided.join(', ')}`, who, { tool_call_ids: undecided });
+  }
+  return { ok: true, resolution, decisions };
+}
+
+/** Returns the checked decision, or a message saying what is missing. */
+function checkDecisionData(decision: Decision): CheckedDecision | string {
+  switch (decision.decision) {
+    case 'approve':
+    case 'reject':
+      return decision;
+    case 'edit': {
+      if (!isPlainObject(decision.editedArguments)) {
+        return `"edit" for ${decision.tool_call_id} needs an object "editedArguments"`;
+      }
+      if (JSON.stringify(decision.editedArguments).length > MAX_EDITED_ARGUMENTS_CHARS) {
+        return `"editedArguments" for ${decision.tool_call_id} is larger than ${MAX_EDITED_ARGUMENTS_CHARS} characters`;
+      }
+      return { tool_call_id: decision.tool_call_id, decision: 'edit', editedArguments: decision.editedArguments };
+    }
+    case 'respond': {
+      if (typeof decision.responseText !== 'string' || decision.responseText.trim() === '') {
+        return `"respond" for ${decision.tool_call_id} needs a non-empty "responseText"`;
+      }
+      return { tool_call_id: decision.tool_call_id, decision: 'respond', responseText: decision.responseText };
+    }
+  }
+}
