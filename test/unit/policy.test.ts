@@ -1,0 +1,438 @@
+import assert from 'node:assert/strict';
+import type { ToolPolicy } from '../../src/contracts';
+import { ASK_USER_QUESTION_TOOL, evaluateToolPolicy, matchesToolPattern } from '../../src/policy';
+import type { PolicyVerdict } from '../../src/policy';
+
+/** An enabled policy with empty lists, mode `default`, overridden by `overrides`. */
+function policy(overrides: Partial<ToolPolicy> = {}): ToolPolicy {
+  return { enabled: true, mode: 'default', allow: [], deny: [], ask: [], ...overrides };
+}
+
+function verdict(toolName: string, p: ToolPolicy, grants?: ReadonlySet<string>): PolicyVerdict {
+  return evaluateToolPolicy(toolName, p, grants);
+}
+
+describe('policy', () => {
+  describe('matchesToolPattern', () => {
+    const cases: Array<[pattern: string, name: string, expected: boolean]> = [
+      // exact names, anchoring
+      ['read_file', 'read_file', true],
+      ['read_file', 'read_file_lines', false],
+      ['read_file', 'my_read_file', false],
+      ['read_file_lines', 'read_file', false],
+      ['', '', true],
+      ['', 'x', false],
+      // literal dot
+      ['tool.with.dots', 'tool.with.dots', true],
+      ['tool.with.dots', 'tool_with_dots', false],
+      ['a.c', 'abc', false],
+      // leading / trailing / surrounding star
+      ['*search*', 'web_search', true],
+      ['*search*', 'searcher', true],
+      ['*search*', 'search', true],
+      ['*search*', 'web_seaRch', false],
+      ['*search*', 'sear_ch', false],
+      ['web_*', 'web_search', true],
+      ['web_*', 'web_', true],
+      ['web_*', 'web', false],
+      ['web_*', 'my_web_search', false],
+      ['*_search', 'web_search', true],
+      ['*_search', 'web_search_v2', false],
+      // MCP server naming `<tool>_mcp_<server>`
+      ['*_mcp_github', 'create_issue_mcp_github', true],
+      ['*_mcp_github', 'list_prs_mcp_github', true],
+      ['*_mcp_github', 'x_mcp_gitlab', false],
+      ['*_mcp_github', 'create_issue_mcp_github_enterprise', false],
+      ['*_mcp_github', '_mcp_github', true],
+      ['*_mcp_github', 'mcp_github', false],
+      // star matches anything, including `_`, `:`, `/`, `.` and the empty string
+      ['*', 'anything', true],
+      ['*', '', true],
+      ['*', 'a:b/c.d_e', true],
+      ['**', '', true],
+      ['**', 'xyz', true],
+      ['a*', 'a', true],
+      ['*a', 'a', true],
+      ['a*a', 'a', false],
+      ['a*a', 'aa', true],
+      ['a*a', 'aba', true],
+      ['ns:*', 'ns:tool/sub.x', true],
+      ['ns/*/run', 'ns/a/b/run', true],
+      // multiple stars (a*b*c)
+      ['a*b*c', 'abc', true],
+      ['a*b*c', 'aXbYc', true],
+      ['a*b*c', 'aXXbYYbZZc', true],
+      ['a*b*c', 'acb', false],
+      ['a*b*c', 'abcd', false],
+      ['a*b*c', 'xabc', false],
+      ['a*b*c', 'ab', false],
+      ['a*b*c', 'abcbc', true],
+      ['a*bc*bc', 'abcbc', true],
+      ['a*bc*bc', 'abc', false],
+      ['*a*b*', 'ba', false],
+      ['*a*b*', 'bab', true],
+      // every other character is literal
+      ['read?', 'read?', true],
+      ['read?', 'reads', false],
+      ['read?', 'read', false],
+      ['[abc]', '[abc]', true],
+      ['[abc]', 'a', false],
+      ['tool[0-9]', 'tool5', false],
+      ['{a,b}', '{a,b}', true],
+      ['{a,b}', 'a', false],
+      ['a+', 'a+', true],
+      ['a+', 'aa', false],
+      ['(x)', '(x)', true],
+      ['(x)', 'x', false],
+      ['a\\*', 'a\\b', true],
+      ['a\\*', 'ab', false],
+      ['a\\b', 'a\\b', true],
+      ['a\\b', 'ab', false],
+      ['^a$', '^a$', true],
+      ['^a$', 'a', false],
+      ['a|b', 'a', false],
+      ['.*', 'anything', false],
+      ['.*', '.anything', true],
+      ['$&*', '$&x', true],
+      // case-sensitive
+      ['Read_File', 'read_file', false],
+      ['read_file', 'READ_FILE', false],
+      ['*SEARCH*', 'web_search', false],
+    ];
+    for (const [pattern, name, expected] of cases) {
+      it(`${JSON.stringify(pattern)} ${expected ? 'matches' : 'does not match'} ${JSON.stringify(name)}`, () => {
+        assert.equal(matchesToolPattern(pattern, name), expected);
+      });
+    }
+
+    it('stays fast on patterns that make naive backtracking matchers explode', () => {
+      const name = 'a'.repeat(256);
+      const pattern = '*a'.repeat(60) + '*b';
+      const started = Date.now();
+      assert.equal(matchesToolPattern(pattern, name), false);
+      assert.equal(matchesToolPattern('*a'.repeat(60) + '*', name), true);
+      assert.ok(Date.now() - started < 100, 'matching took too long');
+    });
+
+    it('agrees with a reference RegExp implementation on random patterns and names', () => {
+      // Reference: escape every RegExp metacharacter, then turn `*` into `[\s\S]*`, anchored.
+      const reference = (pattern: string, name: string): boolean =>
+        new RegExp(
+          '^' +
+            pattern
+              .split('*')
+              .map((part) => part.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'))
+              .join('[\\s\\S]*') +
+            '$',
+        ).test(name);
+
+      // Deterministic PRNG (mulberry32) so a failure is reproducible.
+      let seed = 0x5eed;
+      const random = (): number => {
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = seed;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+      const pick = (alphabet: string, maxLength: number): string => {
+        const length = Math.floor(random() * (maxLength + 1));
+        let out = '';
+        for (let i = 0; i < length; i++) out += alphabet[Math.floor(random() * alphabet.length)];
+        return out;
+      };
+
+      let matches = 0;
+      const total = 600;
+      for (let i = 0; i < total; i++) {
+        const pattern = pick('ab*_.?', 6);
+        // Half the names are derived from the pattern so that a good share of pairs actually match.
+        const name = random() < 0.5 ? pattern.split('*').join(pick('ab_.?', 2)) : pick('ab_.?*', 7);
+        const expected = reference(pattern, name);
+        if (expected) matches++;
+        assert.equal(
+          matchesToolPattern(pattern, name),
+          expected,
+          `pattern ${JSON.stringify(pattern)} name ${JSON.stringify(name)}`,
+        );
+      }
+      // The sample must exercise both outcomes, or the comparison proves little.
+      assert.ok(matches > total / 10 && matches < total - total / 10, `unbalanced sample: ${matches}/${total}`);
+    });
+  });
+
+  describe('evaluateToolPolicy', () => {
+    describe('modes (nothing listed)', () => {
+      it('default asks', () => {
+        assert.deepEqual(verdict('web_search', policy()), { decision: 'ask', rule: 'default' });
+      });
+      it('dontAsk denies', () => {
+        assert.deepEqual(verdict('web_search', policy({ mode: 'dontAsk' })), { decision: 'deny', rule: 'dontAsk' });
+      });
+      it('bypass allows', () => {
+        assert.deepEqual(verdict('web_search', policy({ mode: 'bypass' })), { decision: 'allow', rule: 'bypass' });
+      });
+    });
+
+    describe('single lists', () => {
+      it('deny denies', () => {
+        assert.deepEqual(verdict('rm', policy({ deny: ['rm'] })), { decision: 'deny', rule: 'deny' });
+      });
+      it('ask asks (even in bypass mode)', () => {
+        assert.deepEqual(verdict('rm', policy({ ask: ['rm'], mode: 'bypass' })), { decision: 'ask', rule: 'ask' });
+      });
+      it('allow allows', () => {
+        assert.deepEqual(verdict('ls', policy({ allow: ['ls'] })), { decision: 'allow', rule: 'allow' });
+      });
+      it('a grant allows', () => {
+        assert.deepEqual(verdict('ls', policy(), new Set(['ls'])), { decision: 'allow', rule: 'grant' });
+      });
+      it('lists match by glob', () => {
+        assert.deepEqual(verdict('create_issue_mcp_github', policy({ deny: ['*_mcp_github'] })), {
+          decision: 'deny',
+          rule: 'deny',
+        });
+        assert.deepEqual(verdict('x_mcp_gitlab', policy({ deny: ['*_mcp_github'] })), {
+          decision: 'ask',
+          rule: 'default',
+        });
+      });
+      it('a non-matching entry among several does not prevent a later one matching', () => {
+        assert.deepEqual(verdict('web_search', policy({ allow: ['read_file', '*search*'] })), {
+          decision: 'allow',
+          rule: 'allow',
+        });
+      });
+    });
+
+    describe('precedence', () => {
+      it('deny beats ask', () => {
+        assert.equal(verdict('t', policy({ deny: ['t'], ask: ['t'] })).rule, 'deny');
+      });
+      it('deny beats allow', () => {
+        assert.equal(verdict('t', policy({ deny: ['*'], allow: ['t'] })).rule, 'deny');
+      });
+      it('deny beats a grant', () => {
+        assert.deepEqual(verdict('t', policy({ deny: ['t'] }), new Set(['t'])), { decision: 'deny', rule: 'deny' });
+      });
+      it('deny beats bypass', () => {
+        assert.deepEqual(verdict('t', policy({ deny: ['t'], mode: 'bypass' })), { decision: 'deny', rule: 'deny' });
+      });
+      it('ask beats allow', () => {
+        assert.deepEqual(verdict('t', policy({ ask: ['t'], allow: ['*'] })), { decision: 'ask', rule: 'ask' });
+      });
+      it('ask beats a grant', () => {
+        assert.deepEqual(verdict('t', policy({ ask: ['t'] }), new Set(['t'])), { decision: 'ask', rule: 'ask' });
+      });
+      it('ask beats bypass', () => {
+        assert.deepEqual(verdict('t', policy({ ask: ['*'], mode: 'bypass' })), { decision: 'ask', rule: 'ask' });
+      });
+      it('allow beats dontAsk', () => {
+        assert.deepEqual(verdict('t', policy({ allow: ['t'], mode: 'dontAsk' })), { decision: 'allow', rule: 'allow' });
+      });
+      it('a grant beats dontAsk', () => {
+        assert.deepEqual(verdict('t', policy({ mode: 'dontAsk' }), new Set(['t'])), {
+          decision: 'allow',
+          rule: 'grant',
+        });
+      });
+      it('allow and grant beat the default ask', () => {
+        assert.equal(verdict('t', policy({ allow: ['t'] })).decision, 'allow');
+        assert.equal(verdict('t', policy(), new Set(['t'])).decision, 'allow');
+      });
+    });
+
+    describe('grants are exact names', () => {
+      it('a grant `web_*` does not allow `web_search`', () => {
+        assert.deepEqual(verdict('web_search', policy(), new Set(['web_*'])), { decision: 'ask', rule: 'default' });
+      });
+      it('a grant `*` allows nothing but a tool literally named `*`', () => {
+        assert.deepEqual(verdict('web_search', policy(), new Set(['*'])), { decision: 'ask', rule: 'default' });
+        assert.deepEqual(verdict('*', policy(), new Set(['*'])), { decision: 'allow', rule: 'grant' });
+      });
+      it('a grant for another tool does not allow this one', () => {
+        assert.deepEqual(verdict('read_file_lines', policy(), new Set(['read_file'])), {
+          decision: 'ask',
+          rule: 'default',
+        });
+      });
+    });
+
+    describe('reason template', () => {
+      const reason = 'Tool {tool} needs review ({tool})';
+      it('replaces every {tool} on ask', () => {
+        assert.deepEqual(verdict('web_search', policy({ reason })), {
+          decision: 'ask',
+          rule: 'default',
+          reason: 'Tool web_search needs review (web_search)',
+        });
+      });
+      it('is attached to an explicit ask', () => {
+        assert.equal(verdict('x', policy({ reason, ask: ['x'] })).reason, 'Tool x needs review (x)');
+      });
+      it('is attached to deny', () => {
+        assert.deepEqual(verdict('rm', policy({ reason, deny: ['rm'] })), {
+          decision: 'deny',
+          rule: 'deny',
+          reason: 'Tool rm needs review (rm)',
+        });
+      });
+      it('is attached to a dontAsk deny', () => {
+        assert.equal(verdict('rm', policy({ reason, mode: 'dontAsk' })).reason, 'Tool rm needs review (rm)');
+      });
+      it('is attached to a kill-switch block', () => {
+        assert.deepEqual(verdict('rm', policy({ reason, enabled: false })), {
+          decision: 'deny',
+          rule: 'disabled',
+          reason: 'Tool rm needs review (rm)',
+        });
+      });
+      it('is never attached to allow (allow, grant, bypass, exempt)', () => {
+        for (const v of [
+          verdict('ls', policy({ reason, allow: ['ls'] })),
+          verdict('ls', policy({ reason }), new Set(['ls'])),
+          verdict('ls', policy({ reason, mode: 'bypass' })),
+          verdict('ls', policy({ reason, enabled: false, allow: ['ls'] })),
+          verdict(ASK_USER_QUESTION_TOOL, policy({ reason })),
+        ]) {
+          assert.equal(v.decision, 'allow');
+          assert.equal('reason' in v, false, JSON.stringify(v));
+        }
+      });
+      it('without a template there is no reason field', () => {
+        for (const v of [
+          verdict('x', policy()),
+          verdict('x', policy({ deny: ['x'] })),
+          verdict('x', policy({ mode: 'dontAsk' })),
+          verdict('x', policy({ enabled: false })),
+        ]) {
+          assert.equal(v.decision === 'allow', false);
+          assert.equal('reason' in v, false, JSON.stringify(v));
+        }
+      });
+      it('a template without {tool} is used as is', () => {
+        assert.equal(verdict('x', policy({ reason: 'Needs approval' })).reason, 'Needs approval');
+      });
+      it('replacement patterns in the tool name are not interpreted', () => {
+        assert.equal(verdict("a$&b$'", policy({ reason: '[{tool}]' })).reason, "[a$&b$']");
+      });
+    });
+
+    describe('kill switch', () => {
+      for (const [label, enabled] of [
+        ['enabled: false', false],
+        ['enabled: undefined', undefined],
+      ] as const) {
+        describe(label, () => {
+          it('blocks what would ask by default', () => {
+            assert.deepEqual(verdict('web_search', policy({ enabled })), { decision: 'deny', rule: 'disabled' });
+          });
+          it('blocks an explicit ask', () => {
+            assert.deepEqual(verdict('web_search', policy({ enabled, ask: ['web_*'], mode: 'bypass' })), {
+              decision: 'deny',
+              rule: 'disabled',
+            });
+          });
+          it('deny still denies', () => {
+            assert.deepEqual(verdict('rm', policy({ enabled, deny: ['rm'] })), { decision: 'deny', rule: 'deny' });
+          });
+          it('dontAsk still denies as dontAsk', () => {
+            assert.deepEqual(verdict('rm', policy({ enabled, mode: 'dontAsk' })), {
+              decision: 'deny',
+              rule: 'dontAsk',
+            });
+          });
+          it('allow still allows', () => {
+            assert.deepEqual(verdict('ls', policy({ enabled, allow: ['ls'] })), { decision: 'allow', rule: 'allow' });
+          });
+          it('a grant still allows', () => {
+            assert.deepEqual(verdict('ls', policy({ enabled }), new Set(['ls'])), { decision: 'allow', rule: 'grant' });
+          });
+          it('bypass still allows', () => {
+            assert.deepEqual(verdict('ls', policy({ enabled, mode: 'bypass' })), { decision: 'allow', rule: 'bypass' });
+          });
+          it('ask_user_question stays exempt', () => {
+            assert.deepEqual(verdict(ASK_USER_QUESTION_TOOL, policy({ enabled })), {
+              decision: 'allow',
+              rule: 'exempt',
+            });
+          });
+        });
+      }
+      it('the property being absent is the same as undefined', () => {
+        const { enabled: _omitted, ...rest } = policy();
+        assert.deepEqual(verdict('web_search', rest as ToolPolicy), { decision: 'deny', rule: 'disabled' });
+      });
+    });
+
+    describe('ask_user_question', () => {
+      it('is the tool name `ask_user_question`', () => {
+        assert.equal(ASK_USER_QUESTION_TOOL, 'ask_user_question');
+      });
+      it('is exempt in default mode', () => {
+        assert.deepEqual(verdict(ASK_USER_QUESTION_TOOL, policy()), { decision: 'allow', rule: 'exempt' });
+      });
+      it('is exempt in dontAsk mode', () => {
+        assert.deepEqual(verdict(ASK_USER_QUESTION_TOOL, policy({ mode: 'dontAsk' })), {
+          decision: 'allow',
+          rule: 'exempt',
+        });
+      });
+      it('stays exempt from wildcard entries', () => {
+        assert.deepEqual(verdict(ASK_USER_QUESTION_TOOL, policy({ deny: ['*'], ask: ['ask_*'] })), {
+          decision: 'allow',
+          rule: 'exempt',
+        });
+      });
+      it('an exact deny entry denies it', () => {
+        assert.deepEqual(verdict(ASK_USER_QUESTION_TOOL, policy({ deny: [ASK_USER_QUESTION_TOOL] })), {
+          decision: 'deny',
+          rule: 'deny',
+        });
+      });
+      it('an exact ask entry makes it ask', () => {
+        assert.deepEqual(verdict(ASK_USER_QUESTION_TOOL, policy({ ask: [ASK_USER_QUESTION_TOOL] })), {
+          decision: 'ask',
+          rule: 'ask',
+        });
+      });
+      it('an exact allow entry allows it by the allow rule', () => {
+        assert.deepEqual(verdict(ASK_USER_QUESTION_TOOL, policy({ allow: [ASK_USER_QUESTION_TOOL] })), {
+          decision: 'allow',
+          rule: 'allow',
+        });
+      });
+      it('once named in one list, the other lists apply by glob as usual', () => {
+        assert.deepEqual(
+          verdict(ASK_USER_QUESTION_TOOL, policy({ allow: [ASK_USER_QUESTION_TOOL], deny: ['ask_*'] })),
+          {
+            decision: 'deny',
+            rule: 'deny',
+          },
+        );
+      });
+      it('once named, the kill switch applies to it too', () => {
+        assert.deepEqual(verdict(ASK_USER_QUESTION_TOOL, policy({ enabled: false, ask: [ASK_USER_QUESTION_TOOL] })), {
+          decision: 'deny',
+          rule: 'disabled',
+        });
+      });
+      it('similar names are not exempt', () => {
+        assert.deepEqual(verdict('ask_user_question_v2', policy()), { decision: 'ask', rule: 'default' });
+        assert.deepEqual(verdict('Ask_User_Question', policy()), { decision: 'ask', rule: 'default' });
+      });
+    });
+
+    it('does not mutate the policy or the grants', () => {
+      const p = policy({ allow: ['a'], deny: ['d'], ask: ['q'], reason: '{tool}' });
+      const snapshot = JSON.stringify(p);
+      const grants = new Set(['g']);
+      verdict('a', p, grants);
+      verdict('d', p, grants);
+      verdict('q', p, grants);
+      verdict('g', p, grants);
+      assert.equal(JSON.stringify(p), snapshot);
+      assert.deepEqual([...grants], ['g']);
+    });
+  });
+});
