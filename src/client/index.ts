@@ -1,0 +1,3 @@
+export * from './hitl-client';
+export * from './errors';
+export * from './connect';
