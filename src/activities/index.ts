@@ -1,0 +1,72 @@
+import { Context } from '@temporalio/activity';
+import type { CallModelRequest, ExecuteToolRequest, HitlActivities, ModelTurn, ToolResult } from '../contracts';
+import { loadActivitiesConfigFromEnv, type ActivitiesConfig } from './config';
+import { createModelDispatcher } from './model';
+import { ToolRegistry, type ToolContext } from './tools/registry';
+import { SANDBOX_TOOLS } from './tools/sandbox-files';
+
+export * from './config';
+export * from './model';
+export * from './tools/registry';
+export * from './tools/idempotency';
+export * from './tools/sandbox-path';
+export * from './tools/sandbox-files';
+
+/** How often `callModel` heartbeats while it waits for the endpoint (the SDK throttles the sends). */
+const MODEL_HEARTBEAT_MS = 1000;
+
+/** A registry with the demo tools: list_files, read_file, write_file, append_file, delete_file, noop, sleep. */
+export function createDefaultToolRegistry(): ToolRegistry {
+  const registry = new ToolRegistry();
+  for (const tool of SANDBOX_TOOLS) registry.register(tool);
+  return registry;
+}
+
+/**
+ * The activities the worker registers. `callModel` dispatches on `request.model.provider`;
+ * `executeTool` runs one tool call through the registry and returns its result (a bad call is an
+ * error result, never a failed activity; only transient errors and cancellation are thrown).
+ */
+export function createActivities(
+  config: ActivitiesConfig = loadActivitiesConfigFromEnv(),
+  registry: ToolRegistry = createDefaultToolRegistry(),
+): HitlActivities {
+  const callModelFn = createModelDispatcher(config, registry);
+
+  return {
+    async callModel(request: CallModelRequest): Promise<ModelTurn> {
+      const activity = currentActivityContext();
+      if (activity === undefined) return callModelFn(request);
+      const timer = setInterval(() => activity.heartbeat(), MODEL_HEARTBEAT_MS);
+      try {
+        activity.heartbeat();
+        return await callModelFn(request, { signal: activity.cancellationSignal });
+      } finally {
+        clearInterval(timer);
+      }
+    },
+
+    async executeTool(request: ExecuteToolRequest): Promise<ToolResult> {
+      const activity = currentActivityContext();
+      const ctx: ToolContext = {
+        idempotencyKey: request.idempotencyKey,
+        runId: request.runId,
+        toolCallId: request.toolCallId,
+        sandboxDir: config.sandboxDir,
+        ...(activity !== undefined
+          ? { heartbeat: () => activity.heartbeat(), signal: activity.cancellationSignal }
+          : {}),
+      };
+      return registry.execute(request.name, request.arguments, ctx);
+    },
+  };
+}
+
+/** The Temporal activity context, or undefined when called outside an activity (plain unit tests). */
+function currentActivityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,80 @@
+import { lstat, mkdir, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { LEDGER_DIR_NAME } from './idempotency';
+
+/** A path a tool may not use; it becomes an error tool result. */
+export class SandboxPathError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxPathError';
+  }
+}
+
+export interface SandboxPath {
+  /** Absolute path under the sandbox's real path. */
+  absolute: string;
+  /** Path relative to the sandbox root, `/`-separated; `.` for the root. */
+  relative: string;
+}
+
+/**
+ * Confines `input` to `sandboxDir`. Refused: NUL bytes, absolute paths (POSIX or Windows), paths that
+ * resolve outside the sandbox (`..`), paths through or to a symlink whose target is outside (or that
+ * dangles), and the idempotency ledger directory.
+ *
+ * This is a check-then-use confinement for demo tools in a directory the worker owns: a process that
+ * swaps a directory for a symlink between the check and the use could still redirect one operation.
+ */
+export async function resolveSandboxPath(
+  sandboxDir: string,
+  input: string,
+  options: { allowRoot?: boolean } = {},
+): Promise<SandboxPath> {
+  if (input.includes('\0')) throw new SandboxPathError('Path contains a NUL byte');
+  if (path.posix.isAbsolute(input) || path.win32.isAbsolute(input)) {
+    throw new SandboxPathError(`Absolute paths are not allowed: "${input}"`);
+  }
+  await mkdir(sandboxDir, { recursive: true });
+  const root = await realpath(sandboxDir);
+  const relative = path.relative(root, path.resolve(root, input));
+  if (isOutside(relative)) throw new SandboxPathError(`Path escapes the sandbox: "${input}"`);
+  if (relative === '') {
+    if (options.allowRoot === true) return { absolute: root, relative: '.' };
+    throw new SandboxPathError('Path must name a file inside the sandbox, not the sandbox itself');
+  }
+  const segments = relative.split(path.sep);
+  if (segments[0] === LEDGER_DIR_NAME) throw new SandboxPathError(`Path is reserved: "${input}"`);
+
+  const absolute = path.join(root, relative);
+  // The deepest part of the path that exists must really be inside the sandbox (follows symlinks).
+  for (let probe = absolute; ; probe = path.dirname(probe)) {
+    let real: string;
+    try {
+      real = await realpath(probe);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (await exists(probe)) throw new SandboxPathError(`Path goes through a dangling symlink: "${input}"`);
+      continue;
+    }
+    const realRelative = path.relative(root, real);
+    if (isOutside(realRelative)) throw new SandboxPathError(`Path leads outside the sandbox via a symlink: "${input}"`);
+    if (realRelative.split(path.sep)[0] === LEDGER_DIR_NAME) {
+      throw new SandboxPathError(`Path is reserved: "${input}"`);
+    }
+    break;
+  }
+  return { absolute, relative: segments.join('/') };
+}
+
+function isOutside(relative: string): boolean {
+  return relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,465 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { z } from 'zod';
+import {
+  MAX_TOOL_RESULT_CHARS,
+  type CallModelRequest,
+  type ExecuteToolRequest,
+  type JsonObject,
+} from '../../src/contracts';
+import {
+  createActivities,
+  createDefaultToolRegistry,
+  defineTool,
+  IdempotencyLedger,
+  INVALID_ARGUMENTS_KEY,
+  LEDGER_DIR_NAME,
+  ModelErrorType,
+  parseActivitiesConfig,
+  SCRIPT_EXHAUSTED_TURN,
+  ToolRegistry,
+  TransientToolError,
+  writeFileAtomic,
+  type ToolContext,
+} from '../../src/activities';
+import type { HitlActivities } from '../../src/contracts';
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail('expected a rejection');
+}
+
+describe('activities: tools', function () {
+  let sandboxDir: string;
+  let outsideDir: string;
+  let activities: HitlActivities;
+  let callCounter = 0;
+
+  beforeEach(async function () {
+    sandboxDir = await mkdtemp(path.join(tmpdir(), 'hitl-sandbox-'));
+    outsideDir = await mkdtemp(path.join(tmpdir(), 'hitl-outside-'));
+    activities = createActivities(parseActivitiesConfig({ sandboxDir }));
+  });
+  afterEach(async function () {
+    await rm(sandboxDir, { recursive: true, force: true });
+    await rm(outsideDir, { recursive: true, force: true });
+  });
+
+  /** One tool call with a fresh idempotency key unless one is given. */
+  function call(name: string, args: JsonObject, idempotencyKey?: string): Promise<{ status: string; content: string }> {
+    callCounter += 1;
+    const request: ExecuteToolRequest = {
+      runId: 'run-1',
+      toolCallId: `call_${callCounter}`,
+      name,
+      arguments: args,
+      idempotencyKey: idempotencyKey ?? `run-1/call_${callCounter}`,
+    };
+    return activities.executeTool(request);
+  }
+
+  describe('registry', function () {
+    it('answers an unknown tool with an error result', async function () {
+      assert.deepEqual(await call('format_disk', {}), { status: 'error', content: 'Unknown tool "format_disk"' });
+    });
+
+    it('answers invalid arguments with readable zod issues', async function () {
+      const result = await call('write_file', { path: 42 });
+      assert.equal(result.status, 'error');
+      assert.match(result.content, /^Invalid arguments for "write_file": /);
+      assert.match(result.content, /path: /);
+      assert.match(result.content, /content: /);
+    });
+
+    it('refuses arguments the model sent as broken JSON', async function () {
+      const result = await call('noop', { [INVALID_ARGUMENTS_KEY]: '{"oops' });
+      assert.equal(result.status, 'error');
+      assert.match(result.content, /^Invalid arguments for "noop"/);
+    });
+
+    it('turns a throwing tool into an error result, but rethrows transient errors', async function () {
+      const registry = new ToolRegistry()
+        .register(
+          defineTool({
+            name: 'boom',
+            description: 'throws',
+            argsSchema: z.object({}),
+            execute: () => Promise.reject(new Error('disk on fire')),
+          }),
+        )
+        .register(
+          defineTool({
+            name: 'flaky',
+            description: 'transient',
+            argsSchema: z.object({}),
+            execute: () => Promise.reject(new TransientToolError('upstream busy')),
+          }),
+        );
+      const ctx: ToolContext = { idempotencyKey: 'k', runId: 'r', toolCallId: 'c', sandboxDir };
+      assert.deepEqual(await registry.execute('boom', {}, ctx), {
+        status: 'error',
+        content: 'Tool "boom" failed: disk on fire',
+      });
+      const error = await rejection(registry.execute('flaky', {}, ctx));
+      assert.ok(error instanceof TransientToolError);
+    });
+
+    it('stringifies JSON results and truncates long ones', async function () {
+      const registry = new ToolRegistry()
+        .register(
+          defineTool({
+            name: 'json',
+            description: 'object',
+            argsSchema: z.object({ n: z.number() }),
+            execute: async (args) => ({ doubled: args.n * 2, list: [1, 'a', null] }),
+          }),
+        )
+        .register(
+          defineTool({
+            name: 'huge',
+            description: 'long',
+            argsSchema: z.object({}),
+            execute: async () => 'x'.repeat(MAX_TOOL_RESULT_CHARS + 500),
+          }),
+        );
+      const ctx: ToolContext = { idempotencyKey: 'k', runId: 'r', toolCallId: 'c', sandboxDir };
+      assert.deepEqual(await registry.execute('json', { n: 21 }, ctx), {
+        status: 'success',
+        content: '{"doubled":42,"list":[1,"a",null]}',
+      });
+      const huge = await registry.execute('huge', {}, ctx);
+      assert.equal(huge.status, 'success');
+      assert.equal(huge.content.length, MAX_TOOL_RESULT_CHARS);
+      assert.match(huge.content, /truncated\]$/);
+    });
+
+    it('refuses duplicate names, bad names and non-object schemas; describes requested tools', function () {
+      const registry = createDefaultToolRegistry();
+      assert.throws(() => registry.register(defineTool({ ...registry.get('noop')! })), /already registered/);
+      assert.throws(
+        () =>
+          registry.register(
+            defineTool({ name: 'has space', description: '', argsSchema: z.object({}), execute: async () => '' }),
+          ),
+        /Invalid tool name/,
+      );
+      assert.throws(
+        () =>
+          registry.register(
+            defineTool({ name: 'scalar', description: '', argsSchema: z.string(), execute: async () => '' }),
+          ),
+        /JSON object/,
+      );
+      assert.deepEqual(
+        registry.list().map((t) => t.name),
+        ['list_files', 'read_file', 'write_file', 'append_file', 'delete_file', 'noop', 'sleep'],
+      );
+      const described = registry.describe(['delete_file', 'missing', 'noop']);
+      assert.deepEqual(
+        described.map((d) => d.name),
+        ['delete_file', 'noop'],
+      );
+      assert.deepEqual(described[0]?.inputJsonSchema.required, ['path']);
+    });
+  });
+
+  describe('sandbox files', function () {
+    it('writes, reads, lists and deletes', async function () {
+      assert.deepEqual(await call('write_file', { path: 'notes/todo.txt', content: 'buy milk' }), {
+        status: 'success',
+        content: 'Wrote 8 bytes to notes/todo.txt',
+      });
+      assert.equal(await readFile(path.join(sandboxDir, 'notes/todo.txt'), 'utf8'), 'buy milk');
+      assert.deepEqual(await call('read_file', { path: 'notes/todo.txt' }), { status: 'success', content: 'buy milk' });
+
+      await call('write_file', { path: 'a.txt', content: 'A' });
+      const root = await call('list_files', {});
+      assert.equal(root.status, 'success');
+      assert.deepEqual(JSON.parse(root.content), {
+        path: '.',
+        entries: [
+          { name: 'a.txt', type: 'file', size: 1 },
+          { name: 'notes', type: 'directory' },
+        ],
+      });
+      const notes = await call('list_files', { path: 'notes' });
+      assert.deepEqual(JSON.parse(notes.content), {
+        path: 'notes',
+        entries: [{ name: 'todo.txt', type: 'file', size: 8 }],
+      });
+
+      assert.deepEqual(await call('delete_file', { path: 'notes/todo.txt' }), {
+        status: 'success',
+        content: 'Deleted notes/todo.txt',
+      });
+      const afterDelete = await call('read_file', { path: 'notes/todo.txt' });
+      assert.deepEqual(afterDelete, {
+        status: 'error',
+        content: 'Tool "read_file" failed: File not found: notes/todo.txt',
+      });
+      const missing = await call('delete_file', { path: 'never.txt' });
+      assert.deepEqual(missing, { status: 'error', content: 'Tool "delete_file" failed: File not found: never.txt' });
+    });
+
+    it('overwrites a file with write_file', async function () {
+      await call('write_file', { path: 'f.txt', content: 'one' });
+      await call('write_file', { path: 'f.txt', content: 'two' });
+      assert.equal(await readFile(path.join(sandboxDir, 'f.txt'), 'utf8'), 'two');
+    });
+
+    const escapes: Array<[string, RegExp]> = [
+      ['../outside.txt', /escapes the sandbox/],
+      ['notes/../../outside.txt', /escapes the sandbox/],
+      ['/etc/passwd', /Absolute paths are not allowed/],
+      ['C:\\Windows\\win.ini', /Absolute paths are not allowed/],
+      ['a\u0000b', /NUL byte/],
+      [`${LEDGER_DIR_NAME}/x.json`, /reserved/],
+    ];
+    for (const [p, message] of escapes) {
+      it(`refuses the path ${JSON.stringify(p)}`, async function () {
+        for (const [tool, extra] of [
+          ['read_file', {}],
+          ['write_file', { content: 'x' }],
+          ['delete_file', {}],
+        ] as const) {
+          const result = await call(tool, { path: p, ...extra });
+          assert.equal(result.status, 'error', `${tool} ${p}`);
+          assert.match(result.content, message);
+        }
+      });
+    }
+
+    it('allows .. that stays inside the sandbox', async function () {
+      const result = await call('write_file', { path: 'a/../b.txt', content: 'ok' });
+      assert.equal(result.status, 'success');
+      assert.equal(await readFile(path.join(sandboxDir, 'b.txt'), 'utf8'), 'ok');
+    });
+
+    it('refuses symlinks that lead out of the sandbox', async function () {
+      await writeFile(path.join(outsideDir, 'secret.txt'), 'top secret');
+      await symlink(path.join(outsideDir, 'secret.txt'), path.join(sandboxDir, 'link.txt'));
+      await symlink(outsideDir, path.join(sandboxDir, 'linkdir'));
+      await symlink(path.join(outsideDir, 'nowhere.txt'), path.join(sandboxDir, 'dangling.txt'));
+
+      const read = await call('read_file', { path: 'link.txt' });
+      assert.equal(read.status, 'error');
+      assert.match(read.content, /outside the sandbox via a symlink/);
+      const write = await call('write_file', { path: 'linkdir/new.txt', content: 'x' });
+      assert.equal(write.status, 'error');
+      assert.match(write.content, /outside the sandbox via a symlink/);
+      const list = await call('list_files', { path: 'linkdir' });
+      assert.equal(list.status, 'error');
+      const dangling = await call('write_file', { path: 'dangling.txt', content: 'x' });
+      assert.equal(dangling.status, 'error');
+      assert.match(dangling.content, /dangling symlink/);
+
+      assert.deepEqual(await readdir(outsideDir), ['secret.txt'], 'nothing was written outside');
+      assert.equal(await readFile(path.join(outsideDir, 'secret.txt'), 'utf8'), 'top secret');
+    });
+
+    it('follows symlinks that stay inside the sandbox', async function () {
+      await mkdir(path.join(sandboxDir, 'real'));
+      await writeFile(path.join(sandboxDir, 'real', 'f.txt'), 'inside');
+      await symlink(path.join(sandboxDir, 'real'), path.join(sandboxDir, 'alias'));
+      assert.deepEqual(await call('read_file', { path: 'alias/f.txt' }), { status: 'success', content: 'inside' });
+    });
+
+    it('hides the ledger from list_files', async function () {
+      await call('append_file', { path: 'log.txt', content: 'x' });
+      const listing = JSON.parse((await call('list_files', {})).content) as { entries: Array<{ name: string }> };
+      assert.deepEqual(
+        listing.entries.map((e) => e.name),
+        ['log.txt'],
+      );
+    });
+  });
+
+  describe('idempotency', function () {
+    it('runs append_file once for the same key and returns the first result again', async function () {
+      const first = await call('append_file', { path: 'log.txt', content: 'line\n' }, 'run-1/call_same');
+      const second = await call('append_file', { path: 'log.txt', content: 'line\n' }, 'run-1/call_same');
+      assert.equal(first.status, 'success');
+      assert.deepEqual(second, first);
+      assert.equal(await readFile(path.join(sandboxDir, 'log.txt'), 'utf8'), 'line\n');
+    });
+
+    it('runs append_file twice for different keys', async function () {
+      await call('append_file', { path: 'log.txt', content: 'line\n' }, 'run-1/call_a');
+      await call('append_file', { path: 'log.txt', content: 'line\n' }, 'run-1/call_b');
+      assert.equal(await readFile(path.join(sandboxDir, 'log.txt'), 'utf8'), 'line\nline\n');
+    });
+
+    it('runs concurrent attempts with one key once', async function () {
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () => call('append_file', { path: 'log.txt', content: 'x' }, 'run-1/call_race')),
+      );
+      assert.equal(await readFile(path.join(sandboxDir, 'log.txt'), 'utf8'), 'x');
+      assert.equal(new Set(results.map((r) => r.content)).size, 1);
+    });
+
+    it('refuses a key reused for different arguments', async function () {
+      await call('append_file', { path: 'log.txt', content: 'a' }, 'run-1/call_k');
+      const reused = await call('append_file', { path: 'log.txt', content: 'b' }, 'run-1/call_k');
+      assert.equal(reused.status, 'error');
+      assert.match(reused.content, /already used for a different call/);
+      assert.equal(await readFile(path.join(sandboxDir, 'log.txt'), 'utf8'), 'a');
+    });
+
+    it('treats delete of a missing file after an interrupted attempt as done', async function () {
+      const key = 'run-1/call_del';
+      await writeFile(path.join(sandboxDir, 'old.txt'), 'old');
+      // Simulate a crash between the unlink and the result record: an intent record, file already gone.
+      const ledger = IdempotencyLedger.forSandbox(sandboxDir);
+      await mkdir(ledger.dir, { recursive: true });
+      await writeFileAtomic(
+        ledger.recordPath(key),
+        JSON.stringify({ version: 1, key, state: 'intent', attempts: 1, startedAt: new Date().toISOString() }),
+      );
+      await rm(path.join(sandboxDir, 'old.txt'));
+      assert.deepEqual(await call('delete_file', { path: 'old.txt' }, key), {
+        status: 'success',
+        content: 'Deleted old.txt',
+      });
+      const record = await ledger.get(key);
+      assert.equal(record?.state, 'completed');
+      assert.equal(record?.attempts, 2);
+    });
+
+    it('runs again after a failed attempt, without calling it resumed', async function () {
+      const ledger = new IdempotencyLedger(path.join(sandboxDir, 'ledger'));
+      const seen: boolean[] = [];
+      await assert.rejects(
+        ledger.runOnce('k', async (info) => {
+          seen.push(info.resumed);
+          throw new Error('failed before the effect');
+        }),
+      );
+      assert.equal((await ledger.get('k'))?.state, 'failed');
+      const result = await ledger.runOnce('k', async (info) => {
+        seen.push(info.resumed);
+        return { ok: true };
+      });
+      assert.deepEqual(result, { ok: true });
+      assert.deepEqual(seen, [false, false]);
+      assert.deepEqual(await ledger.runOnce('k', async () => assert.fail('must not run')), { ok: true });
+    });
+
+    it('stores records under sha256 names and leaves no temp files', async function () {
+      await call('write_file', { path: 'f.txt', content: 'x' }, 'run-1/call_sha');
+      const files = await readdir(path.join(sandboxDir, LEDGER_DIR_NAME));
+      assert.equal(files.length, 1);
+      assert.match(files[0]!, /^[0-9a-f]{64}\.json$/);
+      assert.deepEqual((await readdir(sandboxDir)).sort(), [LEDGER_DIR_NAME, 'f.txt'].sort());
+    });
+  });
+
+  describe('noop and sleep', function () {
+    it('noop returns ok', async function () {
+      assert.deepEqual(await call('noop', {}), { status: 'success', content: 'ok' });
+    });
+
+    it('sleep heartbeats inside an activity', async function () {
+      const env = new MockActivityEnvironment();
+      let heartbeats = 0;
+      env.on('heartbeat', () => (heartbeats += 1));
+      const result = await env.run(activities.executeTool, {
+        runId: 'r',
+        toolCallId: 'c',
+        name: 'sleep',
+        arguments: { ms: 30 },
+        idempotencyKey: 'r/c',
+      });
+      assert.deepEqual(result, { status: 'success', content: 'Slept 30 ms' });
+      assert.ok(heartbeats >= 1);
+    });
+
+    it('sleep honours activity cancellation', async function () {
+      const env = new MockActivityEnvironment();
+      const started = Date.now();
+      const running = env.run(activities.executeTool, {
+        runId: 'r',
+        toolCallId: 'c',
+        name: 'sleep',
+        arguments: { ms: 60_000 },
+        idempotencyKey: 'r/c',
+      });
+      setTimeout(() => env.cancel(), 20);
+      const error = await rejection(running);
+      assert.ok(error instanceof Error);
+      assert.ok(['AbortError', 'CancelledFailure'].includes(error.name), error.name);
+      assert.ok(Date.now() - started < 5000);
+    });
+  });
+});
+
+describe('activities: scripted model', function () {
+  const activities = createActivities(parseActivitiesConfig({ sandboxDir: path.join(tmpdir(), 'hitl-unused') }));
+
+  function request(callIndex: number, script: CallModelRequest['model']): CallModelRequest {
+    return { runId: 'r', callIndex, model: script, messages: [{ role: 'user', content: 'hi' }], tools: [] };
+  }
+
+  const model: CallModelRequest['model'] = {
+    provider: 'scripted',
+    script: [
+      { tool_calls: [{ id: 'call_1', name: 'delete_file', arguments: { path: 'old.txt' } }] },
+      { content: 'Deleted it.' },
+    ],
+  };
+
+  it('returns script[callIndex]', async function () {
+    assert.deepEqual(await activities.callModel(request(0, model)), {
+      tool_calls: [{ id: 'call_1', name: 'delete_file', arguments: { path: 'old.txt' } }],
+    });
+    assert.deepEqual(await activities.callModel(request(1, model)), { content: 'Deleted it.' });
+  });
+
+  it('returns a final text turn past the end', async function () {
+    for (const index of [2, 3, 100]) {
+      const turn = await activities.callModel(request(index, model));
+      assert.deepEqual(turn, SCRIPT_EXHAUSTED_TURN);
+      assert.equal(turn.tool_calls, undefined);
+    }
+    assert.deepEqual(await activities.callModel(request(0, { provider: 'scripted', script: [] })), {
+      content: 'Done.',
+    });
+  });
+
+  it('works inside an activity context', async function () {
+    const env = new MockActivityEnvironment();
+    assert.deepEqual(await env.run(activities.callModel, request(1, model)), { content: 'Deleted it.' });
+  });
+
+  it('rejects duplicate tool call ids in one turn (non-retryable)', async function () {
+    const duplicate: CallModelRequest['model'] = {
+      provider: 'scripted',
+      script: [
+        {
+          tool_calls: [
+            { id: 'call_1', name: 'noop', arguments: {} },
+            { id: 'call_1', name: 'noop', arguments: {} },
+          ],
+        },
+      ],
+    };
+    const error = await rejection(activities.callModel(request(0, duplicate)));
+    assert.ok(error instanceof ApplicationFailure, String(error));
+    assert.equal(error.type, ModelErrorType.InvalidScriptedTurn);
+    assert.equal(error.nonRetryable, true);
+    assert.match(error.message, /unique/);
+  });
+
+  it('rejects a negative call index', async function () {
+    const error = await rejection(activities.callModel(request(-1, model)));
+    assert.ok(error instanceof ApplicationFailure);
+    assert.equal(error.nonRetryable, true);
+  });
+});
