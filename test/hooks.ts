@@ -1,0 +1,39 @@
+// Mocha root hooks: one real Temporal dev server and one workflow bundle per test run, created on
+// first use so unit-only runs start no server.
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { HITL_SEARCH_ATTRIBUTES } from '../src/contracts';
+import { resolveTemporalCliPath } from '../src/dev/temporal-cli';
+
+let env: Promise<TestWorkflowEnvironment> | undefined;
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The shared dev server (the Temporal CLI from .temporal/bin, never a download). */
+export function getTestEnv(): Promise<TestWorkflowEnvironment> {
+  if (!env) Runtime.install({ logger: new DefaultLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
+  env ??= TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: resolveTemporalCliPath() },
+      searchAttributes: [...HITL_SEARCH_ATTRIBUTES],
+      ip: '127.0.0.1',
+    },
+  });
+  return env;
+}
+
+/** The one workflow bundle of this test run. */
+export function getWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: quietLogger() });
+  return bundle;
+}
+
+function quietLogger() {
+  const noop = () => undefined;
+  return { log: noop, trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error };
+}
+
+export const mochaHooks = {
+  async afterAll(): Promise<void> {
+    if (env) await (await env).teardown();
+  },
+};

@@ -1,0 +1,93 @@
+// A worker with the real activities on its own task queue, against the shared dev server.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createActivities, loadActivitiesConfigFromEnv } from '../../src/activities';
+import { HitlClient } from '../../src/client';
+import type { PendingAction, RunInput } from '../../src/contracts';
+import { getTestEnv, getWorkflowBundle } from '../hooks';
+
+export const REPLAY_HISTORIES_DIR = join(__dirname, '..', 'replay-histories');
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  client: HitlClient;
+  sandboxDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const env = await getTestEnv();
+  const sandboxDir = await mkdtemp(join(tmpdir(), 'hitl-sandbox-'));
+  const taskQueue = `test-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await getWorkflowBundle(),
+    activities: createActivities({ ...loadActivitiesConfigFromEnv(), sandboxDir }),
+  });
+  const running = worker.run();
+  return {
+    env,
+    client: new HitlClient(env.client, taskQueue),
+    sandboxDir,
+    async stop() {
+      worker.shutdown();
+      await running;
+    },
+  };
+}
+
+/** A scripted run of user u1 in conversation c1 offering the sandbox file tools; HITL on, everything asks. */
+export function scriptedInput(
+  script: NonNullable<Extract<RunInput['model'], { provider: 'scripted' }>['script']>,
+  overrides: Partial<RunInput> = {},
+): RunInput {
+  return {
+    userId: 'u1',
+    conversationId: 'c1',
+    messages: [{ role: 'user', content: 'Tidy up my files' }],
+    model: { provider: 'scripted', script },
+    tools: ['append_file', 'write_file', 'read_file', 'delete_file', 'list_files'],
+    policy: { enabled: true, mode: 'default', allow: [], deny: [], ask: [] },
+    ...overrides,
+  };
+}
+
+export function call(id: string, name: string, args: Record<string, unknown> = {}) {
+  return { id, name, arguments: args };
+}
+
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  what: string,
+  ms = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function waitForPending(client: HitlClient, runId: string): Promise<PendingAction> {
+  return eventually(() => client.getPendingAction(runId), `a pending action on ${runId}`);
+}
+
+export async function readSandboxFile(sandboxDir: string, path: string): Promise<string | undefined> {
+  return readFile(join(sandboxDir, path), 'utf8').catch(() => undefined);
+}
+
+/** With RECORD_HISTORIES=1, saves the run's history as a replay fixture (see test/workflow/replay.test.ts). */
+export async function maybeRecordHistory(harness: Harness, runId: string, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const history = await harness.env.client.workflow.getHandle(runId).fetchHistory();
+  await mkdir(REPLAY_HISTORIES_DIR, { recursive: true });
+  await writeFile(join(REPLAY_HISTORIES_DIR, `${name}.json`), historyToJSON(history));
+}

@@ -1,0 +1,3 @@
+// The one workflow bundle of a test run: the product's workflows plus test-only ones.
+export * from '../../src/workflows';
+export * from './smoke';
