@@ -5,6 +5,9 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { HITL_SEARCH_ATTRIBUTES } from '../src/contracts';
 import { resolveTemporalCliPath } from '../src/dev/temporal-cli';
 
+/** History length after which the test server suggests continue-as-new. */
+export const SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 120;
+
 let env: Promise<TestWorkflowEnvironment> | undefined;
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -16,6 +19,12 @@ export function getTestEnv(): Promise<TestWorkflowEnvironment> {
       executable: { type: 'existing-path', path: resolveTemporalCliPath() },
       searchAttributes: [...HITL_SEARCH_ATTRIBUTES],
       ip: '127.0.0.1',
+      // Low enough that a long scripted run is told to continue-as-new (test/workflow/continue-as-new.test.ts),
+      // far above what the other scenarios write.
+      extraArgs: [
+        '--dynamic-config-value',
+        `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS}`,
+      ],
     },
   });
   return env;
