@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { askUserQuestionTool } from './tools/ask-user-question';
 import type { CallModelRequest, ExecuteToolRequest, HitlActivities, ModelTurn, ToolResult } from '../contracts';
 import { loadActivitiesConfigFromEnv, type ActivitiesConfig } from './config';
 import { createModelDispatcher } from './model';
@@ -19,6 +20,7 @@ const MODEL_HEARTBEAT_MS = 1000;
 export function createDefaultToolRegistry(): ToolRegistry {
   const registry = new ToolRegistry();
   for (const tool of SANDBOX_TOOLS) registry.register(tool);
+  registry.register(askUserQuestionTool);
   return registry;
 }
 

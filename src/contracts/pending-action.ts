@@ -70,3 +70,24 @@ export const PendingActionSchema = z.object({
   payload: HumanInterruptPayloadSchema,
 });
 export type PendingAction = z.infer<typeof PendingActionSchema>;
+
+/** The built-in tool through which the model asks the user (handled by the workflow, never an activity). */
+export const ASK_USER_QUESTION = 'ask_user_question';
+export const MAX_QUESTIONS_PER_CALL = 4;
+
+export const BatchQuestionSchema = QuestionSchema.extend({
+  id: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/),
+});
+
+/** Arguments the model gives `ask_user_question`: one question, or a batch of 1–4 with unique ids. */
+export const AskUserQuestionArgsSchema = z.union([
+  z.object({
+    questions: z
+      .array(BatchQuestionSchema)
+      .min(1)
+      .max(MAX_QUESTIONS_PER_CALL)
+      .refine((qs) => new Set(qs.map((q) => q.id)).size === qs.length, { message: 'question ids must be unique' }),
+  }),
+  QuestionSchema.omit({ id: true }),
+]);
+export type AskUserQuestionArgs = z.infer<typeof AskUserQuestionArgsSchema>;

@@ -1,8 +1,8 @@
-import type { ToolPolicy } from '../contracts';
+import { ASK_USER_QUESTION, type ToolPolicy } from '../contracts';
 import { matchesToolPattern } from './glob';
 
 /** The built-in question tool: exempt from approval unless a policy list names it exactly. */
-export const ASK_USER_QUESTION_TOOL = 'ask_user_question';
+export const ASK_USER_QUESTION_TOOL = ASK_USER_QUESTION;
 
 export type PolicyDecision = 'allow' | 'deny' | 'ask';
 

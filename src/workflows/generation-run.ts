@@ -3,6 +3,10 @@
 import * as wf from '@temporalio/workflow';
 import {
   ALL_DECISIONS,
+  ASK_USER_QUESTION,
+  AskUserQuestionArgsSchema,
+  type AskUserQuestionArgs,
+  type HumanInterruptPayload,
   checkResolutionShape,
   ContinuedStateSchema,
   describeIssues,
@@ -36,7 +40,9 @@ import {
 } from '../contracts';
 import { evaluateToolPolicy, type PolicyVerdict } from '../policy';
 import { describePendingAction } from './details';
-import { checkResolution, type CheckedDecision } from './validate-resolution';
+import { checkResolution, type ResolutionCheck } from './validate-resolution';
+
+type AcceptedResolution = Extract<ResolutionCheck, { ok: true }>;
 
 export const EXPIRED_REASON = 'Approval expired before a decision was made';
 export const REJECTED_REASON = 'Rejected by user';
@@ -104,7 +110,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   const acceptedUpdates = new Map<string, ResolveResult>(Object.entries(carried?.acceptedUpdates ?? {}));
   const approvers = parsedInput.success ? (parsedInput.data.approvers ?? [parsedInput.data.userId]) : [];
   let pending: PendingAction | null = null;
-  let accepted: Map<string, CheckedDecision> | null = null;
+  let accepted: AcceptedResolution | null = null;
   let errorMessage: string | undefined;
 
   function record(entry: AuditEntry): void {
@@ -136,7 +142,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     const { actionId, approver } = check.resolution;
     // Marked resolved synchronously: a second resolution in the same activation sees it.
     resolvedActionIds.add(actionId);
-    accepted = check.decisions;
+    accepted = check;
     pending = null;
     status = 'running';
     record({
@@ -238,10 +244,11 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     return toolMessage(call, result.status, result.content);
   }
 
-  /** Pauses for one pending action; returns the accepted decisions, or null when it expired. */
-  async function waitForDecisions(
-    asked: { call: ToolCall; verdict: PolicyVerdict }[],
-  ): Promise<Map<string, CheckedDecision> | null> {
+  /** Publishes one pending action and waits for its resolution; null when it expired first. */
+  async function waitForResolution(
+    payload: HumanInterruptPayload,
+    tools: string[],
+  ): Promise<AcceptedResolution | null> {
     const createdAt = new Date();
     const expiresAt = new Date(createdAt.getTime() + input.approvalTtlMs);
     const actionId = wf.uuid4();
@@ -252,7 +259,33 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       conversationId: input.conversationId,
       createdAt: createdAt.toISOString(),
       expiresAt: expiresAt.toISOString(),
-      payload: {
+      payload,
+    };
+    accepted = null;
+    setSearchStatus('requires_action', { tools, expiresAt });
+    wf.setCurrentDetails(describePendingAction(pending));
+
+    await wf.condition(() => accepted !== null, input.approvalTtlMs, { summary: `approval expiry for ${actionId}` });
+    // A resolution handled in the same activation as the timer wins: it was accepted first.
+    const resolution = accepted as AcceptedResolution | null;
+    if (resolution === null) {
+      expiredActionIds.add(actionId);
+      pending = null;
+      record({ at: new Date().toISOString(), via: 'expiry', actionId, approver: null, outcome: 'expired' });
+    }
+    accepted = null;
+    setSearchStatus('running');
+    return resolution;
+  }
+
+  /** Pauses once for every asked call of the turn; applies the decisions. */
+  async function approveAndRun(
+    asked: { call: ToolCall; verdict: PolicyVerdict }[],
+    callIndex: number,
+    outcomes: Map<string, ToolOutcome>,
+  ): Promise<'expired' | undefined> {
+    const resolution = await waitForResolution(
+      {
         type: 'tool_approval',
         action_requests: asked.map(({ call, verdict }) => ({
           tool_call_id: call.id,
@@ -266,35 +299,54 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
           allowed_decisions: [...ALL_DECISIONS],
         })),
       },
-    };
-    accepted = null;
-    setSearchStatus('requires_action', { tools: [...new Set(asked.map((a) => a.call.name))], expiresAt });
-    wf.setCurrentDetails(describePendingAction(pending));
-
-    await wf.condition(() => accepted !== null, input.approvalTtlMs, { summary: `approval expiry for ${actionId}` });
-    // A resolution handled in the same activation as the timer wins: it was accepted first.
-    const decisions = accepted as Map<string, CheckedDecision> | null;
-    if (decisions === null) {
-      expiredActionIds.add(actionId);
-      pending = null;
-      record({
-        at: new Date().toISOString(),
-        via: 'expiry',
-        actionId,
-        approver: null,
-        outcome: 'expired',
-      });
+      [...new Set(asked.map((a) => a.call.name))],
+    );
+    if (resolution === null && input.onExpiry === 'abort') return 'expired';
+    for (const { call, verdict } of asked) {
+      const decision = resolution?.decisions.get(call.id);
+      if (!decision) {
+        outcomes.set(call.id, blockedMessage(call, EXPIRED_REASON));
+        continue;
+      }
+      switch (decision.decision) {
+        case 'approve':
+          outcomes.set(call.id, await runTool(call, call.arguments, callIndex));
+          break;
+        case 'edit':
+          outcomes.set(call.id, await runTool(call, decision.editedArguments, callIndex));
+          break;
+        case 'reject':
+          outcomes.set(call.id, blockedMessage(call, decision.reason?.trim() || verdict.reason || REJECTED_REASON));
+          break;
+        case 'respond':
+          outcomes.set(call.id, toolMessage(call, 'success', decision.responseText));
+          break;
+      }
     }
-    accepted = null;
-    setSearchStatus('running');
-    return decisions;
+    return undefined;
   }
 
-  /** One model turn's tool calls: block, run, or ask, then answer every call in the model's order. */
+  /** Pauses with an ask_user_question action; the answers become the tool result. */
+  async function askUser(call: ToolCall, args: AskUserQuestionArgs): Promise<ToolOutcome | 'expired'> {
+    const payload: HumanInterruptPayload =
+      'questions' in args
+        ? { type: 'ask_user_question', tool_call_id: call.id, question: args.questions[0]!, questions: args.questions }
+        : { type: 'ask_user_question', tool_call_id: call.id, question: args };
+    const resolution = await waitForResolution(payload, [ASK_USER_QUESTION]);
+    if (!resolution?.answer) return input.onExpiry === 'abort' ? 'expired' : blockedMessage(call, EXPIRED_REASON);
+    return toolMessage(call, 'success', JSON.stringify(resolution.answer));
+  }
+
+  /**
+   * One model turn's tool calls, in this order: denied calls are blocked, allowed calls run (once),
+   * then one pause for every call that needs approval, then one pause per ask_user_question call.
+   * Tool messages go back in the model's call order.
+   */
   async function handleToolCalls(calls: ToolCall[], callIndex: number): Promise<ToolOutcome[] | 'expired'> {
     const outcomes = new Map<string, ToolOutcome>();
     const asked: { call: ToolCall; verdict: PolicyVerdict }[] = [];
     const allowed: ToolCall[] = [];
+    const questions: { call: ToolCall; args: AskUserQuestionArgs }[] = [];
     for (const call of calls) {
       if (!input.tools.includes(call.name)) {
         outcomes.set(call.id, toolMessage(call, 'error', `Tool "${call.name}" is not available in this run`));
@@ -303,39 +355,28 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       const verdict = evaluateToolPolicy(call.name, input.policy, grants);
       if (verdict.decision === 'deny') {
         outcomes.set(call.id, blockedMessage(call, verdict.reason ?? defaultBlockReason(call.name, verdict)));
+      } else if (call.name === ASK_USER_QUESTION) {
+        // Asking the user is itself the human step: allowed or asked, the call pauses for answers.
+        const args = AskUserQuestionArgsSchema.safeParse(call.arguments);
+        if (args.success) questions.push({ call, args: args.data });
+        else
+          outcomes.set(
+            call.id,
+            toolMessage(call, 'error', `Invalid arguments for "${call.name}": ${describeIssues(args.error)}`),
+          );
       } else if (verdict.decision === 'allow') {
         allowed.push(call);
       } else {
         asked.push({ call, verdict });
       }
     }
-    // Allowed calls run now, once: they are never re-run after the pause.
+    // Allowed calls run now, once: they are never re-run after a pause.
     for (const call of allowed) outcomes.set(call.id, await runTool(call, call.arguments, callIndex));
-
-    if (asked.length > 0) {
-      const decisions = await waitForDecisions(asked);
-      if (decisions === null && input.onExpiry === 'abort') return 'expired';
-      for (const { call, verdict } of asked) {
-        const decision = decisions?.get(call.id);
-        if (!decision) {
-          outcomes.set(call.id, blockedMessage(call, EXPIRED_REASON));
-          continue;
-        }
-        switch (decision.decision) {
-          case 'approve':
-            outcomes.set(call.id, await runTool(call, call.arguments, callIndex));
-            break;
-          case 'edit':
-            outcomes.set(call.id, await runTool(call, decision.editedArguments, callIndex));
-            break;
-          case 'reject':
-            outcomes.set(call.id, blockedMessage(call, decision.reason?.trim() || verdict.reason || REJECTED_REASON));
-            break;
-          case 'respond':
-            outcomes.set(call.id, toolMessage(call, 'success', decision.responseText));
-            break;
-        }
-      }
+    if (asked.length > 0 && (await approveAndRun(asked, callIndex, outcomes)) === 'expired') return 'expired';
+    for (const { call, args } of questions) {
+      const outcome = await askUser(call, args);
+      if (outcome === 'expired') return 'expired';
+      outcomes.set(call.id, outcome);
     }
     return calls.map((call) => outcomes.get(call.id)!);
   }

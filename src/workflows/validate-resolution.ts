@@ -2,7 +2,9 @@
 // update and signal handlers, and unit-tested on its own.
 import {
   describeIssues,
+  MAX_ANSWER_CHARS,
   ResolutionSchema,
+  type AskUserQuestionPayload,
   type Decision,
   type ParsedResolution,
   type PendingAction,
@@ -27,8 +29,11 @@ export type CheckedDecision =
   | { tool_call_id: string; decision: 'edit'; editedArguments: Record<string, unknown> }
   | { tool_call_id: string; decision: 'respond'; responseText: string };
 
+/** Answers to a question action, ready to go back to the model as the tool result. */
+export type CheckedAnswer = { answer: string } | { answers: Record<string, string> };
+
 export type ResolutionCheck =
-  | { ok: true; resolution: ParsedResolution; decisions: Map<string, CheckedDecision> }
+  | { ok: true; resolution: ParsedResolution; decisions: Map<string, CheckedDecision>; answer?: CheckedAnswer }
   | { ok: false; refusal: Refusal; actionId: string | null; approver: string | null };
 
 function refuse(
@@ -88,8 +93,13 @@ export function checkResolution(raw: unknown, ctx: ResolutionContext): Resolutio
     });
   }
 
-  if (pending.payload.type !== 'tool_approval') {
-    return refuse('DecisionNotPermitted', 'Questions are answered with "answer" or "answers"', who);
+  if (pending.payload.type === 'ask_user_question') {
+    if ((resolution.decisions ?? []).length > 0) {
+      return refuse('DecisionNotPermitted', 'A question is answered with "answer" or "answers", not decisions', who);
+    }
+    const answer = checkAnswers(resolution, pending.payload);
+    if ('type' in answer) return refuse(answer.type, answer.message, who, answer.details);
+    return { ok: true, resolution, decisions: new Map(), answer };
   }
 
   const configs = new Map(pending.payload.review_configs.map((config) => [config.tool_call_id, config]));
@@ -150,4 +160,55 @@ function checkDecisionData(decision: Decision): CheckedDecision | string {
       return { tool_call_id: decision.tool_call_id, decision: 'respond', responseText: decision.responseText };
     }
   }
+}
+
+type AnswerRefusal = { type: RefusalType; message: string; details?: Record<string, unknown> };
+
+/** One answer as text: a string, or the chosen values of a multi-select joined by ", ". */
+function answerText(value: unknown, label: string): string | AnswerRefusal {
+  const text =
+    typeof value === 'string'
+      ? value
+      : Array.isArray(value) && value.every((v) => typeof v === 'string')
+        ? value.join(', ')
+        : undefined;
+  if (text === undefined || text.trim() === '') {
+    return { type: 'AnswerRequired', message: `${label} needs an answer (text, or a list of chosen values)` };
+  }
+  if (text.length > MAX_ANSWER_CHARS) {
+    return { type: 'AnswerTooLong', message: `${label} is longer than ${MAX_ANSWER_CHARS} characters` };
+  }
+  return text;
+}
+
+function checkAnswers(resolution: ParsedResolution, payload: AskUserQuestionPayload): CheckedAnswer | AnswerRefusal {
+  if (!payload.questions) {
+    const text = answerText(resolution.answer, 'The question');
+    return typeof text === 'string' ? { answer: text } : text;
+  }
+  const given = resolution.answers;
+  if (!isPlainObject(given)) {
+    return {
+      type: 'AnswerRequired',
+      message: 'A batch of questions is answered with "answers": { "<question id>": "…" }',
+      details: { question_ids: payload.questions.map((q) => q.id) },
+    };
+  }
+  const ids = new Set(payload.questions.map((q) => q.id));
+  const unknown = Object.keys(given).filter((id) => !ids.has(id));
+  if (unknown.length > 0) {
+    return {
+      type: 'UnknownQuestionId',
+      message: `No question with id ${unknown.map((id) => JSON.stringify(id.slice(0, 80))).join(', ')}`,
+      details: { unknown_ids: unknown.slice(0, 20) },
+    };
+  }
+  const answers: Record<string, string> = {};
+  for (const question of payload.questions) {
+    const id = question.id ?? '';
+    const text = answerText(given[id], `Question "${id}"`);
+    if (typeof text !== 'string') return { ...text, details: { question_id: id } };
+    answers[id] = text;
+  }
+  return { answers };
 }

@@ -160,7 +160,7 @@ describe('activities: tools', function () {
       );
       assert.deepEqual(
         registry.list().map((t) => t.name),
-        ['list_files', 'read_file', 'write_file', 'append_file', 'delete_file', 'noop', 'sleep'],
+        ['list_files', 'read_file', 'write_file', 'append_file', 'delete_file', 'noop', 'sleep', 'ask_user_question'],
       );
       const described = registry.describe(['delete_file', 'missing', 'noop']);
       assert.deepEqual(
