@@ -1,0 +1,80 @@
+// Worker entry: `npm run worker` (or `node -r ts-node/register/transpile-only src/worker.ts`).
+// Connection from the environment (see src/config.ts); registers the generationRun workflow and the
+// activities; Ctrl-C / SIGTERM drain it (the Temporal Runtime installs those signal handlers) and it exits 0.
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkerOptions,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
+import { createActivities } from './activities';
+import { describeTemporalConfig, loadTemporalConfig } from './config';
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  /** Default "default". */
+  namespace?: string;
+  taskQueue: string;
+  /** Default: `createActivities()` (configured from the environment). */
+  activities?: object;
+  /** A prebuilt bundle (tests share one); default: bundle `src/workflows` at creation. */
+  workflowBundle?: WorkflowBundleOption;
+  /** Anything else for `Worker.create`. */
+  workerOptions?: Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'activities' | 'workflowBundle'>;
+}
+
+/** Path of the workflow entry (`src/workflows/index.ts`, or `.js` when compiled). */
+export const WORKFLOWS_PATH = require.resolve('./workflows');
+
+export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundle
+    ? { workflowBundle: options.workflowBundle }
+    : { workflowsPath: WORKFLOWS_PATH };
+  return Worker.create({
+    ...options.workerOptions,
+    connection: options.connection,
+    namespace: options.namespace ?? 'default',
+    taskQueue: options.taskQueue,
+    activities: options.activities ?? createActivities(),
+    ...workflows,
+  });
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+
+/** SDK log level from `HITL_WORKER_LOG_LEVEL` (default WARN: the SDK's INFO lines include webpack stats). */
+function workerLogLevel(): LogLevel {
+  const raw = (process.env.HITL_WORKER_LOG_LEVEL ?? '').toUpperCase();
+  return LOG_LEVELS.find((level) => level === raw) ?? 'WARN';
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger(workerLogLevel()) });
+  const config = loadTemporalConfig();
+  const connection = await NativeConnection.connect(config.connectionOptions).catch((err: unknown) => {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`cannot connect to Temporal at ${describeTemporalConfig(config)} (TEMPORAL_ADDRESS): ${reason}`);
+  });
+  try {
+    const worker = await createWorker({ connection, namespace: config.namespace, taskQueue: config.taskQueue });
+    const running = worker.run();
+    console.log(`worker polling task queue "${config.taskQueue}" on ${describeTemporalConfig(config)}`);
+    await running;
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(`worker failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (process.env.DEBUG && err instanceof Error) console.error(err.stack);
+      process.exit(1);
+    },
+  );
+}
