@@ -1,0 +1,122 @@
+// Remembered decisions: `session` and `always` grants, held by one long-lived `userGrants` entity
+// workflow per user. Sandbox-safe: the workflow bundle imports this file.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+
+/** The scopes a grant can have (`once` is never remembered). */
+export const GrantScopeSchema = z.enum(['session', 'always']);
+export type GrantScope = z.infer<typeof GrantScopeSchema>;
+
+/** Most grants one user holds in one bucket: `always`, or `session` per conversation. */
+export const MAX_GRANTS_PER_SCOPE = 64;
+
+/** `ApplicationFailure.type` when a bucket already holds MAX_GRANTS_PER_SCOPE grants (wire). */
+export const GRANT_LIMIT_ERROR_TYPE = 'GrantLimitReached';
+/** `ApplicationFailure.type` when a grant or revocation does not match its schema (wire). */
+export const INVALID_GRANT_ERROR_TYPE = 'InvalidGrant';
+
+/** Workflow type of the per-user grants entity (wire). */
+export const USER_GRANTS_WORKFLOW = 'userGrants';
+/** Workflow id of a user's grants entity (wire). */
+export function userGrantsWorkflowId(userId: string): string {
+  return 'hitl-grants/' + userId;
+}
+
+/** A grant names one exact tool: `*` would make it a glob, and grants never cover wildcards. */
+export const GrantToolNameSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((name) => !name.includes('*'), { message: 'grants name one exact tool; "*" (wildcard) is not allowed' });
+
+const IdSchema = z.string().min(1).max(256);
+
+/** `session` needs the conversation it applies to; `always` applies to every conversation and has none. */
+function checkConversation(value: { scope: GrantScope; conversationId?: string | undefined }, ctx: z.RefinementCtx) {
+  if (value.scope === 'session' && value.conversationId === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['conversationId'], message: 'required when scope is "session"' });
+  }
+  if (value.scope === 'always' && value.conversationId !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['conversationId'], message: 'must be absent when scope is "always"' });
+  }
+}
+
+const GrantFields = {
+  tool: GrantToolNameSchema,
+  scope: GrantScopeSchema,
+  conversationId: IdSchema.optional(),
+  /** Identity of the approver whose decision created the grant. */
+  grantedBy: IdSchema,
+  /** Workflow id of the generation run the approval came from. */
+  runId: IdSchema,
+};
+
+/** One remembered approval, as the entity stores and lists it. */
+export const GrantSchema = z
+  .object({
+    ...GrantFields,
+    /** Workflow time at which the entity recorded the grant. */
+    grantedAt: z.iso.datetime(),
+  })
+  .superRefine(checkConversation);
+export type Grant = z.infer<typeof GrantSchema>;
+
+/** Argument of update `addGrant`: a grant without `grantedAt` (the entity stamps its own time). */
+export const AddGrantRequestSchema = z.object(GrantFields).superRefine(checkConversation);
+export type AddGrantRequest = z.infer<typeof AddGrantRequestSchema>;
+
+/** Argument of update `revokeGrant`; revoking a `session` grant names its conversation. */
+export const RevokeGrantRequestSchema = z
+  .object({
+    tool: GrantToolNameSchema,
+    scope: GrantScopeSchema,
+    conversationId: IdSchema.optional(),
+  })
+  .superRefine(checkConversation);
+export type RevokeGrantRequest = z.infer<typeof RevokeGrantRequestSchema>;
+
+/** What update `revokeGrant` returns: how many grants were removed (0 when there was none). */
+export const RevokeGrantResultSchema = z.object({ revoked: z.number().int().nonnegative() });
+export type RevokeGrantResult = z.infer<typeof RevokeGrantResultSchema>;
+
+/** The argument of `userGrants`: whom the entity belongs to and the grants it carries over continue-as-new. */
+export const UserGrantsStateSchema = z.object({
+  userId: IdSchema,
+  grants: z.array(GrantSchema),
+});
+export type UserGrantsState = z.infer<typeof UserGrantsStateSchema>;
+
+export const addGrantUpdate = defineUpdate<Grant, [AddGrantRequest]>('addGrant');
+export const revokeGrantUpdate = defineUpdate<RevokeGrantResult, [RevokeGrantRequest]>('revokeGrant');
+export const listGrantsQuery = defineQuery<Grant[]>('listGrants');
+
+/**
+ * The exact tool names granted to a run in `conversationId`: every `always` grant plus the `session`
+ * grants of that conversation, each name once, in the order the grants were made.
+ */
+export function grantedToolNames(grants: readonly Grant[], conversationId: string): string[] {
+  const names = new Set<string>();
+  for (const grant of grants) {
+    if (grant.scope === 'always' || (grant.scope === 'session' && grant.conversationId === conversationId))
+      names.add(grant.tool);
+  }
+  return [...names];
+}
+
+/** Argument of activity `loadGrants`. */
+export const LoadGrantsRequestSchema = z.object({ userId: IdSchema, conversationId: IdSchema });
+export type LoadGrantsRequest = z.infer<typeof LoadGrantsRequestSchema>;
+
+/** Argument of activity `recordGrant`: whose entity, and the grant to add. */
+export type RecordGrantRequest = { userId: string } & AddGrantRequest;
+
+/**
+ * The grant activities a workflow proxies (implemented in src/activities/grants.ts). `recordGrant`
+ * fails with a non-retryable `GrantLimitReached` or `InvalidGrant` ApplicationFailure when refused.
+ */
+export interface GrantActivities {
+  /** Exact tool names granted to a run of `userId` in `conversationId` (none when the user has no entity). */
+  loadGrants(request: LoadGrantsRequest): Promise<string[]>;
+  /** Adds the grant to the user's entity, starting the entity when it does not exist yet. */
+  recordGrant(request: RecordGrantRequest): Promise<Grant>;
+}
