@@ -1,9 +1,19 @@
 // Mocha root hooks: one real Temporal dev server and one workflow bundle per test run, created on
 // first use so unit-only runs start no server.
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  type Worker,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { HITL_SEARCH_ATTRIBUTES } from '../src/contracts';
 import { resolveTemporalCliPath } from '../src/dev/temporal-cli';
+import { createWorker } from '../src/worker';
 
 /** History length after which the test server suggests continue-as-new. */
 export const SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 120;
@@ -13,7 +23,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The shared dev server (the Temporal CLI from .temporal/bin, never a download). */
 export function getTestEnv(): Promise<TestWorkflowEnvironment> {
-  if (!env) Runtime.install({ logger: new DefaultLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
+  installRuntime();
   env ??= TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: resolveTemporalCliPath() },
@@ -32,8 +42,48 @@ export function getTestEnv(): Promise<TestWorkflowEnvironment> {
 
 /** The one workflow bundle of this test run. */
 export function getWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  installRuntime(); // before any worker (e.g. Worker.runReplayHistories) instantiates the default one
   bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: quietLogger() });
   return bundle;
+}
+
+export interface WorkerTestContext {
+  env: TestWorkflowEnvironment;
+  client: Client;
+  /** A task queue of its own, so suites never steal each other's tasks. */
+  taskQueue: string;
+  worker: Worker;
+}
+
+/**
+ * Runs `fn` while a worker with the shared bundle polls a fresh task queue on the shared server; shuts the
+ * worker down afterwards. `activities` undefined = the real ones (`createActivities()` from the environment).
+ */
+export async function runWithWorker<T>(
+  activities: object | undefined,
+  fn: (ctx: WorkerTestContext) => Promise<T>,
+  workerOptions?: Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'activities' | 'workflowBundle'>,
+): Promise<T> {
+  const testEnv = await getTestEnv();
+  const taskQueue = `test-${randomUUID()}`;
+  const worker = await createWorker({
+    connection: testEnv.nativeConnection,
+    namespace: testEnv.namespace ?? 'default',
+    taskQueue,
+    activities,
+    workflowBundle: await getWorkflowBundle(),
+    workerOptions,
+  });
+  return worker.runUntil(() => fn({ env: testEnv, client: testEnv.client, taskQueue, worker }));
+}
+
+let runtimeInstalled = false;
+
+/** The SDK runtime with a quiet logger (TEST_LOG_LEVEL=debug for more); must precede every other SDK use. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
 }
 
 function quietLogger() {
