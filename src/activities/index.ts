@@ -72,3 +72,4 @@ function currentActivityContext(): Context | undefined {
     return undefined;
   }
 }
+export * from './grants';

@@ -19,7 +19,10 @@ import {
   RunInputSchema,
   RunStatusSchema,
   type NormalizedRunInput,
+  type Grant,
   type PendingAction,
+  type RevokeGrantRequest,
+  type RevokeGrantResult,
   type Refusal,
   type Resolution,
   type ResolveResult,
@@ -29,6 +32,7 @@ import {
   type RunStatus,
 } from '../contracts';
 import { InvalidRunInputError, isRunNotFound, refusalFromError, RunNotFoundError } from './errors';
+import { listGrants, revokeGrant } from './grants';
 
 export type ResolveOutcome = { ok: true; result: ResolveResult } | { ok: false; refusal: Refusal };
 
@@ -194,6 +198,16 @@ export class HitlClient {
       }
       throw error;
     }
+  }
+
+  /** The user's remembered approvals (`session` and `always`), oldest first. */
+  async listGrants(userId: string): Promise<Grant[]> {
+    return listGrants(this.client, userId);
+  }
+
+  /** Forgets a remembered approval; later calls of that tool ask again (from the next policy decision on). */
+  async revokeGrant(userId: string, request: RevokeGrantRequest): Promise<RevokeGrantResult> {
+    return revokeGrant(this.client, userId, request);
   }
 
   private async describeStatus(runId: string): Promise<string | undefined> {

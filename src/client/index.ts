@@ -1,3 +1,4 @@
 export * from './hitl-client';
 export * from './errors';
 export * from './connect';
+export * from './grants';

@@ -7,3 +7,4 @@ export * from './errors';
 export * from './run-state';
 export * from './temporal';
 export * from './activities';
+export * from './grants';

@@ -12,11 +12,14 @@ export type RunStatus = z.infer<typeof RunStatusSchema>;
 /** One entry of the audit log: every resolution attempt, accepted or refused, and every expiry. */
 export const AuditEntrySchema = z.object({
   at: z.iso.datetime(),
-  via: z.enum(['update', 'signal', 'expiry', 'cancel']),
+  via: z.enum(['update', 'signal', 'expiry', 'cancel', 'grant']),
   actionId: z.string().nullable(),
   approver: z.string().nullable(),
-  outcome: z.enum(['accepted', 'refused', 'expired', 'cancelled']),
+  outcome: z.enum(['accepted', 'refused', 'expired', 'cancelled', 'granted']),
   refusal: RefusalSchema.optional(),
+  /** For `via: "grant"`: the remembered approval written (or not) after the approved call succeeded. */
+  grant: z.object({ tool: z.string(), scope: z.enum(['session', 'always']) }).optional(),
+  message: z.string().optional(),
   decisions: z
     .array(z.object({ tool_call_id: z.string(), decision: DecisionKindSchema, scope: ScopeSchema.optional() }))
     .optional(),

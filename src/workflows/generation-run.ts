@@ -25,6 +25,8 @@ import {
   type AuditEntry,
   type ChatMessage,
   type ContinuedState,
+  type GrantActivities,
+  type GrantScope,
   type HitlActivities,
   type JsonObject,
   type NormalizedRunInput,
@@ -53,6 +55,18 @@ const { callModel } = wf.proxyActivities<HitlActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
+// Grants are read before a policy decision that they could change: a local activity, so a revocation is
+// seen at the next decision without a round trip through the task queue.
+const { loadGrants } = wf.proxyLocalActivities<GrantActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumAttempts: 3 },
+});
+const { recordGrant } = wf.proxyActivities<GrantActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
+});
+/** Policy outcomes a remembered grant can turn into "allow" (it never overrides deny or an explicit ask). */
+const GRANTABLE_RULES: ReadonlySet<PolicyVerdict['rule']> = new Set(['default', 'dontAsk', 'disabled']);
 const { executeTool } = wf.proxyActivities<HitlActivities>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
@@ -211,7 +225,6 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     throw wf.ApplicationFailure.create({ type: INVALID_INPUT_ERROR_TYPE, message: errorMessage, nonRetryable: true });
   }
   const input: NormalizedRunInput = parsedInput.data;
-  const grants: ReadonlySet<string> = new Set();
   wf.upsertSearchAttributes([
     { key: HitlUserId, value: input.userId },
     { key: HitlConversationId, value: input.conversationId },
@@ -242,6 +255,47 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       [{ runId, toolCallId: call.id, name: call.name, arguments: args, idempotencyKey }],
     );
     return toolMessage(call, result.status, result.content);
+  }
+
+  /** The exact tool names the user granted for this conversation (or always); none if they cannot be read. */
+  async function currentGrants(): Promise<ReadonlySet<string>> {
+    try {
+      return new Set(await loadGrants({ userId: input.userId, conversationId: input.conversationId }));
+    } catch (err) {
+      if (wf.isCancellation(err)) throw err;
+      // Fail closed: without grants the calls ask, which is safe.
+      wf.log.warn('could not read remembered grants; asking instead', { error: String(err) });
+      return new Set();
+    }
+  }
+
+  /** Writes a remembered approval after the approved call succeeded; a refusal is recorded, not fatal. */
+  async function rememberGrant(tool: string, scope: GrantScope, grantedBy: string, actionId: string): Promise<void> {
+    const grant = { tool, scope };
+    try {
+      await recordGrant({
+        userId: input.userId,
+        tool,
+        scope,
+        ...(scope === 'session' ? { conversationId: input.conversationId } : {}),
+        grantedBy,
+        runId,
+      });
+      record({ at: new Date().toISOString(), via: 'grant', actionId, approver: grantedBy, outcome: 'granted', grant });
+    } catch (err) {
+      if (wf.isCancellation(err)) throw err;
+      const cause = err instanceof wf.ActivityFailure && err.cause ? err.cause : err;
+      const message = cause instanceof Error ? cause.message : String(cause);
+      record({
+        at: new Date().toISOString(),
+        via: 'grant',
+        actionId,
+        approver: grantedBy,
+        outcome: 'refused',
+        grant,
+        message,
+      });
+    }
   }
 
   /** Publishes one pending action and waits for its resolution; null when it expired first. */
@@ -309,9 +363,19 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
         continue;
       }
       switch (decision.decision) {
-        case 'approve':
-          outcomes.set(call.id, await runTool(call, call.arguments, callIndex));
+        case 'approve': {
+          const outcome = await runTool(call, call.arguments, callIndex);
+          outcomes.set(call.id, outcome);
+          if (decision.scope !== 'once' && outcome.status === 'success') {
+            await rememberGrant(
+              call.name,
+              decision.scope,
+              resolution!.resolution.approver,
+              resolution!.resolution.actionId,
+            );
+          }
           break;
+        }
         case 'edit':
           outcomes.set(call.id, await runTool(call, decision.editedArguments, callIndex));
           break;
@@ -347,6 +411,10 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     const asked: { call: ToolCall; verdict: PolicyVerdict }[] = [];
     const allowed: ToolCall[] = [];
     const questions: { call: ToolCall; args: AskUserQuestionArgs }[] = [];
+    const offered = calls.filter((call) => input.tools.includes(call.name));
+    const grants = offered.some((call) => GRANTABLE_RULES.has(evaluateToolPolicy(call.name, input.policy).rule))
+      ? await currentGrants()
+      : new Set<string>();
     for (const call of calls) {
       if (!input.tools.includes(call.name)) {
         outcomes.set(call.id, toolMessage(call, 'error', `Tool "${call.name}" is not available in this run`));

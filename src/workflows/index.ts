@@ -1,1 +1,2 @@
 export * from './generation-run';
+export * from './user-grants';

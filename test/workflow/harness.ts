@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createActivities, loadActivitiesConfigFromEnv } from '../../src/activities';
+import { createActivities, createGrantActivities, loadActivitiesConfigFromEnv } from '../../src/activities';
 import { HitlClient } from '../../src/client';
 import type { PendingAction, RunInput } from '../../src/contracts';
 import { getTestEnv, getWorkflowBundle } from '../hooks';
@@ -20,15 +20,21 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
-  const env = await getTestEnv();
-  const sandboxDir = await mkdtemp(join(tmpdir(), 'hitl-sandbox-'));
-  const taskQueue = `test-${randomUUID()}`;
+/** A worker with the real activities; by default against the shared dev server, on a fresh task queue and sandbox. */
+export async function startHarness(
+  options: { env?: TestWorkflowEnvironment; taskQueue?: string; sandboxDir?: string } = {},
+): Promise<Harness> {
+  const env = options.env ?? (await getTestEnv());
+  const sandboxDir = options.sandboxDir ?? (await mkdtemp(join(tmpdir(), 'hitl-sandbox-')));
+  const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await getWorkflowBundle(),
-    activities: createActivities({ ...loadActivitiesConfigFromEnv(), sandboxDir }),
+    activities: {
+      ...createActivities({ ...loadActivitiesConfigFromEnv(), sandboxDir }),
+      ...createGrantActivities(env.client, taskQueue),
+    },
   });
   const running = worker.run();
   return {
