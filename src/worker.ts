@@ -10,7 +10,8 @@ import {
   type WorkerOptions,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
-import { createActivities } from './activities';
+import { Client, Connection } from '@temporalio/client';
+import { createActivities, createGrantActivities } from './activities';
 import { describeTemporalConfig, loadTemporalConfig } from './config';
 
 export interface CreateWorkerOptions {
@@ -58,12 +59,22 @@ async function main(): Promise<void> {
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(`cannot connect to Temporal at ${describeTemporalConfig(config)} (TEMPORAL_ADDRESS): ${reason}`);
   });
+  // The grant activities talk to the users' grant entities through a client of their own.
+  const clientConnection = await Connection.connect(config.connectionOptions);
   try {
-    const worker = await createWorker({ connection, namespace: config.namespace, taskQueue: config.taskQueue });
+    const client = new Client({ connection: clientConnection, namespace: config.namespace });
+    const activities = { ...createActivities(), ...createGrantActivities(client, config.taskQueue) };
+    const worker = await createWorker({
+      connection,
+      namespace: config.namespace,
+      taskQueue: config.taskQueue,
+      activities,
+    });
     const running = worker.run();
     console.log(`worker polling task queue "${config.taskQueue}" on ${describeTemporalConfig(config)}`);
     await running;
   } finally {
+    await clientConnection.close();
     await connection.close();
   }
 }

@@ -39,11 +39,7 @@ describe('generationRun continue-as-new', function () {
       const pending = await waitForPending(h.client, runId);
       if (n === turns - 1) {
         const description = await h.env.client.workflow.getHandle(runId).describe();
-        assert.notEqual(
-          description.runId,
-          firstExecutionRunId,
-          'the run continued as new before the last turn',
-        );
+        assert.notEqual(description.runId, firstExecutionRunId, 'the run continued as new before the last turn');
         // The chain remembers: the first action is resolved, and a retry of its update gets the first answer.
         const again = await h.client.resolve(runId, resolution);
         assert.ok(!again.ok);
