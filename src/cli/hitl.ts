@@ -1,42 +1,23 @@
 #!/usr/bin/env node
-// The `hitl` command: start demo runs, list and inspect paused runs, resolve them.
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { connectHitlClient, type HitlClient, type ResolveOutcome } from '../client';
-import type { DecisionInput, PendingAction, RunStatus } from '../contracts';
-import { RunStatusSchema } from '../contracts';
+// The `hitl` command: start demo runs, list and inspect runs, resolve paused ones, manage grants.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { connectHitlClient, RunNotFoundError, type HitlClient, type ResolveOutcome } from '../client';
+import {
+  GrantScopeSchema,
+  RunStatusSchema,
+  type DecisionInput,
+  type PendingAction,
+  type Resolution,
+  type RunStatus,
+} from '../contracts';
 import { DEMO_NAMES, DEMOS, type DemoName } from './demos';
+import { formatGrants, formatPending, formatRuns, formatRunState } from './format';
 
-function print(value: unknown, json: boolean, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
-}
-
-function formatPending(pending: PendingAction): string {
-  const lines = [`action ${pending.actionId}  (expires ${pending.expiresAt})`];
-  if (pending.payload.type === 'tool_approval') {
-    for (const request of pending.payload.action_requests) {
-      lines.push(
-        `  ${request.tool_call_id}  ${request.name}${request.description ? `  — ${request.description}` : ''}`,
-      );
-      lines.push(
-        JSON.stringify(request.arguments, null, 2)
-          .split('\n')
-          .map((l) => `      ${l}`)
-          .join('\n'),
-      );
-    }
-  } else {
-    lines.push(`  question (${pending.payload.tool_call_id}): ${pending.payload.question.question}`);
-  }
-  return lines.join('\n');
-}
-
-async function requirePending(client: HitlClient, runId: string): Promise<PendingAction> {
-  const pending = await client.getPendingAction(runId);
-  if (!pending) throw new CliError('NoPendingAction', `run ${runId} is not waiting for a decision`);
-  return pending;
-}
-
-class CliError extends Error {
+/** A failure with a type name (a refusal type, or our own), printed as one line: `hitl: Type: message`. */
+export class CliError extends Error {
   constructor(
     readonly type: string,
     message: string,
@@ -45,38 +26,116 @@ class CliError extends Error {
   }
 }
 
-function report(outcome: ResolveOutcome): void {
-  if (!outcome.ok) throw new CliError(outcome.refusal.type, outcome.refusal.message);
-  process.stdout.write(`resolved ${outcome.result.actionId} as ${outcome.result.decidedBy}; the run continues\n`);
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
 }
 
-/** Decides every paused call of the action the same way, or only `--call` ids (the rest stay undecided). */
-function decideAll(
-  pending: PendingAction,
-  calls: string[] | undefined,
-  make: (id: string) => DecisionInput,
-): DecisionInput[] {
-  if (pending.payload.type !== 'tool_approval') return [];
-  const ids = calls ?? pending.payload.review_configs.map((c) => c.tool_call_id);
-  return ids.map(make);
+export interface CliDeps {
+  connect: () => Promise<HitlClient>;
+  io: CliIo;
+  /** Runs the product (`hitl dev`); default: `npm start` in this checkout. */
+  runDev?: () => number;
 }
 
-export function buildProgram(connect: () => Promise<HitlClient> = connectHitlClient): Command {
-  const program = new Command('hitl').description('Durable human-in-the-loop tool approval on Temporal');
+const SCOPES = GrantScopeSchema.options;
+
+function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  const source = text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text;
+  let value: unknown;
+  try {
+    value = JSON.parse(source);
+  } catch (error) {
+    throw new CliError('InvalidArguments', `${what} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CliError('InvalidArguments', `${what} must be a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+async function requirePending(client: HitlClient, runId: string): Promise<PendingAction> {
+  const pending = await client.getPendingAction(runId);
+  if (!pending) throw new CliError('NoPendingAction', `run ${runId} is not waiting for a decision`);
+  return pending;
+}
+
+/** The paused calls a command decides: those named with --call, else every call of the action. */
+function targetCalls(pending: PendingAction, calls: string[] | undefined): string[] {
+  if (pending.payload.type !== 'tool_approval') {
+    throw new CliError('DecisionNotPermitted', 'this action is a question: use "hitl answer"');
+  }
+  return calls ?? pending.payload.review_configs.map((c) => c.tool_call_id);
+}
+
+async function waitForPause(client: HitlClient, runId: string, ms = 10_000): Promise<PendingAction | null> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const pending = await client.getPendingAction(runId);
+    if (pending) return pending;
+    const state = await client.getRunState(runId);
+    if (state.status !== 'running') return null;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return null;
+}
+
+function defaultRunDev(): number {
+  const root = join(__dirname, '..', '..');
+  return spawnSync('npm', ['start'], { cwd: root, stdio: 'inherit' }).status ?? 1;
+}
+
+export function buildProgram(deps: CliDeps): Command {
+  const { io } = deps;
+  const program = new Command('hitl')
+    .description('Durable human-in-the-loop tool approval on Temporal')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+  const print = (value: unknown, json: boolean | undefined, text: () => string) =>
+    io.out(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
   const approverOption = () =>
-    new Option('--as <approver>', 'approver identity').default(process.env.HITL_APPROVER ?? process.env.USER ?? 'u1');
+    new Option('--as <approver>', 'your approver identity (HITL_APPROVER)').default(
+      process.env.HITL_APPROVER ?? process.env.USER ?? 'u1',
+    );
+  const keyOption = () => new Option('--key <idempotencyKey>', 'idempotency key: a retry returns the first answer');
+
+  async function resolveWith(runId: string, resolution: Resolution, key: string | undefined): Promise<void> {
+    const client = await deps.connect();
+    const outcome: ResolveOutcome = await client.resolve(runId, resolution, key ? { idempotencyKey: key } : {});
+    if (!outcome.ok) throw new CliError(outcome.refusal.type, outcome.refusal.message);
+    io.out(`resolved ${outcome.result.actionId} as ${outcome.result.decidedBy}; the run continues\n`);
+  }
+
+  async function decide(
+    runId: string,
+    opts: { call?: string[]; as: string; key?: string },
+    make: (toolCallId: string) => DecisionInput,
+  ): Promise<void> {
+    const client = await deps.connect();
+    const pending = await requirePending(client, runId);
+    const decisions = targetCalls(pending, opts.call).map(make);
+    await resolveWith(runId, { actionId: pending.actionId, approver: opts.as, decisions }, opts.key);
+  }
+
+  program
+    .command('dev')
+    .description('run the product: dev server with Web UI, worker and API (same as npm start)')
+    .action(() => {
+      const code = (deps.runDev ?? defaultRunDev)();
+      if (code !== 0) throw new CliError('DevFailed', `npm start exited with ${code}`);
+    });
 
   program
     .command('start')
-    .description('start a scripted demo run')
+    .description('start a scripted demo run and show what it waits for')
     .addOption(new Option('--demo <name>', 'demo to start').choices(DEMO_NAMES).default('delete-file'))
     .option('--user <userId>', 'owner of the run', 'u1')
     .option('--json', 'print JSON')
     .action(async (opts: { demo: DemoName; user: string; json?: boolean }) => {
-      const client = await connect();
+      const client = await deps.connect();
       const { runId } = await client.startRun(DEMOS[opts.demo](opts.user));
       const pending = await waitForPause(client, runId);
-      print({ runId, pendingAction: pending }, opts.json === true, () =>
+      print({ runId, pendingAction: pending }, opts.json, () =>
         pending
           ? `started ${runId}; it waits for a decision:\n${formatPending(pending)}\n\napprove with: hitl approve ${runId} --as ${opts.user}`
           : `started ${runId}; it did not pause`,
@@ -88,80 +147,42 @@ export function buildProgram(connect: () => Promise<HitlClient> = connectHitlCli
     .description('list generation runs (Temporal visibility)')
     .option('--paused', 'only runs waiting for a decision')
     .option('--user <userId>', 'only runs of this user')
+    .option('--tool <name>', 'only runs waiting for this tool')
     .addOption(new Option('--status <status>', 'only runs with this status').choices(RunStatusSchema.options))
     .option('--json', 'print JSON')
-    .action(async (opts: { paused?: boolean; user?: string; status?: RunStatus; json?: boolean }) => {
-      const client = await connect();
+    .action(async (opts: { paused?: boolean; user?: string; tool?: string; status?: RunStatus; json?: boolean }) => {
+      const client = await deps.connect();
       const status = opts.paused ? 'requires_action' : opts.status;
       const runs = await client.listRuns({
         ...(opts.user ? { userId: opts.user } : {}),
         ...(status ? { status } : {}),
+        ...(opts.tool ? { tool: opts.tool } : {}),
       });
-      print(runs, opts.json === true, () =>
-        runs.length === 0
-          ? 'no runs'
-          : runs
-              .map((r) =>
-                [
-                  r.runId,
-                  r.status ?? '?',
-                  r.userId ?? '?',
-                  r.pendingTools.join(',') || '-',
-                  r.expiresAt?.toISOString() ?? '-',
-                ].join('  '),
-              )
-              .join('\n'),
-      );
+      print(runs, opts.json, () => formatRuns(runs));
     });
 
   program
     .command('show <runId>')
-    .description('show a run: status, pending action, audit log')
+    .description('show a run: status, pending action with its arguments, audit log')
     .option('--json', 'print JSON')
     .action(async (runId: string, opts: { json?: boolean }) => {
-      const client = await connect();
+      const client = await deps.connect();
       const state = await client.getRunState(runId);
-      print(state, opts.json === true, () =>
-        [
-          `run ${runId}: ${state.status} (model calls: ${state.turn})`,
-          state.pendingAction ? formatPending(state.pendingAction) : 'no pending action',
-          ...state.decisions.map(
-            (d) =>
-              `  ${d.at} ${d.via} ${d.outcome} ${d.approver ?? ''} ${d.refusal ? `${d.refusal.type}: ${d.refusal.message}` : ''}`,
-          ),
-        ].join('\n'),
-      );
+      print(state, opts.json, () => formatRunState(runId, state));
     });
 
   program
     .command('approve <runId>')
     .description('approve the paused tool calls (all, or those named with --call)')
     .option('--call <id...>', 'tool_call_id(s) to approve')
-    .addOption(
-      new Option('--scope <scope>', 'remember the approval').choices(['once', 'session', 'always']).default('once'),
-    )
+    .addOption(new Option('--scope <scope>', 'remember the approval').choices(['once', ...SCOPES]).default('once'))
     .addOption(approverOption())
-    .option('--key <idempotencyKey>', 'idempotency key: a retry returns the first answer')
+    .addOption(keyOption())
     .action(
       async (
         runId: string,
         opts: { call?: string[]; scope: 'once' | 'session' | 'always'; as: string; key?: string },
-      ) => {
-        const client = await connect();
-        const pending = await requirePending(client, runId);
-        const decisions = decideAll(pending, opts.call, (id) => ({
-          tool_call_id: id,
-          decision: 'approve',
-          scope: opts.scope,
-        }));
-        report(
-          await client.resolve(
-            runId,
-            { actionId: pending.actionId, approver: opts.as, decisions },
-            opts.key ? { idempotencyKey: opts.key } : {},
-          ),
-        );
-      },
+      ) => decide(runId, opts, (id) => ({ tool_call_id: id, decision: 'approve', scope: opts.scope })),
     );
 
   program
@@ -170,54 +191,129 @@ export function buildProgram(connect: () => Promise<HitlClient> = connectHitlCli
     .option('--call <id...>', 'tool_call_id(s) to reject')
     .option('--reason <text>', 'why (goes back to the model)')
     .addOption(approverOption())
-    .action(async (runId: string, opts: { call?: string[]; reason?: string; as: string }) => {
-      const client = await connect();
-      const pending = await requirePending(client, runId);
-      const decisions = decideAll(pending, opts.call, (id) => ({
+    .addOption(keyOption())
+    .action(async (runId: string, opts: { call?: string[]; reason?: string; as: string; key?: string }) =>
+      decide(runId, opts, (id) => ({
         tool_call_id: id,
         decision: 'reject',
         ...(opts.reason ? { reason: opts.reason } : {}),
+      })),
+    );
+
+  program
+    .command('edit <runId>')
+    .description('run one paused call with edited arguments')
+    .requiredOption('--call <id>', 'tool_call_id to edit')
+    .requiredOption('--args <json|@file>', 'the new arguments: a JSON object, or @path to a file holding one')
+    .addOption(approverOption())
+    .addOption(keyOption())
+    .action(async (runId: string, opts: { call: string; args: string; as: string; key?: string }) => {
+      const editedArguments = parseJsonObject(opts.args, '--args');
+      await decide(runId, { ...opts, call: [opts.call] }, (id) => ({
+        tool_call_id: id,
+        decision: 'edit',
+        editedArguments,
       }));
-      report(await client.resolve(runId, { actionId: pending.actionId, approver: opts.as, decisions }));
+    });
+
+  program
+    .command('respond <runId>')
+    .description('answer one paused call with text instead of running the tool')
+    .requiredOption('--call <id>', 'tool_call_id to respond to')
+    .requiredOption('--text <text>', 'the tool result the model gets')
+    .addOption(approverOption())
+    .addOption(keyOption())
+    .action(async (runId: string, opts: { call: string; text: string; as: string; key?: string }) =>
+      decide(runId, { ...opts, call: [opts.call] }, (id) => ({
+        tool_call_id: id,
+        decision: 'respond',
+        responseText: opts.text,
+      })),
+    );
+
+  program
+    .command('answer <runId> [answer...]')
+    .description('answer a question: `hitl answer <runId> "text"` or, for a batch, `--answers \'{"q1":"…"}\'`')
+    .option('--answers <json|@file>', 'answers of a batch, by question id')
+    .addOption(approverOption())
+    .addOption(keyOption())
+    .action(async (runId: string, words: string[], opts: { answers?: string; as: string; key?: string }) => {
+      const client = await deps.connect();
+      const pending = await requirePending(client, runId);
+      if (pending.payload.type !== 'ask_user_question') {
+        throw new CliError(
+          'DecisionNotPermitted',
+          'this action is a tool approval: use approve / reject / edit / respond',
+        );
+      }
+      const base = { actionId: pending.actionId, approver: opts.as };
+      const resolution: Resolution = opts.answers
+        ? { ...base, answers: parseJsonObject(opts.answers, '--answers') }
+        : { ...base, answer: words.join(' ') };
+      await resolveWith(runId, resolution, opts.key);
     });
 
   program
     .command('abort <runId>')
-    .description('cancel a run: it ends aborted')
+    .description('cancel a run: it ends aborted, nothing runs after')
     .action(async (runId: string) => {
-      const client = await connect();
+      const client = await deps.connect();
       await client.abort(runId);
-      process.stdout.write(`cancelled ${runId}\n`);
+      io.out(`cancelled ${runId}\n`);
     });
+
+  program
+    .command('grants <userId>')
+    .description("list a user's remembered approvals, or revoke one")
+    .option('--revoke <tool>', 'tool name to forget')
+    .addOption(new Option('--scope <scope>', 'scope of the grant to revoke').choices(SCOPES).default('always'))
+    .option('--conversation <id>', 'conversation of a session grant to revoke')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        userId: string,
+        opts: { revoke?: string; scope: 'session' | 'always'; conversation?: string; json?: boolean },
+      ) => {
+        const client = await deps.connect();
+        if (opts.revoke) {
+          const result = await client.revokeGrant(userId, {
+            tool: opts.revoke,
+            scope: opts.scope,
+            ...(opts.conversation ? { conversationId: opts.conversation } : {}),
+          });
+          print(result, opts.json, () => `revoked ${result.revoked} grant(s)`);
+          return;
+        }
+        const grants = await client.listGrants(userId);
+        print(grants, opts.json, () => formatGrants(grants));
+      },
+    );
 
   return program;
 }
 
-async function waitForPause(client: HitlClient, runId: string, ms = 10_000): Promise<PendingAction | null> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const pending = await client.getPendingAction(runId);
-    if (pending) return pending;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return null;
-}
-
-export async function main(argv: string[]): Promise<number> {
+/** Runs the command line; returns the exit code (0 ok, 1 failure, 2 refused or bad usage). */
+export async function main(argv: string[], deps: CliDeps): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(deps).parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof CliError) {
-      process.stderr.write(`hitl: ${error.type}: ${error.message}\n`);
+      deps.io.err(`hitl: ${error.type}: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof InvalidArgumentError) throw error;
-    process.stderr.write(`hitl: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof RunNotFoundError) {
+      deps.io.err(`hitl: RunNotFound: ${error.message}\n`);
+      return 2;
+    }
+    const type = error instanceof Error && 'type' in error && typeof error.type === 'string' ? `${error.type}: ` : '';
+    deps.io.err(`hitl: ${type}${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
 }
 
 if (require.main === module) {
-  void main(process.argv).then((code) => process.exit(code));
+  const io: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+  void main(process.argv.slice(2), { connect: () => connectHitlClient(), io }).then((code) => process.exit(code));
 }

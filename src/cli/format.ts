@@ -1,0 +1,86 @@
+// Plain-text views for the `hitl` command.
+import type { RunSummary } from '../client';
+import type { Grant, PendingAction, RunState } from '../contracts';
+
+function indent(text: string, by: string): string {
+  return text
+    .split('\n')
+    .map((line) => `${by}${line}`)
+    .join('\n');
+}
+
+/** Columns padded to their widest cell. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export function formatPending(pending: PendingAction): string {
+  const lines = [`action ${pending.actionId}  (expires ${pending.expiresAt})`];
+  if (pending.payload.type === 'tool_approval') {
+    for (const request of pending.payload.action_requests) {
+      const config = pending.payload.review_configs.find((c) => c.tool_call_id === request.tool_call_id);
+      lines.push(
+        `  ${request.tool_call_id}  ${request.name}${request.description ? `  — ${request.description}` : ''}`,
+      );
+      lines.push(indent(JSON.stringify(request.arguments, null, 2), '      '));
+      if (config) lines.push(`      decisions: ${config.allowed_decisions.join(', ')}`);
+    }
+  } else {
+    const questions = pending.payload.questions ?? [pending.payload.question];
+    for (const q of questions) {
+      lines.push(`  ${q.id ? `${q.id}: ` : ''}${q.question}${q.multiSelect ? '  (several answers)' : ''}`);
+      for (const option of q.options ?? []) lines.push(`      - ${option.label} (${option.value})`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function formatRuns(runs: RunSummary[]): string {
+  if (runs.length === 0) return 'no runs';
+  return table([
+    ['RUN', 'STATUS', 'USER', 'CONVERSATION', 'WAITING FOR', 'EXPIRES'],
+    ...runs.map((r) => [
+      r.runId,
+      r.status ?? '?',
+      r.userId ?? '?',
+      r.conversationId ?? '?',
+      r.pendingTools.join(',') || '-',
+      r.expiresAt?.toISOString() ?? '-',
+    ]),
+  ]);
+}
+
+export function formatRunState(runId: string, state: RunState): string {
+  const lines = [`run ${runId}: ${state.status} (model calls: ${state.turn})${state.error ? ` — ${state.error}` : ''}`];
+  lines.push(state.pendingAction ? formatPending(state.pendingAction) : 'no pending action');
+  if (state.decisions.length > 0) {
+    lines.push('audit log:');
+    for (const d of state.decisions) {
+      const what = d.refusal
+        ? `${d.refusal.type}: ${d.refusal.message}`
+        : d.grant
+          ? `${d.grant.scope} grant of ${d.grant.tool}${d.message ? `: ${d.message}` : ''}`
+          : (d.decisions ?? []).map((x) => `${x.tool_call_id}=${x.decision}`).join(' ');
+      lines.push(
+        `  ${d.at}  ${d.via.padEnd(6)} ${d.outcome.padEnd(9)} ${(d.approver ?? '-').padEnd(10)} ${what}`.trimEnd(),
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+export function formatGrants(grants: Grant[]): string {
+  if (grants.length === 0) return 'no grants';
+  return table([
+    ['TOOL', 'SCOPE', 'CONVERSATION', 'GRANTED BY', 'AT', 'RUN'],
+    ...grants.map((g) => [g.tool, g.scope, g.conversationId ?? '-', g.grantedBy, g.grantedAt, g.runId]),
+  ]);
+}
