@@ -44,6 +44,11 @@ export interface DevServerOptions {
    * handles the signals itself (and calls `stop()`).
    */
   handleSignals?: boolean;
+  /**
+   * Run the server in a process group of its own, so a Ctrl-C in the terminal reaches only us and we
+   * decide the shutdown order (worker first, server last). Default false.
+   */
+  detached?: boolean;
   /** Environment for the defaults above; default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
@@ -121,7 +126,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     log.on('error', () => undefined); // the log is a convenience
     log.write(`$ ${cliPath} ${args.join(' ')}\n`);
   }
-  const child = spawn(cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   const tail: string[] = [];
   let stopRequested = false;
   forwardLines(child, (line, stream) => {
