@@ -6,7 +6,7 @@
 // Ctrl-C / SIGTERM stop everything in reverse order: surfaces, worker (drains), server.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { DevServerError, startDevServer, type DevServer } from './dev-server';
+import { DevServerError, startDevServer } from './dev-server';
 import { REPO_ROOT, TemporalCliNotFoundError } from './temporal-cli';
 
 /** Something `npm start` runs next to the worker (HTTP API, approver console, ...). */
