@@ -57,7 +57,7 @@ describe('grant contracts', () => {
     for (const tool of ['*', 'delete_*', '*_mcp_github', 'a*b']) {
       const parsed = GrantSchema.safeParse(grant(tool, 'always'));
       assert.equal(parsed.success, false, tool);
-      assert.match(parsed.error!.issues[0]!.message, /wildcard/);
+      assert.match(parsed.error.issues[0]!.message, /wildcard/);
     }
     assert.equal(GrantSchema.safeParse(grant('', 'always')).success, false);
     assert.equal(GrantSchema.safeParse(grant('x'.repeat(257), 'always')).success, false);

@@ -16,10 +16,9 @@ import {
   userGrantsWorkflowId,
   type AddGrantRequest,
   type Grant,
-  type RevokeGrantRequest,
 } from '../../src/contracts/grants';
 import { getTestEnv, getWorkflowBundle, SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS } from '../hooks';
-import type { RecordGrantProbeResult } from '../workflows/grants-probe';
+import type { recordGrantProbe } from '../workflows/grants-probe';
 
 /** Runs `fn` and returns the ApplicationFailure it throws (the cause, when wrapped in an update failure). */
 async function failureOf(fn: () => Promise<unknown>): Promise<ApplicationFailure> {
@@ -34,7 +33,7 @@ async function failureOf(fn: () => Promise<unknown>): Promise<ApplicationFailure
 }
 
 function always(tool: string, extra: Partial<AddGrantRequest> = {}): AddGrantRequest {
-  return { tool, scope: 'always', grantedBy: 'u-approver', runId: 'run-1', ...extra } as AddGrantRequest;
+  return { tool, scope: 'always', grantedBy: 'u-approver', runId: 'run-1', ...extra };
 }
 
 function session(tool: string, conversationId: string, extra: Partial<AddGrantRequest> = {}): AddGrantRequest {
@@ -128,7 +127,7 @@ describe('userGrants entity (real dev server)', function () {
     await record(userId, always('delete_file'));
 
     await assert.rejects(
-      revokeGrant(env.client, userId, { tool: 'delete_file', scope: 'session' } as RevokeGrantRequest),
+      revokeGrant(env.client, userId, { tool: 'delete_file', scope: 'session' }),
       (error: unknown) => error instanceof InvalidGrantRequestError && error.type === INVALID_GRANT_ERROR_TYPE,
     );
     // Sent past the client's own check, the entity's validator refuses it the same way.
@@ -244,13 +243,13 @@ describe('userGrants entity (real dev server)', function () {
   it('a workflow calling recordGrant gets a refusal as a non-retryable activity failure after one attempt', async () => {
     const userId = newUser();
     for (let n = 0; n < MAX_GRANTS_PER_SCOPE; n += 1) await record(userId, session(`t${n}`, 'c9'));
-    const accepted: RecordGrantProbeResult = await env.client.workflow.execute('recordGrantProbe', {
+    const accepted = await env.client.workflow.execute<typeof recordGrantProbe>('recordGrantProbe', {
       taskQueue,
       workflowId: `probe-${randomUUID()}`,
       args: [{ userId, ...session('t0', 'c9') }],
     });
     assert.deepEqual(accepted, { ok: true, tool: 't0' });
-    const refused: RecordGrantProbeResult = await env.client.workflow.execute('recordGrantProbe', {
+    const refused = await env.client.workflow.execute<typeof recordGrantProbe>('recordGrantProbe', {
       taskQueue,
       workflowId: `probe-${randomUUID()}`,
       args: [{ userId, ...session('t64', 'c9') }],

@@ -87,7 +87,11 @@ export class OpenAICompatibleModel {
     }
     return toModelTurn(
       result.text,
-      result.toolCalls.map((call) => ({ toolCallId: call.toolCallId, toolName: call.toolName, input: call.input })),
+      result.toolCalls.map((call) => ({
+        toolCallId: call.toolCallId,
+        toolName: call.toolName,
+        input: call.input as unknown,
+      })),
     );
   }
 
