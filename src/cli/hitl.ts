@@ -313,7 +313,10 @@ export async function main(argv: string[], deps: CliDeps): Promise<number> {
   }
 }
 
-if (require.main === module) {
+/** Entry point of the `hitl` bin: real stdout/stderr, the client from the environment. */
+export function runFromProcess(): void {
   const io: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
   void main(process.argv.slice(2), { connect: () => connectHitlClient(), io }).then((code) => process.exit(code));
 }
+
+if (require.main === module) runFromProcess();
