@@ -1,0 +1,476 @@
+// The HTTP API: start, list, read, resolve and abort generation runs; live events over SSE.
+import fastifySwagger from '@fastify/swagger';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type FastifyPluginAsyncZod,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { isGrpcServiceError } from '@temporalio/client';
+import { InvalidRunInputError, RunNotFoundError, type HitlClient, type RunSummary } from '../client';
+import type { Resolution } from '../contracts';
+import { AuthError, bearerToken, createAuthenticator, type AuthConfig, type Identity } from './auth';
+import { RunEventStreams, streamRunEvents, type RunEventStreamOptions } from './events';
+import { ApiError, errorResponses, refusalToHttp, type ErrorBody, type ErrorType } from './http-errors';
+import { isOwner, mayRead, readRunAccess, type RunAccess } from './run-access';
+import {
+  AbortResponseSchema,
+  IDEMPOTENCY_KEY_HEADER,
+  ListRunsQuerySchema,
+  ListRunsResponseSchema,
+  PendingResponseSchema,
+  ResolveBodySchema,
+  ResolveHeadersSchema,
+  ResolveResultSchema,
+  RunIdParamsSchema,
+  RunViewSchema,
+  SseQuerySchema,
+  StartRunBodySchema,
+  StartRunResponseSchema,
+  type RunSummaryDto,
+} from './schemas';
+
+/** Largest accepted request body. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const API_VERSION = '1.0.0';
+
+export interface BuildApiOptions {
+  client: HitlClient;
+  auth: AuthConfig;
+  /** Fastify logger options (default: off). Query-string tokens are redacted from logged URLs. */
+  logger?: FastifyServerOptions['logger'];
+  /** A ready logger instance (pino or compatible); wins over `logger`. */
+  loggerInstance?: FastifyBaseLogger;
+  /** Default 1 MiB; larger bodies get 413. */
+  bodyLimit?: number;
+  /** SSE tuning; defaults: poll every 1 s, heartbeat every 15 s. */
+  events?: Partial<RunEventStreamOptions>;
+}
+
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+const PUBLIC_ROUTES = new Set(['/openapi.json', '/healthz']);
+/** Routes that also accept `?access_token=` (EventSource cannot send headers). */
+const QUERY_TOKEN_ROUTES = new Set(['/runs/:runId/events']);
+const BODY_ERROR_TYPES: Record<string, ErrorType> = {
+  'POST /runs': 'InvalidInput',
+  'POST /runs/:runId/resolve': 'InvalidResolution',
+};
+
+function redactUrl(url: string): string {
+  return url.replace(/([?&]access_token=)[^&]*/gi, '$1[redacted]');
+}
+
+function loggerOptions(logger: BuildApiOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === undefined || logger === false) return false;
+  const base = logger === true ? {} : logger;
+  return {
+    ...base,
+    serializers: {
+      ...base.serializers,
+      req: (request: FastifyRequest) => ({
+        method: request.method,
+        url: redactUrl(request.url),
+        remoteAddress: request.ip,
+      }),
+    },
+  };
+}
+
+function summaryDto(run: RunSummary): RunSummaryDto {
+  return {
+    runId: run.runId,
+    status: run.status ?? null,
+    userId: run.userId ?? null,
+    conversationId: run.conversationId ?? null,
+    pendingTools: run.pendingTools,
+    expiresAt: run.expiresAt?.toISOString() ?? null,
+    startTime: run.startTime.toISOString(),
+    closeTime: run.closeTime?.toISOString() ?? null,
+    executionStatus: run.executionStatus,
+  };
+}
+
+function routeKey(request: FastifyRequest): string {
+  return `${request.method} ${request.routeOptions.url ?? ''}`;
+}
+
+function validationMessage(error: { validation: { instancePath: string; message?: string }[] }): {
+  message: string;
+  issues: { path: string; message: string }[];
+} {
+  const issues = error.validation.slice(0, 20).map((v) => ({
+    path: v.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(root)',
+    message: v.message ?? 'invalid',
+  }));
+  return { message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues };
+}
+
+const VALIDATION_PREFIX: Partial<Record<ErrorType, string>> = {
+  InvalidInput: 'Invalid RunInput',
+  InvalidResolution: 'Invalid resolution',
+  InvalidRequest: 'Invalid request',
+};
+
+/** Any error thrown while handling a request → `{ error, type, details }` with the right status. */
+function toErrorResponse(error: FastifyError, request: FastifyRequest): ApiError {
+  if (error instanceof ApiError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const type: ErrorType =
+      error.validationContext === 'body' ? (BODY_ERROR_TYPES[routeKey(request)] ?? 'InvalidRequest') : 'InvalidRequest';
+    const { message, issues } = validationMessage(error);
+    const prefix = VALIDATION_PREFIX[type] ?? 'Invalid request';
+    return new ApiError(type, `${prefix} (${error.validationContext}): ${message}`, { issues });
+  }
+  if (error instanceof RunNotFoundError) return new ApiError('RunNotFound', error.message, { runId: error.runId });
+  if (error instanceof InvalidRunInputError) return new ApiError('InvalidInput', error.message);
+  const cause: unknown = error;
+  const grpcCode: number | undefined = isGrpcServiceError(cause) ? cause.code : undefined;
+  if (grpcCode === GRPC_UNAVAILABLE || grpcCode === GRPC_DEADLINE_EXCEEDED) {
+    return new ApiError('TemporalUnavailable', 'Temporal did not answer in time; try again later');
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': {
+      const limit = request.routeOptions.bodyLimit;
+      return new ApiError('PayloadTooLarge', `The request body is larger than ${limit} bytes`, { limit });
+    }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('UnsupportedMediaType', 'Send the body as application/json');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError('InvalidRequest', `The body is not valid JSON: ${error.message}`);
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ApiError('InvalidRequest', error.message);
+  }
+  return new ApiError('InternalError', 'Internal server error');
+}
+
+/**
+ * The API as a Fastify instance (not listening yet): `await app.listen({ port, host })`, or `app.close()`.
+ * Every route but `/openapi.json` and `/healthz` needs `Authorization: Bearer <JWT>`; the caller is the
+ * token's `sub`. Routes added later (e.g. the console's static pages) are public only when declared with
+ * `{ config: { auth: false } }`.
+ */
+export function buildApi(options: BuildApiOptions): FastifyInstance {
+  const hitl = options.client;
+  const authenticate = createAuthenticator(options.auth);
+  const streamOptions: RunEventStreamOptions = {
+    pollIntervalMs: options.events?.pollIntervalMs ?? 1000,
+    heartbeatMs: options.events?.heartbeatMs ?? 15_000,
+    ...(options.events?.resultTimeoutMs !== undefined ? { resultTimeoutMs: options.events.resultTimeoutMs } : {}),
+    ...(options.events?.maxFailures !== undefined ? { maxFailures: options.events.maxFailures } : {}),
+  };
+  const streams = new RunEventStreams();
+  const identities = new WeakMap<FastifyRequest, Identity>();
+
+  const app = Fastify({
+    // A HEAD of the event stream would poll like a GET; only the declared methods are served.
+    exposeHeadRoutes: false,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    ...(options.loggerInstance
+      ? { loggerInstance: options.loggerInstance }
+      : { logger: loggerOptions(options.logger) }),
+  });
+  // JSON only: without the text/plain parser, other bodies get 415.
+  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const apiError = toErrorResponse(error, request);
+    if (apiError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    if (apiError.type === 'Unauthorized') {
+      reply.header(
+        'www-authenticate',
+        request.headers.authorization ? 'Bearer realm="hitl", error="invalid_token"' : 'Bearer realm="hitl"',
+      );
+    }
+    return reply.code(apiError.statusCode).send(apiError.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = {
+      error: `No route ${request.method} ${request.url.split('?')[0]}`,
+      type: 'NotFound',
+      details: {},
+    };
+    return reply.code(404).send(body);
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const url = request.routeOptions.url;
+    if (url === undefined || PUBLIC_ROUTES.has(url)) return;
+    const config = request.routeOptions.config;
+    if ('auth' in config && config.auth === false) return;
+    let token = bearerToken(request.headers.authorization);
+    if (token === undefined && QUERY_TOKEN_ROUTES.has(url)) {
+      const query = request.query as Record<string, unknown> | undefined;
+      if (typeof query?.access_token === 'string' && query.access_token !== '') token = query.access_token;
+    }
+    if (token === undefined) {
+      throw new ApiError(
+        'Unauthorized',
+        request.headers.authorization
+          ? 'The Authorization header is not "Bearer <token>"'
+          : 'A bearer token is required',
+      );
+    }
+    try {
+      identities.set(request, await authenticate(token));
+    } catch (error) {
+      if (error instanceof AuthError) throw new ApiError('Unauthorized', error.message);
+      throw error;
+    }
+  });
+  app.addHook('preClose', async () => streams.closeAll());
+
+  const sub = (request: FastifyRequest): string => {
+    const identity = identities.get(request);
+    if (!identity) throw new ApiError('Unauthorized', 'A bearer token is required');
+    return identity.sub;
+  };
+
+  /** The run's access data; 403 unless the caller owns the run or may approve it. */
+  const readableRun = async (runId: string, caller: string): Promise<RunAccess> => {
+    const access = await readRunAccess(hitl, runId);
+    if (!mayRead(access, caller)) {
+      throw new ApiError('NotAuthorized', `"${caller}" is neither the owner nor an approver of run ${runId}`, {
+        approver: caller,
+      });
+    }
+    return access;
+  };
+
+  app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'temporal-hitl API',
+        description:
+          'Durable human-in-the-loop tool approval for AI agent runs on Temporal. The caller identity is the ' +
+          "bearer token's `sub`, never a field of the request body. Errors are `{ error, type, details }`.",
+        version: API_VERSION,
+      },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+      security: [{ bearerAuth: [] }],
+      tags: [{ name: 'runs', description: 'generation runs and their pending actions' }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  const routes: FastifyPluginAsyncZod = async (api) => {
+    api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
+
+    api.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+
+    api.post(
+      '/runs',
+      {
+        schema: {
+          tags: ['runs'],
+          operationId: 'startRun',
+          summary: 'Start a generation run owned by the caller',
+          body: StartRunBodySchema,
+          response: { 201: StartRunResponseSchema, ...errorResponses(400, 401, 403, 413, 503) },
+        },
+      },
+      async (request, reply) => {
+        const caller = sub(request);
+        if (request.body.userId !== undefined && request.body.userId !== caller) {
+          throw new ApiError('NotAuthorized', `userId must be the caller ("${caller}")`, {
+            userId: request.body.userId,
+            sub: caller,
+          });
+        }
+        const { runId } = await hitl.startRun({ ...request.body, userId: caller });
+        return reply
+          .code(201)
+          .header('location', `/runs/${encodeURIComponent(runId)}`)
+          .send({ runId });
+      },
+    );
+
+    api.get(
+      '/runs',
+      {
+        schema: {
+          tags: ['runs'],
+          operationId: 'listRuns',
+          summary: "The caller's runs (owner = token subject), newest first",
+          description:
+            'Lists through Temporal visibility (eventually consistent). Visibility cannot filter by the ' +
+            'approvers list, so runs the caller may approve but does not own are not listed; read them by id.',
+          querystring: ListRunsQuerySchema,
+          response: { 200: ListRunsResponseSchema, ...errorResponses(400, 401, 503) },
+        },
+      },
+      async (request) => {
+        const { status, tool, conversationId, limit } = request.query;
+        const runs = await hitl.listRuns({
+          userId: sub(request),
+          limit,
+          ...(status !== undefined ? { status } : {}),
+          ...(tool !== undefined ? { tool } : {}),
+          ...(conversationId !== undefined ? { conversationId } : {}),
+        });
+        return { runs: runs.map(summaryDto) };
+      },
+    );
+
+    api.get(
+      '/runs/:runId',
+      {
+        schema: {
+          tags: ['runs'],
+          operationId: 'getRun',
+          summary: 'Run state (status, pending action, transcript, audit log) with owner and approvers',
+          params: RunIdParamsSchema,
+          response: { 200: RunViewSchema, ...errorResponses(401, 403, 404, 503) },
+        },
+      },
+      async (request) => {
+        const caller = sub(request);
+        const access = await readableRun(request.params.runId, caller);
+        const state = await hitl.getRunState(request.params.runId);
+        return {
+          ...state,
+          runId: access.runId,
+          userId: access.userId ?? null,
+          conversationId: access.conversationId ?? null,
+          ...(access.agentId !== undefined ? { agentId: access.agentId } : {}),
+          approvers: access.approvers,
+          caller: { sub: caller, owner: isOwner(access, caller), approver: access.approvers.includes(caller) },
+        };
+      },
+    );
+
+    api.get(
+      '/runs/:runId/pending',
+      {
+        schema: {
+          tags: ['runs'],
+          operationId: 'getPendingAction',
+          summary: 'The pending action, or null when the run is not waiting for a decision',
+          params: RunIdParamsSchema,
+          response: { 200: PendingResponseSchema, ...errorResponses(401, 403, 404, 503) },
+        },
+      },
+      async (request) => {
+        await readableRun(request.params.runId, sub(request));
+        return { pendingAction: await hitl.getPendingAction(request.params.runId) };
+      },
+    );
+
+    api.post(
+      '/runs/:runId/resolve',
+      {
+        schema: {
+          tags: ['runs'],
+          operationId: 'resolveAction',
+          summary: 'Resolve the pending action as the caller',
+          description:
+            'The approver is the token subject; an `approver` field in the body is ignored. Refusals: 400 ' +
+            'InvalidResolution / UndecidedToolCalls / IncompleteDecision / AnswerRequired / AnswerTooLong / ' +
+            'UnknownQuestionId; 403 NotAuthorized / DecisionNotPermitted; 404 RunNotFound; 409 StaleAction / ' +
+            'AlreadyResolved / ActionExpired / NoPendingAction. With `Idempotency-Key`, a retry returns the first answer.',
+          params: RunIdParamsSchema,
+          headers: ResolveHeadersSchema,
+          body: ResolveBodySchema,
+          response: { 200: ResolveResultSchema, ...errorResponses(400, 401, 403, 404, 409, 413, 503) },
+        },
+      },
+      async (request, reply) => {
+        const caller = sub(request);
+        const { runId } = request.params;
+        // Strangers are refused here; the run's owner and approvers are judged (and audited) by the workflow.
+        await readableRun(runId, caller);
+        const resolution: Resolution = { ...request.body, approver: caller };
+        const key = request.headers[IDEMPOTENCY_KEY_HEADER];
+        // Keys are per caller: two users sending the same key never share an answer.
+        const outcome = await hitl.resolve(runId, resolution, key ? { idempotencyKey: `http:${caller}:${key}` } : {});
+        if (outcome.ok) return outcome.result;
+        const { status, body } = refusalToHttp(outcome.refusal);
+        return reply.code(status).send(body);
+      },
+    );
+
+    api.post(
+      '/runs/:runId/abort',
+      {
+        schema: {
+          tags: ['runs'],
+          operationId: 'abortRun',
+          summary: 'Abort (cancel) the run; owner only. The run ends `aborted` shortly after.',
+          params: RunIdParamsSchema,
+          response: { 202: AbortResponseSchema, ...errorResponses(401, 403, 404, 409, 503) },
+        },
+      },
+      async (request, reply) => {
+        const caller = sub(request);
+        const { runId } = request.params;
+        const access = await readRunAccess(hitl, runId);
+        if (!isOwner(access, caller)) {
+          throw new ApiError('NotAuthorized', `Only the owner of run ${runId} may abort it`, { sub: caller });
+        }
+        // Temporal accepts a cancel request for an execution that was cancelled already: check first.
+        const execution = await hitl.client.workflow.getHandle(runId).describe();
+        if (execution.status.name !== 'RUNNING') {
+          throw new ApiError('RunClosed', `Run ${runId} has already finished (${execution.status.name})`, {
+            executionStatus: execution.status.name,
+          });
+        }
+        try {
+          await hitl.abort(runId);
+        } catch (error) {
+          // The run exists (its history was just read): it closed in the meantime.
+          if (error instanceof RunNotFoundError) throw new ApiError('RunClosed', `Run ${runId} has already finished`);
+          throw error;
+        }
+        return reply.code(202).send({ runId, abortRequested: true as const });
+      },
+    );
+
+    api.get(
+      '/runs/:runId/events',
+      {
+        schema: {
+          tags: ['runs'],
+          operationId: 'runEvents',
+          summary: 'Server-sent events: status, pending_action, tool_result, then completed / aborted / failed',
+          description:
+            'Each connection starts with the current state (status, pending action, tool results so far), then ' +
+            'sends changes in order; events carry ids; `: heartbeat` comments keep the connection alive; the ' +
+            'stream ends after the terminal event. `?access_token=` is accepted for EventSource clients.',
+          params: RunIdParamsSchema,
+          querystring: SseQuerySchema,
+          response: {
+            200: {
+              description: 'text/event-stream',
+              content: { 'text/event-stream': { schema: z.string() } },
+            },
+            ...errorResponses(401, 403, 404, 503),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { runId } = request.params;
+        await readableRun(runId, sub(request));
+        reply.hijack();
+        await streamRunEvents(hitl, runId, reply.raw, streamOptions, streams, request.log);
+      },
+    );
+  };
+  app.register(routes);
+  return app;
+}
