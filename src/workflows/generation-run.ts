@@ -127,15 +127,18 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   let accepted: AcceptedResolution | null = null;
   let errorMessage: string | undefined;
 
+  let refusalsInAudit = audit.filter((e) => e.outcome === 'refused').length;
   function record(entry: AuditEntry): void {
     audit.push(entry);
     if (entry.outcome !== 'refused') return;
-    const refusals = audit.filter((e) => e.outcome === 'refused').length;
-    if (refusals > MAX_REFUSALS_IN_AUDIT)
+    refusalsInAudit += 1;
+    if (refusalsInAudit > MAX_REFUSALS_IN_AUDIT) {
       audit.splice(
         audit.findIndex((e) => e.outcome === 'refused'),
         1,
       );
+      refusalsInAudit -= 1;
+    }
   }
 
   /** Shared by update and signal: checks, records, and on success resolves before any await. */

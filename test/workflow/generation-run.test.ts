@@ -4,6 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ToolMessage } from '../../src/contracts';
 import { InvalidRunInputError } from '../../src/client';
+import { MAX_REFUSALS_IN_AUDIT } from '../../src/workflows/generation-run';
 import {
   call,
   eventually,
@@ -541,6 +542,38 @@ describe('generationRun (real dev server)', function () {
     assert.equal(result.status, 'completed');
     assert.equal(await readSandboxFile(h.sandboxDir, 'sig.txt'), 'S');
     await maybeRecordHistory(h, runId, 'signal');
+  });
+
+  it('keeps at most MAX_REFUSALS_IN_AUDIT refusals (oldest dropped), never an accepted entry, and stays resolvable', async () => {
+    const { runId } = await h.client.startRun(
+      scriptedInput([{ tool_calls: [call('call_1', 'append_file', { path: 'flood.txt', content: 'F' })] }]),
+    );
+    const pending = await waitForPending(h.client, runId);
+    const flood = MAX_REFUSALS_IN_AUDIT + 20;
+    for (let n = 0; n < flood; n += 10) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, k) =>
+          h.client.signalResolve(runId, {
+            actionId: pending.actionId,
+            approver: `intruder-${n + k}`,
+            decisions: [{ tool_call_id: 'call_1', decision: 'approve' }],
+          }),
+        ),
+      );
+    }
+    await h.client.signalResolve(runId, {
+      actionId: pending.actionId,
+      approver: 'u1',
+      decisions: [{ tool_call_id: 'call_1', decision: 'approve' }],
+    });
+    const result = await h.client.result(runId);
+    assert.equal(result.status, 'completed');
+    assert.equal(await readSandboxFile(h.sandboxDir, 'flood.txt'), 'F');
+    const { decisions } = await h.client.getRunState(runId);
+    const refused = decisions.filter((d) => d.outcome === 'refused');
+    assert.equal(refused.length, MAX_REFUSALS_IN_AUDIT);
+    assert.ok(!refused.some((d) => d.approver === 'intruder-0'), 'the oldest refusals were dropped');
+    assert.equal(decisions.filter((d) => d.outcome === 'accepted').length, 1);
   });
 
   it('lists paused runs through visibility by user, status and pending tool', async () => {
