@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { DevServerError, startDevServer } from './dev-server';
 import { REPO_ROOT, TemporalCliNotFoundError } from './temporal-cli';
+import { startApiSurface } from '../server';
 
 /** Something `npm start` runs next to the worker (HTTP API, approver console, ...). */
 export interface Surface {
@@ -30,7 +31,7 @@ export interface SurfaceContext {
  * stopped before the worker and the server. `process.env` already points at the dev server.
  */
 async function startSurfaces(_ctx: SurfaceContext): Promise<Surface[]> {
-  return [];
+  return [await startApiSurface()];
 }
 
 const WORKER_STOP_TIMEOUT_MS = 15_000;
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   }
   process.env.TEMPORAL_ADDRESS = server.address;
   process.env.TEMPORAL_NAMESPACE = server.namespace;
+  if (server.uiUrl) process.env.HITL_WEB_UI_URL ??= server.uiUrl;
 
   const db = server.dbFilename ? `state in ${path.relative(process.cwd(), server.dbFilename)}` : 'in memory';
   console.log(`Temporal dev server  ${server.address}  (namespace ${server.namespace}, ${db})`);
