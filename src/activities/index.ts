@@ -14,7 +14,7 @@ export * from './tools/sandbox-path';
 export * from './tools/sandbox-files';
 
 /** How often `callModel` heartbeats while it waits for the endpoint (the SDK throttles the sends). */
-const MODEL_HEARTBEAT_MS = 1000;
+const ACTIVITY_HEARTBEAT_MS = 1000;
 
 /** A registry with the demo tools: list_files, read_file, write_file, append_file, delete_file, noop, sleep. */
 export function createDefaultToolRegistry(): ToolRegistry {
@@ -39,13 +39,7 @@ export function createActivities(
     async callModel(request: CallModelRequest): Promise<ModelTurn> {
       const activity = currentActivityContext();
       if (activity === undefined) return callModelFn(request);
-      const timer = setInterval(() => activity.heartbeat(), MODEL_HEARTBEAT_MS);
-      try {
-        activity.heartbeat();
-        return await callModelFn(request, { signal: activity.cancellationSignal });
-      } finally {
-        clearInterval(timer);
-      }
+      return whileHeartbeating(activity, () => callModelFn(request, { signal: activity.cancellationSignal }));
     },
 
     async executeTool(request: ExecuteToolRequest): Promise<ToolResult> {
@@ -59,9 +53,24 @@ export function createActivities(
           ? { heartbeat: () => activity.heartbeat(), signal: activity.cancellationSignal }
           : {}),
       };
-      return registry.execute(request.name, request.arguments, ctx);
+      if (activity === undefined) return registry.execute(request.name, request.arguments, ctx);
+      return whileHeartbeating(activity, () => registry.execute(request.name, request.arguments, ctx));
     },
   };
+}
+
+/**
+ * Heartbeats every second while `fn` runs: the workflow sets a heartbeat timeout, so when this worker
+ * dies mid-call the attempt times out in seconds and is retried elsewhere (with the same idempotency key).
+ */
+async function whileHeartbeating<T>(activity: Context, fn: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => activity.heartbeat(), ACTIVITY_HEARTBEAT_MS);
+  try {
+    activity.heartbeat();
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** The Temporal activity context, or undefined when called outside an activity (plain unit tests). */

@@ -51,10 +51,19 @@ export const REJECTED_REASON = 'Rejected by user';
 /** Refused attempts kept in the audit log; older refusals are dropped first, accepted entries never. */
 export const MAX_REFUSALS_IN_AUDIT = 500;
 
-const { callModel } = wf.proxyActivities<HitlActivities>({
+// Both activities heartbeat every second, so a worker that dies mid-call is noticed within the
+// heartbeat timeout and the call is retried elsewhere (tools with the same idempotency key).
+const MODEL_CALL_OPTIONS: wf.ActivityOptions = {
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
-});
+};
+const TOOL_CALL_OPTIONS: wf.ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+};
+const { callModel } = wf.proxyActivities<HitlActivities>(MODEL_CALL_OPTIONS);
 // Grants are read before a policy decision that they could change: a local activity, so a revocation is
 // seen at the next decision without a round trip through the task queue.
 const { loadGrants } = wf.proxyLocalActivities<GrantActivities>({
@@ -67,10 +76,7 @@ const { recordGrant } = wf.proxyActivities<GrantActivities>({
 });
 /** Policy outcomes a remembered grant can turn into "allow" (it never overrides deny or an explicit ask). */
 const GRANTABLE_RULES: ReadonlySet<PolicyVerdict['rule']> = new Set(['default', 'dontAsk', 'disabled']);
-const { executeTool } = wf.proxyActivities<HitlActivities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-});
+const { executeTool } = wf.proxyActivities<HitlActivities>(TOOL_CALL_OPTIONS);
 
 type ToolOutcome = ToolMessage;
 
@@ -252,8 +258,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     const result = await executeTool.executeWithOptions(
       {
         summary: `tool ${call.name} (${call.id})`,
-        startToCloseTimeout: '10 minutes',
-        retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+        ...TOOL_CALL_OPTIONS,
       },
       [{ runId, toolCallId: call.id, name: call.name, arguments: args, idempotencyKey }],
     );
@@ -473,8 +478,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       const modelTurn = await callModel.executeWithOptions(
         {
           summary: `model call ${callIndex + 1}`,
-          startToCloseTimeout: '5 minutes',
-          retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+          ...MODEL_CALL_OPTIONS,
         },
         [{ runId, callIndex, model: input.model, messages, tools: input.tools }],
       );
