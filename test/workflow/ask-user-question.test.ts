@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import type { ToolMessage } from '../../src/contracts';
 import {
   call,
   eventually,
@@ -7,15 +6,12 @@ import {
   readSandboxFile,
   scriptedInput,
   startHarness,
+  toolMessages,
   waitForPending,
   type Harness,
 } from './harness';
 
 const TOOLS = ['ask_user_question', 'append_file', 'list_files'];
-
-function toolMessages(messages: { role: string }[]): ToolMessage[] {
-  return messages.filter((m): m is ToolMessage => m.role === 'tool');
-}
 
 describe('ask_user_question (real dev server)', function () {
   this.timeout(60_000);

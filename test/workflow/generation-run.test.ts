@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ToolMessage } from '../../src/contracts';
 import { InvalidRunInputError } from '../../src/client';
 import { MAX_REFUSALS_IN_AUDIT } from '../../src/workflows/generation-run';
 import {
@@ -12,13 +11,10 @@ import {
   readSandboxFile,
   scriptedInput,
   startHarness,
+  toolMessages,
   waitForPending,
   type Harness,
 } from './harness';
-
-function toolMessages(messages: { role: string }[]): ToolMessage[] {
-  return messages.filter((m): m is ToolMessage => m.role === 'tool');
-}
 
 describe('generationRun (real dev server)', function () {
   this.timeout(60_000);

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { RunInput, ToolMessage } from '../../src/contracts';
+import type { RunInput } from '../../src/contracts';
 import { HITL_SEARCH_ATTRIBUTES } from '../../src/contracts';
 import { resolveTemporalCliPath } from '../../src/dev/temporal-cli';
 import {
@@ -13,13 +13,10 @@ import {
   readSandboxFile,
   scriptedInput,
   startHarness,
+  toolMessages,
   waitForPending,
   type Harness,
 } from './harness';
-
-function toolMessages(messages: { role: string }[]): ToolMessage[] {
-  return messages.filter((m): m is ToolMessage => m.role === 'tool');
-}
 
 /** One append_file call; asks unless a grant (or the policy) says otherwise. */
 function appendRun(

@@ -8,7 +8,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities, createGrantActivities, loadActivitiesConfigFromEnv } from '../../src/activities';
 import { HitlClient } from '../../src/client';
-import type { PendingAction, RunInput } from '../../src/contracts';
+import type { PendingAction, RunInput, ToolMessage } from '../../src/contracts';
 import { getTestEnv, getWorkflowBundle } from '../hooks';
 
 export const REPLAY_HISTORIES_DIR = join(__dirname, '..', 'replay-histories');
@@ -96,4 +96,9 @@ export async function maybeRecordHistory(harness: Harness, runId: string, name: 
   const history = await harness.env.client.workflow.getHandle(runId).fetchHistory();
   await mkdir(REPLAY_HISTORIES_DIR, { recursive: true });
   await writeFile(join(REPLAY_HISTORIES_DIR, `${name}.json`), historyToJSON(history));
+}
+
+/** The tool messages of a transcript, in order. */
+export function toolMessages(messages: readonly { role: string }[]): ToolMessage[] {
+  return messages.filter((m): m is ToolMessage => m.role === 'tool');
 }
