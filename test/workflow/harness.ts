@@ -71,7 +71,7 @@ export function call(id: string, name: string, args: Record<string, unknown> = {
 export async function eventually<T>(
   probe: () => Promise<T | undefined | null | false>,
   what: string,
-  ms = 15_000,
+  ms = 30_000,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
