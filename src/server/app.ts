@@ -16,21 +16,31 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isGrpcServiceError } from '@temporalio/client';
-import { InvalidRunInputError, RunNotFoundError, type HitlClient, type RunSummary } from '../client';
-import type { Resolution } from '../contracts';
+import {
+  InvalidGrantRequestError,
+  InvalidRunInputError,
+  RunNotFoundError,
+  type HitlClient,
+  type RunSummary,
+} from '../client';
+import { INVALID_GRANT_ERROR_TYPE, type Resolution } from '../contracts';
 import { AuthError, bearerToken, createAuthenticator, type AuthConfig, type Identity } from './auth';
+import { consoleRoutes, normalizeWebUiUrl } from './console';
 import { RunEventStreams, streamRunEvents, type RunEventStreamOptions } from './events';
 import { ApiError, errorResponses, refusalToHttp, type ErrorBody, type ErrorType } from './http-errors';
 import { isOwner, mayRead, readRunAccess, type RunAccess } from './run-access';
 import {
   AbortResponseSchema,
   IDEMPOTENCY_KEY_HEADER,
+  ListGrantsResponseSchema,
   ListRunsQuerySchema,
   ListRunsResponseSchema,
   PendingResponseSchema,
   ResolveBodySchema,
   ResolveHeadersSchema,
   ResolveResultSchema,
+  RevokeGrantBodySchema,
+  RevokeGrantResultSchema,
   RunIdParamsSchema,
   RunViewSchema,
   SseQuerySchema,
@@ -54,6 +64,13 @@ export interface BuildApiOptions {
   bodyLimit?: number;
   /** SSE tuning; defaults: poll every 1 s, heartbeat every 15 s. */
   events?: Partial<RunEventStreamOptions>;
+  /**
+   * Base URL of the Temporal Web UI (e.g. `http://127.0.0.1:8233`), for the console's links to a run.
+   * `startApiServer` takes it from `HITL_WEB_UI_URL`. Without it the console shows no Web UI link.
+   */
+  webUiUrl?: string;
+  /** Temporal namespace for those links; default: the namespace of `client`. */
+  namespace?: string;
 }
 
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -64,6 +81,7 @@ const QUERY_TOKEN_ROUTES = new Set(['/runs/:runId/events']);
 const BODY_ERROR_TYPES: Record<string, ErrorType> = {
   'POST /runs': 'InvalidInput',
   'POST /runs/:runId/resolve': 'InvalidResolution',
+  'POST /grants/revoke': 'InvalidGrant',
 };
 
 function redactUrl(url: string): string {
@@ -118,6 +136,7 @@ function validationMessage(error: { validation: { instancePath: string; message?
 const VALIDATION_PREFIX: Partial<Record<ErrorType, string>> = {
   InvalidInput: 'Invalid RunInput',
   InvalidResolution: 'Invalid resolution',
+  InvalidGrant: 'Invalid grant revocation',
   InvalidRequest: 'Invalid request',
 };
 
@@ -133,6 +152,7 @@ function toErrorResponse(error: FastifyError, request: FastifyRequest): ApiError
   }
   if (error instanceof RunNotFoundError) return new ApiError('RunNotFound', error.message, { runId: error.runId });
   if (error instanceof InvalidRunInputError) return new ApiError('InvalidInput', error.message);
+  if (error instanceof InvalidGrantRequestError) return new ApiError('InvalidGrant', error.message);
   const cause: unknown = error;
   const grpcCode: number | undefined = isGrpcServiceError(cause) ? cause.code : undefined;
   if (grpcCode === GRPC_UNAVAILABLE || grpcCode === GRPC_DEADLINE_EXCEEDED) {
@@ -171,6 +191,11 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     ...(options.events?.maxFailures !== undefined ? { maxFailures: options.events.maxFailures } : {}),
   };
   const streams = new RunEventStreams();
+  const consoleConfig = {
+    webUiUrl: normalizeWebUiUrl(options.webUiUrl),
+    namespace: options.namespace ?? hitl.client.options.namespace,
+    apiVersion: API_VERSION,
+  };
   const identities = new WeakMap<FastifyRequest, Identity>();
 
   const app = Fastify({
@@ -264,7 +289,10 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       },
       security: [{ bearerAuth: [] }],
-      tags: [{ name: 'runs', description: 'generation runs and their pending actions' }],
+      tags: [
+        { name: 'runs', description: 'generation runs and their pending actions' },
+        { name: 'grants', description: "the caller's remembered approvals (scope session / always)" },
+      ],
     },
     transform: jsonSchemaTransform,
   });
@@ -273,6 +301,9 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
 
     api.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+
+    // The approver console: public static files; the page calls the API with the user's bearer token.
+    await api.register(consoleRoutes, { config: consoleConfig });
 
     api.post(
       '/runs',
@@ -470,7 +501,59 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
         await streamRunEvents(hitl, runId, reply.raw, streamOptions, streams, request.log);
       },
     );
+
+    api.get(
+      '/grants',
+      {
+        schema: {
+          tags: ['grants'],
+          operationId: 'listGrants',
+          summary: "The caller's remembered approvals (user = token subject), oldest first",
+          description:
+            'A grant is written when an approval with scope `session` (this conversation) or `always` (every ' +
+            'conversation) was followed by a successful tool call. Later calls of that exact tool are allowed ' +
+            'without asking, unless the policy denies or explicitly asks for them.',
+          response: { 200: ListGrantsResponseSchema, ...errorResponses(401, 503) },
+        },
+      },
+      async (request) => ({ grants: await hitl.listGrants(sub(request)) }),
+    );
+
+    api.post(
+      '/grants/revoke',
+      {
+        schema: {
+          tags: ['grants'],
+          operationId: 'revokeGrant',
+          summary: "Forget one of the caller's remembered approvals",
+          description:
+            'Removes the grant of `tool` in `scope` (a `session` grant names its `conversationId`; an `always` ' +
+            'grant has none). Runs ask again from their next decision on. `{ revoked: 0 }` when there was no ' +
+            'such grant. Only the caller’s own grants can be revoked.',
+          body: RevokeGrantBodySchema,
+          response: { 200: RevokeGrantResultSchema, ...errorResponses(400, 401, 413, 503) },
+        },
+      },
+      async (request) => {
+        try {
+          return await hitl.revokeGrant(sub(request), request.body);
+        } catch (error) {
+          const failure = grantFailure(error);
+          if (failure) throw new ApiError('InvalidGrant', failure.message);
+          throw error;
+        }
+      },
+    );
   };
   app.register(routes);
   return app;
+}
+
+/** An `InvalidGrant` ApplicationFailure from the grants entity (its refusal types are not run refusals). */
+function grantFailure(error: unknown): { message: string } | undefined {
+  const failure = error instanceof Error && 'cause' in error ? error.cause : undefined;
+  if (failure instanceof Error && 'type' in failure && failure.type === INVALID_GRANT_ERROR_TYPE) {
+    return { message: failure.message };
+  }
+  return undefined;
 }

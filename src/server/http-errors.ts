@@ -27,6 +27,8 @@ export const API_ERROR_HTTP_STATUS = {
   InvalidRequest: 400,
   /** The body of `POST /runs` does not match `RunInput`. */
   InvalidInput: 400,
+  /** The body of `POST /grants/revoke` does not match `RevokeGrantRequest`. */
+  InvalidGrant: 400,
   /** No bearer token, or one that is malformed, wrongly signed, expired or without `sub`. */
   Unauthorized: 401,
   /** No generation run with this id. */

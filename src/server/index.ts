@@ -1,7 +1,15 @@
 export * from './app';
 export * from './auth';
+export * from './console';
 export * from './events';
 export * from './http-errors';
 export * from './run-access';
 export * from './schemas';
-export { describeApiServer, startApiServer, startApiSurface, type ApiServer, type StartApiServerOptions } from './main';
+export {
+  consoleUrl,
+  describeApiServer,
+  startApiServer,
+  startApiSurface,
+  type ApiServer,
+  type StartApiServerOptions,
+} from './main';

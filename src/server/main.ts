@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { connectHitlClient, type HitlClient } from '../client';
 import { buildApi } from './app';
 import { AuthConfigError, issueDevToken, loadAuthConfigFromEnv, type AuthConfig } from './auth';
+import { CONSOLE_PATH, normalizeWebUiUrl } from './console';
 
 export const DEFAULT_API_PORT = 8787;
 export const DEFAULT_API_HOST = '127.0.0.1';
@@ -27,6 +28,8 @@ export interface StartApiServerOptions {
   /** Subject of the dev token. Default `HITL_DEV_USER`, else "u1". */
   devUser?: string;
   logger?: FastifyServerOptions['logger'];
+  /** Base URL of the Temporal Web UI for the console's run links. Default `HITL_WEB_UI_URL`. */
+  webUiUrl?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -59,9 +62,16 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
     }
     auth = { kind: 'secret', secret: randomBytes(32).toString('base64url') };
   }
+  const webUiUrl = options.webUiUrl ?? env.HITL_WEB_UI_URL;
+  normalizeWebUiUrl(webUiUrl); // a bad URL fails before any connection is opened
   const ownClient = options.client === undefined;
   const client = options.client ?? (await connectHitlClient({ env }));
-  const app = buildApi({ client, auth, logger: options.logger ?? { level: env.HITL_LOG_LEVEL ?? 'info' } });
+  const app = buildApi({
+    client,
+    auth,
+    logger: options.logger ?? { level: env.HITL_LOG_LEVEL ?? 'info' },
+    ...(webUiUrl !== undefined && webUiUrl !== '' ? { webUiUrl } : {}),
+  });
   const port = options.port ?? portFrom(env.HITL_API_PORT) ?? DEFAULT_API_PORT;
   const host = options.host ?? env.HITL_API_HOST ?? DEFAULT_API_HOST;
   let url: string;
@@ -94,9 +104,20 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
   return server;
 }
 
+/**
+ * The approver console's address; with a token, a link that signs the browser in (the token travels in
+ * the URL fragment, which browsers never send to a server; the page moves it to sessionStorage).
+ */
+export function consoleUrl(baseUrl: string, token?: string): string {
+  return `${baseUrl}${CONSOLE_PATH}${token ? `#token=${encodeURIComponent(token)}` : ''}`;
+}
+
 /** One line per fact for a terminal: where the API listens and, in dev mode, a token to call it with. */
 export function describeApiServer(server: ApiServer): string {
-  const lines = [`HTTP API             ${server.url}  (OpenAPI ${server.url}/openapi.json)`];
+  const lines = [
+    `HTTP API             ${server.url}  (OpenAPI ${server.url}/openapi.json)`,
+    `Approver console     ${consoleUrl(server.url, server.devToken)}`,
+  ];
   if (server.devToken) {
     lines.push(
       `dev token for "${server.devUser}" (valid ${DEV_TOKEN_TTL}):`,

@@ -1,12 +1,15 @@
 // Request and response shapes of the HTTP API, built from the wire schemas in src/contracts.
 import { z } from 'zod';
 import {
+  GrantSchema,
   PendingActionSchema,
   ResolutionSchema,
   ResolveResultSchema,
   RunInputSchema,
   RunStateSchema,
   RunStatusSchema,
+  RevokeGrantRequestSchema,
+  RevokeGrantResultSchema,
 } from '../contracts';
 
 const IdentitySchema = z.string().min(1).max(256);
@@ -95,3 +98,18 @@ export const SseQuerySchema = z.object({
     .optional()
     .describe('bearer token for clients that cannot send headers (EventSource); prefer the Authorization header'),
 });
+
+/** `GET /grants`: the caller's remembered approvals, oldest first. */
+export const ListGrantsResponseSchema = z.object({ grants: z.array(GrantSchema) });
+
+/** `POST /grants/revoke`: which of the caller's grants to forget (a `session` grant names its conversation). */
+export const RevokeGrantBodySchema = RevokeGrantRequestSchema;
+export { RevokeGrantResultSchema };
+
+/** `GET /console/config.json`: what the approver console needs to know besides the API itself. */
+export const ConsoleConfigSchema = z.object({
+  webUiUrl: z.string().nullable().describe('base URL of the Temporal Web UI, or null when unknown'),
+  namespace: z.string().describe('Temporal namespace of the runs (for Web UI links)'),
+  apiVersion: z.string(),
+});
+export type ConsoleConfig = z.infer<typeof ConsoleConfigSchema>;

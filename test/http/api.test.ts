@@ -135,6 +135,8 @@ describe('HTTP API (real server, real dev server)', function () {
       assert.equal(res.status, 200);
       assert.match(res.body.openapi, /^3\.1/);
       assert.deepEqual(Object.keys(res.body.paths).sort(), [
+        '/grants',
+        '/grants/revoke',
         '/runs',
         '/runs/{runId}',
         '/runs/{runId}/abort',
@@ -181,13 +183,13 @@ describe('HTTP API (real server, real dev server)', function () {
 
     it('routes added with { config: { auth: false } } are public; every other added route needs a token', async () => {
       const extra = buildApi({ client, auth: { kind: 'secret', secret: SECRET } });
-      extra.get('/console', { config: { auth: false } }, async () => ({ page: 'console' }));
-      extra.get('/console/private', async () => ({ page: 'private' }));
+      extra.get('/extra', { config: { auth: false } }, async () => ({ page: 'extra' }));
+      extra.get('/extra/private', async () => ({ page: 'private' }));
       const url = await extra.listen({ port: 0, host: '127.0.0.1' });
       try {
-        assert.deepEqual((await request(url, 'GET', '/console')).body, { page: 'console' });
-        assert.equal((await request(url, 'GET', '/console/private')).status, 401);
-        assert.equal((await request(url, 'GET', '/console/private', { token: tokens.u1! })).status, 200);
+        assert.deepEqual((await request(url, 'GET', '/extra')).body, { page: 'extra' });
+        assert.equal((await request(url, 'GET', '/extra/private')).status, 401);
+        assert.equal((await request(url, 'GET', '/extra/private', { token: tokens.u1! })).status, 200);
       } finally {
         await extra.close();
       }
