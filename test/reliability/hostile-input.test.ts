@@ -1,0 +1,665 @@
+// Scenario 6: hostile input through the update, the signal and the HTTP API (fast-check generated):
+// resolutions, answers, edited arguments and run inputs. Every one is refused with a typed error or handled
+// as specified; no workflow task fails; no run is stuck; every paused run can still be resolved afterwards.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import fc from 'fast-check';
+import { InvalidRunInputError, refusalFromError, type HitlClient } from '../../src/client';
+import {
+  GENERATION_RUN_WORKFLOW,
+  REFUSAL_TYPES,
+  resolveActionSignal,
+  resolveActionUpdate,
+  type PendingAction,
+  type Resolution,
+  type RunInput,
+} from '../../src/contracts';
+import { ERROR_TYPES, type ErrorBody } from '../../src/server';
+import { request } from '../http/client';
+import { startCluster, taskQueueFor, type ApiHandle, type Cluster } from './support/cluster';
+import {
+  hostileAnswers,
+  hostileEditedArguments,
+  hostileResolution,
+  hostileRunInput,
+  SEED,
+  type HostileCase,
+} from './support/hostile';
+import type { ChildHandle } from './support/processes';
+import {
+  appendTurn,
+  countLines,
+  runInput,
+  scanHistories,
+  startRuns,
+  tally,
+  waitAllPaused,
+  waitAllResults,
+  workflowIdsOnQueue,
+} from './support/runs';
+import { figure, FULL, mapLimit, SIZES, until } from './support/suite';
+
+const OWNER = 'hostile-owner';
+/** The only identity allowed to resolve the targets; the owner may read them but not resolve them. */
+const APPROVER = 'hostile-approver';
+const REFUSAL_SET = new Set<string>(REFUSAL_TYPES);
+const ERROR_TYPE_SET = new Set<string>(ERROR_TYPES);
+const OVERSIZED = /size|limit|large|exceed/i;
+const MB = 1024 * 1024;
+
+/** Per target run: enough room below Temporal's per-execution update limit and the 500-refusal audit cap. */
+const INPUTS_PER_TARGET = 120;
+
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: unknown }).cause;
+  return `${error.name}: ${error.message}${cause instanceof Error ? ` (cause ${cause.name}: ${cause.message})` : ''}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What the workflow receives: the value after a JSON round trip (undefined when JSON drops it). */
+function overTheWire(value: unknown): unknown {
+  const text = JSON.stringify({ v: value });
+  return (JSON.parse(text) as { v?: unknown }).v;
+}
+
+function short(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 160 ? `${text.slice(0, 160)}…(${text.length} chars)` : text;
+}
+
+describe('reliability: hostile input (update, signal, HTTP API; fast-check)', function () {
+  this.timeout(15 * 60_000);
+  let cluster: Cluster;
+  let worker: ChildHandle;
+  let api: ApiHandle;
+  let hitl: HitlClient;
+  let hostileDir: string;
+  let sandboxDir: string;
+  const taskQueue = taskQueueFor('hostile');
+
+  before(async () => {
+    cluster = await startCluster('hostile');
+    hostileDir = path.join(cluster.dir, 'hostile');
+    sandboxDir = path.join(hostileDir, 'sandbox');
+    [worker, api] = await Promise.all([
+      cluster.startWorker({ taskQueue, sandboxDir }),
+      cluster.startApi({ taskQueue }),
+    ]);
+    hitl = cluster.hitl(taskQueue);
+  });
+  after(async () => {
+    await worker?.kill();
+    await cluster?.close();
+  });
+
+  it('hostile-input: every hostile input is refused with a typed error or handled as specified', async () => {
+    const total = SIZES.hostileInputs;
+    const counts = {
+      resolutions: Math.round(total * 0.6),
+      answers: Math.round(total * 0.15),
+      edits: Math.round(total * 0.06),
+    };
+    const rawStarts = FULL ? 150 : 12;
+    const weirdValidRuns = FULL ? 20 : 4;
+    const runInputs = total - counts.resolutions - counts.answers - counts.edits - rawStarts - weirdValidRuns;
+    const problems: string[] = [];
+    const outcomes: string[] = [];
+    const problem = (what: string) => {
+      if (problems.length < 50) problems.push(what);
+    };
+    const [ownerToken, approverToken] = await Promise.all([api.token(OWNER), api.token(APPROVER)]);
+    const handle = (runId: string) => cluster.client.workflow.getHandle(runId);
+
+    // ---- the targets: runs paused on a tool approval, on a batch of questions, and runs that take edits ----
+    const approvalTargets = Math.max(1, Math.ceil(counts.resolutions / INPUTS_PER_TARGET));
+    const questionTargets = Math.max(1, Math.ceil(counts.answers / INPUTS_PER_TARGET));
+    const approvalFiles = Array.from({ length: approvalTargets }, (_, i) => `approval/run-${i}.txt`);
+    const approvalIds = await startRuns(
+      hitl,
+      approvalFiles.map((file) => runInput(OWNER, [appendTurn('call_1', file, 'approved')], { approvers: [APPROVER] })),
+    );
+    const questionIds = await startRuns(
+      hitl,
+      Array.from({ length: questionTargets }, () =>
+        runInput(
+          OWNER,
+          [
+            {
+              tool_calls: [
+                {
+                  id: 'call_q',
+                  name: 'ask_user_question',
+                  arguments: {
+                    questions: [
+                      { id: 'q1', question: 'One?' },
+                      { id: 'q2', question: 'Two?' },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+          { tools: ['ask_user_question'], approvers: [APPROVER] },
+        ),
+      ),
+    );
+    const initial = await waitAllPaused(hitl, [...approvalIds, ...questionIds], 120_000);
+
+    // ---- 1. resolutions and answers through update, signal and HTTP, concurrently ----
+    type Sent = { runId: string; channel: 'update' | 'signal' | 'http'; hostile: HostileCase };
+    const sends: Sent[] = [];
+    const makeCases = (runIds: string[], n: number, arb: (action: PendingAction) => fc.Arbitrary<HostileCase>) => {
+      runIds.forEach((runId, t) => {
+        const share = Math.floor(n / runIds.length) + (t < n % runIds.length ? 1 : 0);
+        const cases = fc.sample(arb(initial.get(runId)!), { numRuns: share, seed: SEED + t + sends.length });
+        cases.forEach((hostile, i) =>
+          sends.push({ runId, channel: (['update', 'signal', 'http'] as const)[i % 3]!, hostile }),
+        );
+      });
+    };
+    makeCases(approvalIds, counts.resolutions, (action) =>
+      hostileResolution({ actionId: action.actionId, callId: 'call_1', approver: APPROVER }),
+    );
+    makeCases(questionIds, counts.answers, (action) =>
+      hostileAnswers({ actionId: action.actionId, approver: APPROVER }),
+    );
+    const signalsDelivered = new Map<string, number>();
+
+    const sendOne = async ({ runId, channel, hostile }: Sent): Promise<string> => {
+      const label = `${channel} ${hostile.label} ${short(hostile.value)}`;
+      if (channel === 'update') {
+        try {
+          await handle(runId).executeUpdate(resolveActionUpdate, { args: [hostile.value as Resolution] });
+          problem(`ACCEPTED ${label}`);
+          return 'update:accepted';
+        } catch (error) {
+          const refusal = refusalFromError(error);
+          if (refusal && REFUSAL_SET.has(refusal.type)) return `update:${refusal.type}`;
+          if (OVERSIZED.test(errorText(error))) return 'update:oversized';
+          problem(`${label} → ${errorText(error)}`);
+          return 'update:untyped-error';
+        }
+      }
+      if (channel === 'signal') {
+        try {
+          await handle(runId).signal(resolveActionSignal, hostile.value as Resolution);
+          signalsDelivered.set(runId, (signalsDelivered.get(runId) ?? 0) + 1);
+          return 'signal:recorded';
+        } catch (error) {
+          if (OVERSIZED.test(errorText(error))) return 'signal:oversized';
+          problem(`${label} → ${errorText(error)}`);
+          return 'signal:untyped-error';
+        }
+      }
+      const res = await request<ErrorBody>(api.url, 'POST', `/runs/${encodeURIComponent(runId)}/resolve`, {
+        token: hostile.refusedForAnyApprover ? approverToken : ownerToken,
+        ...(hostile.value === undefined ? { rawBody: '' } : { rawBody: JSON.stringify(hostile.value) }),
+        headers: { 'content-type': 'application/json' },
+      }).catch((error: unknown) => ({
+        status: -1,
+        body: { type: errorText(error) } as ErrorBody,
+        headers: new Headers(),
+      }));
+      if ([400, 403, 409, 413, 415].includes(res.status) && ERROR_TYPE_SET.has(res.body?.type)) {
+        return `http:${res.status}:${res.body.type}`;
+      }
+      problem(`${label} → HTTP ${res.status} ${short(res.body)}`);
+      return `http:unexpected-${res.status}`;
+    };
+    outcomes.push(...(await mapLimit(sends, 16, sendOne)));
+
+    // ---- 2. oversized and deeply nested payloads, each on a run of its own: a clear error, never a crash ----
+    const big = (n: number) => 'x'.repeat(n);
+    /** JSON text of a resolution editing call_1 with arguments nested `depth` arrays deep (no JS client can send it). */
+    const deepEdit = (actionId: string, depth: number, withApprover: boolean) =>
+      `{"actionId":${JSON.stringify(actionId)},${withApprover ? `"approver":"${APPROVER}",` : ''}"decisions":[` +
+      `{"tool_call_id":"call_1","decision":"edit","editedArguments":{"path":"deep.txt","a":${'['.repeat(depth)}${']'.repeat(depth)}}}]}`;
+    const rawPayload = (json: string) => ({
+      metadata: { encoding: Buffer.from('json/plain') },
+      data: Buffer.from(json),
+    });
+    const DEEP = 20_000;
+    /** `rawOversize`: sent with the plain Temporal client, above Temporal's 2 MB payload limit (see below). */
+    type Edge = { label: string; rawOversize?: boolean; run: (runId: string, actionId: string) => Promise<string> };
+    // A plain Temporal client can send an update above the 2 MB payload limit: the server admits it, the
+    // worker's SDK refuses to echo it back (workflow task failed, cause PayloadsTooLarge) and the caller gets
+    // FAILED_PRECONDITION. Nothing the workflow can prevent; the run must simply be unharmed. Those task
+    // failures are counted apart, and only allowed on these runs.
+    const rawOversizedUpdate = (value: unknown) => async (runId: string) => {
+      try {
+        await handle(runId).executeUpdate(resolveActionUpdate, { args: [value as Resolution] });
+        problem(`an oversized update was accepted`);
+        return 'update:accepted';
+      } catch (error) {
+        const refusal = refusalFromError(error);
+        if (refusal) return `update:${refusal.type}`;
+        if (OVERSIZED.test(errorText(error)) || /FAILED_PRECONDITION/.test(errorText(error)))
+          return 'update:refused-by-temporal';
+        problem(`oversized raw update → ${errorText(error)}`);
+        return 'update:untyped-error';
+      }
+    };
+    const edges: Edge[] = [
+      {
+        label: 'HitlClient.resolve with a 2.5 MB answer',
+        run: async (runId, actionId) => {
+          try {
+            const outcome = await hitl.resolve(runId, { actionId, approver: APPROVER, answer: big(2.5 * MB) });
+            if (!outcome.ok) return `client:${outcome.refusal.type}`;
+            problem('HitlClient.resolve accepted a 2.5 MB resolution');
+            return 'client:accepted';
+          } catch (error) {
+            if (OVERSIZED.test(errorText(error)) && !/FAILED_PRECONDITION/.test(errorText(error)))
+              return 'client:oversized';
+            problem(`HitlClient.resolve with a 2.5 MB answer → ${errorText(error)}`);
+            return 'client:untyped-error';
+          }
+        },
+      },
+      {
+        label: 'raw update with a 2.5 MB answer',
+        rawOversize: true,
+        run: (runId, actionId) => rawOversizedUpdate({ actionId, approver: APPROVER, answer: big(2.5 * MB) })(runId),
+      },
+      {
+        label: 'raw update with a 2.5 MB actionId',
+        rawOversize: true,
+        run: (runId) => rawOversizedUpdate({ actionId: big(2.5 * MB), approver: APPROVER })(runId),
+      },
+      {
+        label: 'raw update of 5 MB',
+        rawOversize: true,
+        run: (runId, actionId) => rawOversizedUpdate({ actionId, approver: APPROVER, answer: big(5 * MB) })(runId),
+      },
+      {
+        label: 'signal with a 2.5 MB answer',
+        run: (runId, actionId) =>
+          sendOne({
+            runId,
+            channel: 'signal',
+            hostile: {
+              label: 'edge',
+              value: { actionId, approver: APPROVER, answer: big(2.5 * MB) },
+              refusedForAnyApprover: true,
+            },
+          }),
+      },
+      {
+        label: 'HTTP resolve body of 2 MB',
+        run: (runId, actionId) =>
+          sendOne({
+            runId,
+            channel: 'http',
+            hostile: { label: 'edge', value: { actionId, answer: big(2 * MB) }, refusedForAnyApprover: true },
+          }),
+      },
+      {
+        label: 'HTTP resolve body of 900 KB (under the API limit)',
+        run: (runId, actionId) =>
+          sendOne({
+            runId,
+            channel: 'http',
+            hostile: { label: 'edge', value: { actionId, answer: big(900 * 1024) }, refusedForAnyApprover: true },
+          }),
+      },
+      {
+        label: `signal (raw JSON) with editedArguments nested ${DEEP} deep, from the approver`,
+        run: async (runId, actionId) => {
+          await cluster.client.workflowService.signalWorkflowExecution({
+            namespace: 'default',
+            workflowExecution: { workflowId: runId },
+            signalName: 'resolveAction',
+            input: { payloads: [rawPayload(deepEdit(actionId, DEEP, true))] },
+            identity: 'hostile',
+          });
+          signalsDelivered.set(runId, (signalsDelivered.get(runId) ?? 0) + 1);
+          return 'signal:recorded';
+        },
+      },
+      {
+        label: `update (raw JSON) with editedArguments nested ${DEEP} deep, from the approver`,
+        run: async (runId, actionId) => {
+          try {
+            const response = await cluster.connection.withDeadline(Date.now() + 20_000, () =>
+              cluster.client.workflowService.updateWorkflowExecution({
+                namespace: 'default',
+                workflowExecution: { workflowId: runId },
+                request: {
+                  meta: { updateId: randomUUID(), identity: 'hostile' },
+                  input: { name: 'resolveAction', args: { payloads: [rawPayload(deepEdit(actionId, DEEP, true))] } },
+                },
+                waitPolicy: { lifecycleStage: 3 }, // COMPLETED
+              }),
+            );
+            const type = response.outcome?.failure?.applicationFailureInfo?.type;
+            if (type && REFUSAL_SET.has(type)) return `update:${type}`;
+            problem(`raw deep update → ${response.outcome?.success ? 'accepted' : short(response.outcome)}`);
+            return 'update:unexpected';
+          } catch (error) {
+            problem(`raw deep update → ${errorText(error)}`);
+            return 'update:untyped-error';
+          }
+        },
+      },
+      {
+        label: `HTTP resolve with editedArguments nested ${DEEP} deep, as the approver`,
+        run: async (runId, actionId) => {
+          const res = await request<ErrorBody>(api.url, 'POST', `/runs/${encodeURIComponent(runId)}/resolve`, {
+            token: approverToken,
+            rawBody: deepEdit(actionId, DEEP, false),
+          });
+          if ([400, 403, 409, 413].includes(res.status) && ERROR_TYPE_SET.has(res.body?.type)) {
+            return `http:${res.status}:${res.body.type}`;
+          }
+          problem(`HTTP deep edit → ${res.status} ${short(res.body)}`);
+          return `http:unexpected-${res.status}`;
+        },
+      },
+    ];
+    const edgeFiles = edges.map((_, i) => `edge/run-${i}.txt`);
+    const edgeIds = await startRuns(
+      hitl,
+      edgeFiles.map((file) => runInput(OWNER, [appendTurn('call_1', file, 'approved')], { approvers: [APPROVER] })),
+    );
+    const edgePending = await waitAllPaused(hitl, edgeIds, 60_000);
+    const edgeOutcomes = await Promise.all(
+      edges.map(
+        async (edge, i) => `${edge.label}: ${await edge.run(edgeIds[i]!, edgePending.get(edgeIds[i]!)!.actionId)}`,
+      ),
+    );
+    const startEdges: string[] = [];
+    {
+      const res = await request<ErrorBody>(api.url, 'POST', '/runs', {
+        token: ownerToken,
+        body: { ...runInput(OWNER, []), messages: [{ role: 'user', content: big(2 * MB) }] },
+      });
+      if (res.status !== 413 || res.body.type !== 'PayloadTooLarge')
+        problem(`HTTP start 2 MB → ${res.status} ${short(res.body)}`);
+      startEdges.push(`HTTP start body of 2 MB: http:${res.status}:${res.body?.type}`);
+      try {
+        await hitl.startRun(
+          { ...runInput(OWNER, []), messages: [{ role: 'user', content: big(2.5 * MB) }] },
+          { runId: `hostile-big-start-${randomUUID()}` },
+        );
+        problem('a 2.5 MB run input was started');
+        startEdges.push('workflow start with a 2.5 MB message: started');
+      } catch (error) {
+        if (!OVERSIZED.test(errorText(error))) problem(`start 2.5 MB → ${errorText(error)}`);
+        startEdges.push(
+          `workflow start with a 2.5 MB message: ${OVERSIZED.test(errorText(error)) ? 'oversized' : 'untyped-error'}`,
+        );
+      }
+    }
+    // A run that can no longer make progress (its workflow task fails on every attempt) cannot even be queried.
+    const edgeStates = await mapLimit(edgeIds, 4, async (runId, i) => {
+      const state = await cluster.connection
+        .withDeadline(Date.now() + 15_000, () => hitl.getRunState(runId))
+        .catch((error: unknown) => {
+          problem(`after "${edges[i]!.label}" the run cannot be queried: ${errorText(error)}`);
+          return undefined;
+        });
+      if (state && state.pendingAction?.actionId !== edgePending.get(runId)!.actionId) {
+        problem(`after "${edges[i]!.label}" the run is no longer paused on its action`);
+      }
+      return state;
+    });
+    const edgeStuck = edgeStates.filter((state) => state === undefined).length;
+
+    // ---- 3. run inputs: HTTP POST /runs, HitlClient.startRun, and raw workflow starts ----
+    const badInputs = fc.sample(hostileRunInput, { numRuns: runInputs + rawStarts, seed: SEED + 7 });
+    const runInputOutcomes = await mapLimit(badInputs.slice(0, runInputs), 16, async (input, i) => {
+      if (i % 2 === 0) {
+        const res = await request<ErrorBody>(api.url, 'POST', '/runs', {
+          token: ownerToken,
+          ...(input === undefined ? { rawBody: '' } : { rawBody: JSON.stringify(input) }),
+          headers: { 'content-type': 'application/json' },
+        });
+        if ([400, 403, 413].includes(res.status) && ERROR_TYPE_SET.has(res.body?.type))
+          return `http-start:${res.status}`;
+        problem(`HTTP start ${short(input)} → ${res.status} ${short(res.body)}`);
+        return `http-start:unexpected-${res.status}`;
+      }
+      try {
+        await hitl.startRun(input as RunInput);
+        problem(`client started ${short(input)}`);
+        return 'client-start:accepted';
+      } catch (error) {
+        if (error instanceof InvalidRunInputError) return 'client-start:InvalidInput';
+        problem(`client start ${short(input)} → ${errorText(error)}`);
+        return 'client-start:untyped-error';
+      }
+    });
+    // Raw starts bypass the client's check: the workflow itself must fail them at once with InvalidInput.
+    const rawIds = badInputs.slice(runInputs).map(() => `hostile-raw-${randomUUID()}`);
+    await mapLimit(badInputs.slice(runInputs), 8, async (input, i) => {
+      await cluster.client.workflow.start(GENERATION_RUN_WORKFLOW, {
+        taskQueue,
+        workflowId: rawIds[i]!,
+        args: [input],
+      });
+    });
+    const rawOutcomes = await mapLimit(rawIds, 8, async (runId) => {
+      try {
+        await handle(runId).result();
+        return 'raw-start:completed';
+      } catch (error) {
+        if (error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure) {
+          return `raw-start:${error.cause.type ?? 'untyped'}`;
+        }
+        return `raw-start:${errorText(error)}`;
+      }
+    });
+    for (const [i, outcome] of rawOutcomes.entries()) {
+      if (outcome !== 'raw-start:InvalidInput') problem(`raw start ${short(badInputs[runInputs + i])} → ${outcome}`);
+    }
+
+    // ---- 4. edited arguments: objects are accepted (tool validates them), the rest IncompleteDecision ----
+    const escapeName = `hitl-escape-${randomUUID()}.txt`;
+    const edits = fc.sample(
+      hostileEditedArguments({ relative: escapeName, absolute: path.join(hostileDir, escapeName) }),
+      { numRuns: counts.edits, seed: SEED + 11 },
+    );
+    const editRuns = FULL ? 10 : 3;
+    const editPlans = Array.from({ length: editRuns }, (_, r) => edits.filter((_, i) => i % editRuns === r));
+    const accepts = (value: unknown) => {
+      const wire = overTheWire(value);
+      return isPlainObject(wire) && JSON.stringify(wire).length <= 100_000;
+    };
+    const editIds = await startRuns(
+      hitl,
+      editPlans.map((plan, r) => {
+        const turns = plan.filter(accepts).length + 1;
+        return runInput(
+          OWNER,
+          Array.from({ length: turns }, (_, t) => appendTurn(`call_${t}`, `edits/run-${r}.txt`, `turn ${t}`)),
+          { approvers: [APPROVER], maxTurns: turns + 2 },
+        );
+      }),
+    );
+    const editOutcomes = await mapLimit(editPlans, editRuns, async (plan, r) => {
+      const runId = editIds[r]!;
+      const results: string[] = [];
+      let action = await until(() => hitl.getPendingAction(runId), `the first pause of ${runId}`, 60_000);
+      for (const value of plan) {
+        const callId = action.payload.type === 'tool_approval' ? action.payload.review_configs[0]!.tool_call_id : '?';
+        const expected = accepts(value) ? 'accepted' : 'IncompleteDecision';
+        let got: string;
+        try {
+          await handle(runId).executeUpdate(resolveActionUpdate, {
+            args: [
+              {
+                actionId: action.actionId,
+                approver: APPROVER,
+                decisions: [{ tool_call_id: callId, decision: 'edit', editedArguments: value }],
+              },
+            ],
+          });
+          got = 'accepted';
+        } catch (error) {
+          got = refusalFromError(error)?.type ?? `untyped ${errorText(error)}`;
+        }
+        results.push(`edit:${got}`);
+        if (got !== expected) problem(`edit ${short(value)}: expected ${expected}, got ${got}`);
+        if (got === 'accepted') {
+          const previous = action.actionId;
+          action = await until(
+            async () => {
+              const next = await hitl.getPendingAction(runId);
+              return next && next.actionId !== previous ? next : undefined;
+            },
+            `the next pause of ${runId}`,
+            60_000,
+            100,
+          );
+        }
+      }
+      return results;
+    });
+
+    // ---- 5. valid but odd runs: unicode identities, polluted and deep tool arguments — they work ----
+    const oddArgs = (i: number) =>
+      JSON.parse(
+        `{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"isAdmin":true}},"path":"odd/run-${i}.txt",` +
+          `"content":"odd ✓ ${i}\\n","deep":${'['.repeat(200)}"leaf"${']'.repeat(200)},"ünïcødé‮":"😀"}`,
+      ) as Record<string, unknown>;
+    const oddUsers = Array.from({ length: weirdValidRuns }, (_, i) => `Ünïcødé-用户-😀-${i}`);
+    const oddIds = await startRuns(
+      hitl,
+      oddUsers.map((user, i) =>
+        runInput(user, [{ tool_calls: [{ id: 'call_odd', name: 'append_file', arguments: oddArgs(i) }] }], {
+          conversationId: `conv ✓ ${i} <script>`,
+        }),
+      ),
+    );
+    const oddPending = await waitAllPaused(hitl, oddIds, 60_000);
+    oddIds.forEach((runId, i) => {
+      const action = oddPending.get(runId)!;
+      const shown = action.payload.type === 'tool_approval' ? action.payload.action_requests[0]!.arguments : undefined;
+      const { ['__proto__']: _dropped, ...expected } = overTheWire(oddArgs(i)) as Record<string, unknown>;
+      // zod drops an own "__proto__" key (it never becomes a prototype); everything else is shown as sent.
+      if (JSON.stringify(shown) !== JSON.stringify(expected))
+        problem(`odd run ${i}: arguments shown as ${short(shown)}`);
+    });
+    const oddListed = await until(
+      async () => {
+        const listed = await Promise.all(
+          oddUsers.map((user) => hitl.listRuns({ userId: user, status: 'requires_action' })),
+        );
+        return listed.every((runs) => runs.length === 1) ? listed.length : undefined;
+      },
+      'visibility to list each odd user’s paused run',
+      30_000,
+    ).catch(() => 0);
+
+    // ---- 6. afterwards: every target still paused on the same action, signals all recorded; then resolvable ----
+    for (const runId of [...approvalIds, ...questionIds]) {
+      const state = await hitl.getRunState(runId);
+      if (state.pendingAction?.actionId !== initial.get(runId)!.actionId)
+        problem(`${runId} is no longer paused on its action`);
+      if (state.decisions.some((d) => d.outcome === 'accepted')) problem(`${runId} has an accepted resolution`);
+      const recorded = state.decisions.filter((d) => d.via === 'signal' && d.outcome === 'refused').length;
+      const delivered = signalsDelivered.get(runId) ?? 0;
+      if (delivered <= 500 && recorded !== delivered)
+        problem(`${runId}: ${delivered} signals delivered, ${recorded} recorded`);
+    }
+    const resolvable = [
+      ...approvalIds,
+      ...questionIds,
+      ...editIds,
+      ...oddIds,
+      ...edgeIds.filter((_, i) => edgeStates[i]),
+    ];
+    const finals = await mapLimit(resolvable, 16, async (runId) => {
+      const action = await until(() => hitl.getPendingAction(runId), `the pause of ${runId}`, 60_000);
+      const approver = oddIds.includes(runId) ? oddUsers[oddIds.indexOf(runId)]! : APPROVER;
+      const resolution: Resolution =
+        action.payload.type === 'ask_user_question'
+          ? { actionId: action.actionId, approver, answers: { q1: 'uno', q2: 'dos' } }
+          : {
+              actionId: action.actionId,
+              approver,
+              decisions: action.payload.review_configs.map((c) => ({
+                tool_call_id: c.tool_call_id,
+                decision: 'approve' as const,
+              })),
+            };
+      const outcome = await hitl.resolve(runId, resolution);
+      if (!outcome.ok) problem(`final resolution of ${runId} refused: ${short(outcome.refusal)}`);
+      return outcome.ok;
+    });
+    const targets = resolvable;
+    const statuses = tally((await waitAllResults(hitl, targets, 120_000)).values());
+    const approvalLines = await Promise.all(approvalFiles.map((file) => countLines(sandboxDir, file)));
+    const oddLines = await Promise.all(oddIds.map((_, i) => countLines(sandboxDir, `odd/run-${i}.txt`)));
+
+    // ---- 7. the whole task queue: no workflow task failed, nothing is left running, nothing escaped ----
+    const everyRun = await workflowIdsOnQueue(cluster.client, taskQueue);
+    const scan = await scanHistories(cluster.client, everyRun);
+    const rawOversizeRuns = new Set(edgeIds.filter((_, i) => edges[i]!.rawOversize));
+    const payloadLimitElsewhere = [...scan.payloadTooLarge.keys()].filter((runId) => !rawOversizeRuns.has(runId));
+    const payloadLimitFailures = [...scan.payloadTooLarge.values()].reduce((a, b) => a + b, 0);
+    const stillRunning = (
+      await mapLimit(everyRun, 16, async (runId) => (await handle(runId).describe()).status.name)
+    ).filter((s) => s === 'RUNNING').length;
+    const escaped = readdirSync(hostileDir).filter((name) => name.startsWith('hitl-escape-'));
+    const polluted =
+      Object.keys(Object.prototype).length + (({} as Record<string, unknown>).isAdmin === undefined ? 0 : 1);
+    const apiHealthy = (await request<{ ok: boolean }>(api.url, 'GET', '/healthz')).body?.ok === true;
+
+    const all = [
+      ...outcomes,
+      ...edgeOutcomes,
+      ...startEdges,
+      ...runInputOutcomes,
+      ...rawOutcomes,
+      ...editOutcomes.flat(),
+    ];
+    const sent = all.length + oddIds.length;
+    figure(
+      `hostile-input: ${sent} hostile inputs (seed ${SEED}; ${sends.length} resolutions/answers via update+signal+HTTP, ` +
+        `${edges.length + startEdges.length} oversized or deeply nested (${edgeStuck} left a run stuck), ${runInputs + rawStarts} run inputs, ${edits.length} edited arguments, ` +
+        `${oddIds.length} odd-but-valid runs), ${problems.length} mishandled, ${scan.workflowTaskFailures} workflow task failures ` +
+        `in ${everyRun.length} runs (+${payloadLimitFailures} PayloadsTooLarge from > 2 MB raw updates, runs unharmed), ${stillRunning} stuck, ${escaped.length} sandbox escapes, ` +
+        `${targets.length - (statuses.completed ?? 0)} targets not completed after a correct resolution`,
+    );
+    console.log(
+      `        outcomes: ${JSON.stringify(tally(all.map((o) => o.replace(/^(edit|raw-start):untyped.*/, '$1:untyped'))))}`,
+    );
+    if (scan.failures.length > 0)
+      console.log(`        workflow task failures: ${scan.failures.map((f) => f.slice(0, 300)).join(' | ')}`);
+    console.log(`        edge cases: ${[...edgeOutcomes, ...startEdges].join(' | ')}`);
+
+    assert.deepEqual(problems, []);
+    assert.equal(scan.workflowTaskFailures, 0, scan.failures.join('\n'));
+    assert.deepEqual(payloadLimitElsewhere, [], 'PayloadsTooLarge only where a raw client sent more than 2 MB');
+    assert.equal(edgeStuck, 0, 'no oversized or deeply nested input leaves a run stuck');
+    assert.equal(stillRunning, 0);
+    assert.deepEqual(statuses, { completed: targets.length });
+    assert.ok(finals.every(Boolean));
+    assert.deepEqual(
+      approvalLines,
+      approvalIds.map(() => 1),
+    );
+    assert.deepEqual(
+      oddLines,
+      oddIds.map(() => 1),
+    );
+    assert.equal(oddListed, oddUsers.length);
+    assert.deepEqual(escaped, []);
+    assert.ok(!existsSync(path.join(cluster.dir, escapeName)));
+    assert.equal(polluted, 0);
+    assert.ok(apiHealthy);
+  });
+});
