@@ -1,0 +1,992 @@
+// `npm run bench [-- --quick] [-- --parts main,waiting,tuning] [-- --trials N] [-- --out file.json]`
+//
+// Approval latency, throughput and the cost of a paused run for temporal-hitl, side by side with the same
+// flow in LangGraph JS (SQLite checkpointer, and its in-memory saver for the price of durability), in one
+// run on this machine. Starts its own Temporal dev server (free ports, SQLite file in a temp folder) and
+// worker child; never touches 7233/8233 or .temporal/dev.db. See docs/benchmarks.md.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import type { DevServer } from '../src/dev/dev-server';
+import { createLangGraphSide, loadSqliteSaver, type LangGraphSide } from './langgraph/side';
+import {
+  closedLoop,
+  emptySamples,
+  nextIndex,
+  openLoop,
+  pool,
+  summarize,
+  type Flow,
+  type PausedRun,
+  type SamplePercentiles,
+} from './lib/load';
+import { machineInfo, rssMiB, sampleRssMiB, sqliteFileBytes, sqliteUsage, versions } from './lib/machine';
+import { renderTable, type Cell, type Row } from './lib/report';
+import {
+  medianOf,
+  medianOfTrials,
+  now,
+  round,
+  sleep,
+  type Percentiles,
+  type TrialPercentiles,
+  type TrialValues,
+} from './lib/stats';
+import {
+  connectBenchClient,
+  startBenchServer,
+  startWorkerChild,
+  startWorkerInProcess,
+  TemporalFlow,
+  workerConfig,
+  workflowBundlePath,
+  type BenchWorkerHandle,
+  type TemporalFlowOptions,
+} from './temporal/side';
+import type { BenchWorkerOptions } from './temporal/worker';
+
+// ---------------------------------------------------------------------------------------------------------
+// Settings
+
+/**
+ * The worker options of our figures. On this 2-core machine the worker is CPU-bound, and the tuning
+ * experiment "worker-options" found no setting better than the SDK defaults (see docs/benchmarks.md), so
+ * the figures use the defaults, i.e. exactly what src/worker.ts runs.
+ */
+export const TUNED_WORKER_OPTIONS: BenchWorkerOptions = {};
+
+/** Bigger slot and poller counts, compared in the tuning experiment. */
+const MORE_SLOTS: BenchWorkerOptions = {
+  maxConcurrentWorkflowTaskExecutions: 100,
+  maxConcurrentWorkflowTaskPolls: 20,
+  maxConcurrentActivityTaskExecutions: 200,
+  maxConcurrentActivityTaskPolls: 20,
+};
+
+/** How the harness learns that a run is paused, in our figures. */
+export const TUNED_WAIT: TemporalFlowOptions = { wait: 'history', pollMs: 10 };
+
+interface Settings {
+  quick: boolean;
+  trials: number;
+  /** Measured window of each closed-loop run, and its uncounted warm-up. */
+  seconds: number;
+  warmupSeconds: number;
+  concurrencies: number[];
+  /** Steady offered load = this fraction of our saturation throughput, offered to every side. */
+  steadyFraction: number;
+  steadySeconds: number;
+  /** Paused runs at once, for the cost of waiting. */
+  waitingLevels: number[];
+  /** maxCachedWorkflows of the waiting worker: small, so most paused runs are evicted and resumes replay. */
+  waitingCacheSize: number;
+  /** Runs resolved one at a time per trial while that many are paused. */
+  resolveSamples: number;
+  /** Starts in flight while filling. */
+  fillConcurrency: number;
+  tuningSeconds: number;
+  /** Concurrencies of the tuning experiments (throughput-bound ones use the last). */
+  tuningConcurrencies: [number, number];
+  parts: Set<Part>;
+}
+
+type Part = 'main' | 'waiting' | 'tuning';
+
+function settingsFrom(argv: string[]): Settings & { out: string | undefined; keep: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      trials: { type: 'string' },
+      parts: { type: 'string' },
+      out: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+    allowPositionals: false,
+  });
+  const quick = values.quick ?? false;
+  const parts = new Set(
+    (values.parts ?? (quick ? 'main,waiting' : 'main,waiting,tuning')).split(',').map((p) => p.trim()) as Part[],
+  );
+  for (const part of parts) {
+    if (!['main', 'waiting', 'tuning'].includes(part))
+      throw new Error(`unknown part "${part}" (main, waiting, tuning)`);
+  }
+  const trials = values.trials !== undefined ? Number(values.trials) : quick ? 1 : 3;
+  if (!Number.isInteger(trials) || trials < 1) throw new Error('--trials must be a positive integer');
+  const base = quick
+    ? {
+        concurrencies: [1, 10],
+        seconds: 1.5,
+        warmupSeconds: 0.5,
+        steadySeconds: 1.5,
+        waitingLevels: [20, 60],
+        waitingCacheSize: 10,
+        resolveSamples: 5,
+        tuningSeconds: 1.5,
+        tuningConcurrencies: [1, 10] as [number, number],
+      }
+    : {
+        concurrencies: [1, 10, 100],
+        seconds: 10,
+        warmupSeconds: 2,
+        steadySeconds: 10,
+        waitingLevels: [1000, 10_000],
+        waitingCacheSize: 100,
+        resolveSamples: 30,
+        tuningSeconds: 5,
+        tuningConcurrencies: [1, 50] as [number, number],
+      };
+  return {
+    quick,
+    trials,
+    steadyFraction: 0.5,
+    fillConcurrency: 50,
+    parts,
+    out: values.out,
+    keep: values.keep ?? false,
+    ...base,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Result shapes (the JSON file)
+
+interface LatencyFigures {
+  startToPaused: TrialPercentiles;
+  resolveToAck?: TrialPercentiles;
+  resolveToTool: TrialPercentiles;
+  resolveToDone: TrialPercentiles;
+}
+
+interface SideMain {
+  name: string;
+  throughput: Record<string, TrialValues & { errors: number }>;
+  /** By concurrency: the latencies of the closed-loop runs (c=1 is "idle", the largest is "saturation"). */
+  closedLoop: Record<string, LatencyFigures>;
+  steady?: LatencyFigures & { ratePerSecond: number; maxInFlight: number[]; errors: number };
+}
+
+interface WaitingLevel {
+  paused: number;
+  /** Starts that reached the pause per second while filling (fill concurrency in the settings). */
+  fillPausesPerSecond: number;
+  workerRssMiB?: number;
+  serverRssMiB?: number;
+  /** The harness process (LangGraph runs inside it). */
+  processRssMiB?: number;
+  /** V8 heap after GC per paused run (LangGraph MemorySaver keeps everything there). */
+  heapBytesPerPausedRun?: number;
+  dbBytesPerPausedRun?: number;
+  dbFileBytesPerPausedRun?: number;
+  dbLargestTablesBytes?: Record<string, number>;
+  resolve: LatencyFigures;
+}
+
+interface SideWaiting {
+  name: string;
+  baseline: { workerRssMiB?: number; serverRssMiB?: number; processRssMiB?: number; dbBytes?: number };
+  levels: WaitingLevel[];
+}
+
+interface TuningConfigResult {
+  label: string;
+  settings: unknown;
+  throughput: Record<string, TrialValues>;
+  latency: Record<string, { startToPaused: TrialPercentiles; resolveToDone: TrialPercentiles }>;
+}
+
+interface TuningExperiment {
+  name: string;
+  question: string;
+  configs: TuningConfigResult[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function figures(trials: SamplePercentiles[]): LatencyFigures {
+  const acks = trials.map((t) => t.resolveToAck).filter((p): p is Percentiles => p !== undefined);
+  return {
+    startToPaused: medianOfTrials(trials.map((t) => t.startToPaused)),
+    ...(acks.length ? { resolveToAck: medianOfTrials(acks) } : {}),
+    resolveToTool: medianOfTrials(trials.map((t) => t.resolveToTool)),
+    resolveToDone: medianOfTrials(trials.map((t) => t.resolveToDone)),
+  };
+}
+
+/** Forced GC for heap figures (the flag can be set at run time; the function comes from a fresh context). */
+function forceGc(): void {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  gc();
+  gc();
+}
+
+function shuffleTake<T>(items: T[], count: number, from: number, to: number): T[] {
+  const taken: T[] = [];
+  for (let i = 0; i < count && to > from; i++) {
+    const index = from + Math.floor(Math.random() * (to - from));
+    taken.push(items.splice(index, 1)[0]!);
+    to -= 1;
+  }
+  return taken;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Phases
+
+interface Env {
+  settings: Settings;
+  workDir: string;
+  bundle: string;
+  sandboxDir: string;
+  sqlite: { ok: true } | { ok: false; reason: string };
+  cleanups: (() => Promise<void>)[];
+}
+
+interface TemporalStack {
+  server: DevServer;
+  worker: BenchWorkerHandle;
+  flow: TemporalFlow;
+  stop(): Promise<void>;
+}
+
+async function startTemporalStack(
+  env: Env,
+  name: string,
+  options: BenchWorkerOptions,
+  flowOptions: TemporalFlowOptions,
+  extra: { inProcess?: boolean; server?: DevServer; taskQueue?: string; inMemoryServer?: boolean } = {},
+): Promise<TemporalStack> {
+  const server = extra.server ?? (await startBenchServer(env.workDir, name, { inMemory: extra.inMemoryServer }));
+  const taskQueue = extra.taskQueue ?? `bench-${name}-${Date.now().toString(36)}`;
+  const config = workerConfig(server, taskQueue, env.bundle, env.sandboxDir, options);
+  const worker = extra.inProcess ? await startWorkerInProcess(config) : await startWorkerChild(config);
+  const { client, close } = await connectBenchClient(server, extra.inProcess ? worker : undefined);
+  const flow = new TemporalFlow(client, taskQueue, worker.clock, flowOptions);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await close().catch(() => undefined);
+      await worker.stop().catch(() => undefined);
+      if (!extra.server) await server.stop().catch(() => undefined);
+    })();
+    return stopping;
+  };
+  env.cleanups.push(stop);
+  return { server, worker, flow, stop };
+}
+
+/** A few cycles that are not measured: connections, JIT, caches. */
+async function warmUp(flow: Flow, cycles: number): Promise<void> {
+  await pool(
+    Array.from({ length: cycles }, (_, i) => i),
+    Math.min(10, cycles),
+    async () => {
+      const paused = await flow.begin(nextIndex());
+      await flow.finish(paused);
+    },
+  );
+}
+
+async function mainPhase(env: Env, sides: Flow[], results: Record<string, SideMain>): Promise<number> {
+  const { settings } = env;
+  const perSide = new Map<string, Map<number, { samples: SamplePercentiles[]; cps: number[]; errors: number }>>();
+  for (const side of sides) {
+    log(`warming up ${side.name}`);
+    await warmUp(side, settings.quick ? 5 : 20);
+    perSide.set(side.name, new Map(settings.concurrencies.map((c) => [c, { samples: [], cps: [], errors: 0 }])));
+  }
+  // Trial-major, sides interleaved: noise on the machine spreads over every side alike.
+  for (let trial = 1; trial <= settings.trials; trial++) {
+    for (const side of sides) {
+      for (const concurrency of settings.concurrencies) {
+        const result = await closedLoop(side, {
+          concurrency,
+          seconds: settings.seconds,
+          warmupSeconds: settings.warmupSeconds,
+        });
+        const slot = perSide.get(side.name)!.get(concurrency)!;
+        slot.samples.push(summarize(result.samples));
+        slot.cps.push(result.cyclesPerSecond);
+        slot.errors += result.errors;
+        log(
+          `trial ${trial} ${side.name} c=${concurrency}: ${round(result.cyclesPerSecond)} cycles/s` +
+            (result.errors ? `, ${result.errors} errors (${result.firstError})` : ''),
+        );
+      }
+    }
+  }
+  for (const side of sides) {
+    const bySide = perSide.get(side.name)!;
+    results[side.name] = {
+      name: side.name,
+      throughput: Object.fromEntries(
+        [...bySide].map(([c, slot]) => [String(c), { ...medianOf(slot.cps), errors: slot.errors }]),
+      ),
+      closedLoop: Object.fromEntries([...bySide].map(([c, slot]) => [String(c), figures(slot.samples)])),
+    };
+  }
+  // Steady offered load: the same absolute rate for every side, a fraction of our saturation throughput.
+  const ours = results[sides[0]!.name]!;
+  const saturation = Math.max(...Object.values(ours.throughput).map((t) => t.median));
+  const rate = Math.max(1, round(saturation * settings.steadyFraction, 1));
+  const steady = new Map<string, { samples: SamplePercentiles[]; maxInFlight: number[]; errors: number }>();
+  for (const side of sides) steady.set(side.name, { samples: [], maxInFlight: [], errors: 0 });
+  for (let trial = 1; trial <= settings.trials; trial++) {
+    for (const side of sides) {
+      const result = await openLoop(side, {
+        ratePerSecond: rate,
+        seconds: settings.steadySeconds,
+        warmupSeconds: settings.warmupSeconds,
+      });
+      const slot = steady.get(side.name)!;
+      slot.samples.push(summarize(result.samples));
+      slot.maxInFlight.push(result.maxInFlight);
+      slot.errors += result.errors;
+      log(
+        `trial ${trial} ${side.name} steady ${rate}/s: ${result.completed}/${result.offered} completed, at most ${result.maxInFlight} in flight` +
+          (result.errors ? `, ${result.errors} errors (${result.firstError})` : ''),
+      );
+    }
+  }
+  for (const side of sides) {
+    const slot = steady.get(side.name)!;
+    results[side.name]!.steady = {
+      ...figures(slot.samples),
+      ratePerSecond: rate,
+      maxInFlight: slot.maxInFlight,
+      errors: slot.errors,
+    };
+  }
+  return rate;
+}
+
+interface WaitingProbe {
+  name: string;
+  flow: Flow;
+  /** Memory and bytes at this moment. */
+  measure(): Promise<
+    Omit<WaitingLevel, 'paused' | 'fillPausesPerSecond' | 'resolve'> & { dbBytes?: number; dbFileBytes?: number }
+  >;
+  /** Runs started from this index on are the most recently touched (and so maybe cached). */
+  recentlyTouched: number;
+}
+
+async function waitingPhase(env: Env, probe: WaitingProbe): Promise<SideWaiting> {
+  const { settings } = env;
+  await warmUp(probe.flow, settings.quick ? 3 : 10);
+  await sleep(settings.quick ? 300 : 1000);
+  const base = await probe.measure();
+  const paused: PausedRun[] = [];
+  let created = 0;
+  const levels: WaitingLevel[] = [];
+  for (const level of settings.waitingLevels) {
+    const need = level - paused.length;
+    log(`${probe.name}: pausing ${need} more runs (to ${level})`);
+    const t0 = now();
+    const more = await pool(
+      Array.from({ length: need }, (_, i) => i),
+      settings.fillConcurrency,
+      () => probe.flow.begin(nextIndex()),
+    );
+    const fillSeconds = (now() - t0) / 1000;
+    paused.push(...more);
+    created += more.length;
+    await sleep(settings.quick ? 500 : 2000);
+    const at = await probe.measure();
+    const trialSamples: SamplePercentiles[] = [];
+    for (let trial = 1; trial <= settings.trials; trial++) {
+      const samples = emptySamples();
+      // Runs not touched lately: evicted from a small worker cache, so the resume replays their history.
+      const picked = shuffleTake(
+        paused,
+        settings.resolveSamples,
+        0,
+        Math.max(0, paused.length - probe.recentlyTouched),
+      );
+      for (const run of picked) {
+        const done = await probe.flow.finish(run);
+        if (done.tAck !== undefined) samples.resolveToAck.push(done.tAck - done.tResolve);
+        samples.resolveToTool.push(done.tTool - done.tResolve);
+        samples.resolveToDone.push(done.tDone - done.tResolve);
+        samples.startToPaused.push(Number.NaN);
+      }
+      trialSamples.push(summarize(samples));
+    }
+    const resolve = figures(trialSamples);
+    delete (resolve as Partial<LatencyFigures>).startToPaused;
+    levels.push({
+      paused: level,
+      fillPausesPerSecond: round(need / fillSeconds, 1),
+      ...(at.workerRssMiB !== undefined ? { workerRssMiB: round(at.workerRssMiB, 1) } : {}),
+      ...(at.serverRssMiB !== undefined ? { serverRssMiB: round(at.serverRssMiB, 1) } : {}),
+      ...(at.processRssMiB !== undefined ? { processRssMiB: round(at.processRssMiB, 1) } : {}),
+      ...(at.heapBytesPerPausedRun !== undefined && base.heapBytesPerPausedRun !== undefined
+        ? { heapBytesPerPausedRun: Math.round((at.heapBytesPerPausedRun - base.heapBytesPerPausedRun) / created) }
+        : {}),
+      ...(at.dbBytes !== undefined && base.dbBytes !== undefined
+        ? { dbBytesPerPausedRun: Math.round((at.dbBytes - base.dbBytes) / created) }
+        : {}),
+      ...(at.dbFileBytes !== undefined && base.dbFileBytes !== undefined
+        ? { dbFileBytesPerPausedRun: Math.round((at.dbFileBytes - base.dbFileBytes) / created) }
+        : {}),
+      ...(at.dbLargestTablesBytes ? { dbLargestTablesBytes: at.dbLargestTablesBytes } : {}),
+      resolve,
+    });
+    log(
+      `${probe.name}: ${level} paused — ` +
+        JSON.stringify({ ...levels[levels.length - 1], resolve: undefined }) +
+        ` resolve→done p50 ${round(resolve.resolveToDone.median.p50)} ms`,
+    );
+  }
+  return {
+    name: probe.name,
+    baseline: {
+      ...(base.workerRssMiB !== undefined ? { workerRssMiB: round(base.workerRssMiB, 1) } : {}),
+      ...(base.serverRssMiB !== undefined ? { serverRssMiB: round(base.serverRssMiB, 1) } : {}),
+      ...(base.processRssMiB !== undefined ? { processRssMiB: round(base.processRssMiB, 1) } : {}),
+      ...(base.dbBytes !== undefined ? { dbBytes: base.dbBytes } : {}),
+    },
+    levels,
+  };
+}
+
+function largestTables(byTable: Record<string, number>, count = 6): Record<string, number> {
+  return Object.fromEntries(Object.entries(byTable).slice(0, count));
+}
+
+async function temporalWaiting(env: Env): Promise<SideWaiting> {
+  const cache = env.settings.waitingCacheSize;
+  const options: BenchWorkerOptions = {
+    ...TUNED_WORKER_OPTIONS,
+    maxCachedWorkflows: cache,
+    maxConcurrentWorkflowTaskExecutions: Math.min(
+      TUNED_WORKER_OPTIONS.maxConcurrentWorkflowTaskExecutions ?? 40,
+      cache,
+    ),
+    maxConcurrentWorkflowTaskPolls: Math.min(TUNED_WORKER_OPTIONS.maxConcurrentWorkflowTaskPolls ?? 10, cache),
+  };
+  const stack = await startTemporalStack(env, 'waiting', options, TUNED_WAIT);
+  try {
+    const db = stack.server.dbFilename!;
+    return await waitingPhase(env, {
+      name: 'temporal-hitl',
+      flow: stack.flow,
+      recentlyTouched: 2 * cache,
+      async measure() {
+        const usage = sqliteUsage(db);
+        return {
+          workerRssMiB: await sampleRssMiB(stack.worker.pid),
+          serverRssMiB: await sampleRssMiB(stack.server.pid),
+          ...(usage ? { dbBytes: usage.usedBytes, dbLargestTablesBytes: largestTables(usage.byTable) } : {}),
+          dbFileBytes: sqliteFileBytes(db),
+        };
+      },
+    });
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function langGraphWaiting(env: Env, kind: 'sqlite' | 'memory'): Promise<SideWaiting> {
+  const side = createLangGraphSide(kind, path.join(env.workDir, `langgraph-waiting.db`), env.sandboxDir);
+  try {
+    return await waitingPhase(env, {
+      name: side.flow.name,
+      flow: side.flow,
+      recentlyTouched: 0,
+      async measure() {
+        forceGc();
+        const usage = side.dbFile ? sqliteUsage(side.dbFile) : undefined;
+        return {
+          processRssMiB: rssMiB(process.pid),
+          // Absolute here; the level turns it into a delta per paused run. Only MemorySaver keeps runs on the heap.
+          ...(kind === 'memory' ? { heapBytesPerPausedRun: process.memoryUsage().heapUsed } : {}),
+          ...(usage ? { dbBytes: usage.usedBytes, dbLargestTablesBytes: largestTables(usage.byTable) } : {}),
+          ...(side.dbFile ? { dbFileBytes: sqliteFileBytes(side.dbFile) } : {}),
+        };
+      },
+    });
+  } finally {
+    side.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tuning experiments: each compares configurations of our side, trials interleaved.
+
+interface TuningConfig {
+  label: string;
+  settings: unknown;
+  concurrencies: number[];
+  setup(): Promise<{ flow: Flow; teardown: () => Promise<void> }>;
+}
+
+async function runExperiment(
+  env: Env,
+  name: string,
+  question: string,
+  configs: TuningConfig[],
+): Promise<TuningExperiment> {
+  const { settings } = env;
+  const acc = configs.map(() => ({
+    cps: new Map<number, number[]>(),
+    lat: new Map<number, SamplePercentiles[]>(),
+  }));
+  for (let trial = 1; trial <= settings.trials; trial++) {
+    for (const [i, config] of configs.entries()) {
+      const { flow, teardown } = await config.setup();
+      try {
+        await warmUp(flow, settings.quick ? 3 : 10);
+        for (const c of config.concurrencies) {
+          const result = await closedLoop(flow, {
+            concurrency: c,
+            seconds: settings.tuningSeconds,
+            warmupSeconds: settings.warmupSeconds,
+          });
+          const slot = acc[i]!;
+          slot.cps.set(c, [...(slot.cps.get(c) ?? []), result.cyclesPerSecond]);
+          slot.lat.set(c, [...(slot.lat.get(c) ?? []), summarize(result.samples)]);
+          log(
+            `tuning ${name} trial ${trial} [${config.label}] c=${c}: ${round(result.cyclesPerSecond)} cycles/s, start→paused p50 ` +
+              `${round(percentileOf(result.samples.startToPaused, 0.5))} ms` +
+              (result.errors ? `, ${result.errors} errors (${result.firstError})` : ''),
+          );
+        }
+      } finally {
+        await teardown();
+      }
+    }
+  }
+  return {
+    name,
+    question,
+    configs: configs.map((config, i) => ({
+      label: config.label,
+      settings: config.settings,
+      throughput: Object.fromEntries([...acc[i]!.cps].map(([c, v]) => [String(c), medianOf(v)])),
+      latency: Object.fromEntries(
+        [...acc[i]!.lat].map(([c, v]) => [
+          String(c),
+          {
+            startToPaused: medianOfTrials(v.map((s) => s.startToPaused)),
+            resolveToDone: medianOfTrials(v.map((s) => s.resolveToDone)),
+          },
+        ]),
+      ),
+    })),
+  };
+}
+
+function percentileOf(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! : Number.NaN;
+}
+
+const SDK_DEFAULTS: BenchWorkerOptions = {};
+
+async function tuningPhase(env: Env, mainServer: DevServer | undefined): Promise<TuningExperiment[]> {
+  const experiments: TuningExperiment[] = [];
+  const ownServer = mainServer ?? (await startBenchServer(env.workDir, 'tuning'));
+  if (!mainServer) env.cleanups.push(() => ownServer.stop());
+  const onServer = (
+    label: string,
+    options: BenchWorkerOptions,
+    wait: TemporalFlowOptions,
+    concurrencies: number[],
+    inProcess = false,
+  ): TuningConfig => ({
+    label,
+    settings: { workerOptions: options, wait, inProcess },
+    concurrencies,
+    async setup() {
+      const stack = await startTemporalStack(
+        env,
+        'tuning',
+        options,
+        { ...wait, label },
+        { server: ownServer, inProcess },
+      );
+      return { flow: stack.flow, teardown: () => stack.stop() };
+    },
+  });
+
+  const [cLow, cHigh] = env.settings.tuningConcurrencies;
+  // 1. How the client learns that a run is paused.
+  experiments.push(
+    await runExperiment(
+      env,
+      'wait-for-pending',
+      'Polling getPendingAction vs long-polling the history, then one query',
+      [
+        onServer('poll every 100 ms', TUNED_WORKER_OPTIONS, { wait: 'poll', pollMs: 100 }, [cLow, cHigh]),
+        onServer('poll every 10 ms', TUNED_WORKER_OPTIONS, { wait: 'poll', pollMs: 10 }, [cLow, cHigh]),
+        onServer('history long-poll + 1 query', TUNED_WORKER_OPTIONS, TUNED_WAIT, [cLow, cHigh]),
+      ],
+    ),
+  );
+
+  // 2. Worker options.
+  experiments.push(
+    await runExperiment(env, 'worker-options', 'SDK defaults vs more slots and pollers vs two workflow threads', [
+      onServer('SDK defaults (our figures)', SDK_DEFAULTS, TUNED_WAIT, [cLow, cHigh]),
+      onServer('100 WFT slots, 20+20 pollers', MORE_SLOTS, TUNED_WAIT, [cLow, cHigh]),
+      onServer('workflowThreadPoolSize 2', { workflowThreadPoolSize: 2 }, TUNED_WAIT, [cLow, cHigh]),
+    ]),
+  );
+
+  // 3. Eager workflow start: the first workflow task comes back in the start response (worker in-process).
+  experiments.push(
+    await runExperiment(env, 'eager-start', 'Eager workflow start (in-process worker sharing the NativeConnection)', [
+      onServer('in-process, normal start', TUNED_WORKER_OPTIONS, TUNED_WAIT, [cLow], true),
+      onServer(
+        'in-process, requestEagerStart',
+        TUNED_WORKER_OPTIONS,
+        { ...TUNED_WAIT, eagerStart: true },
+        [cLow],
+        true,
+      ),
+    ]),
+  );
+
+  // 4. The dev server's SQLite file vs its in-memory store: what durable persistence costs on this disk.
+  const withServer = (label: string, inMemory: boolean): TuningConfig => ({
+    label,
+    settings: { devServerDb: inMemory ? 'in memory' : 'SQLite file' },
+    concurrencies: [cLow, cHigh],
+    async setup() {
+      const stack = await startTemporalStack(
+        env,
+        inMemory ? 'tuning-mem' : 'tuning-file',
+        TUNED_WORKER_OPTIONS,
+        {
+          ...TUNED_WAIT,
+          label,
+        },
+        { inMemoryServer: inMemory },
+      );
+      return { flow: stack.flow, teardown: () => stack.stop() };
+    },
+  });
+  experiments.push(
+    await runExperiment(env, 'server-db', 'Dev server state in a SQLite file (our figures) vs in memory', [
+      withServer('SQLite file', false),
+      withServer('in memory', true),
+    ]),
+  );
+  return experiments;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Table
+
+function latencyCell(f: TrialPercentiles | undefined): Cell | undefined {
+  return f && Number.isFinite(f.median.p50) ? { kind: 'latency', value: f.median } : undefined;
+}
+
+function numberCell(value: number | undefined, digits = 1): Cell | undefined {
+  return value !== undefined && Number.isFinite(value) ? { kind: 'number', value, digits } : undefined;
+}
+
+function buildRows(
+  main: Record<string, SideMain>,
+  waiting: Record<string, SideWaiting>,
+  names: { ours: string; theirs: string; memory: string },
+  settings: Settings,
+): Row[] {
+  const rows: Row[] = [];
+  const ours = main[names.ours];
+  const theirs = main[names.theirs];
+  const memory = main[names.memory];
+  const cMax = String(Math.max(...settings.concurrencies));
+  const loads: { section: string; pick: (s: SideMain | undefined) => LatencyFigures | undefined }[] = [
+    { section: 'idle (1 run at a time)', pick: (s) => s?.closedLoop['1'] },
+    {
+      section: `steady load (${ours?.steady?.ratePerSecond ?? '?'} runs/s offered)`,
+      pick: (s) => s?.steady,
+    },
+    { section: `saturation (${cMax} concurrent)`, pick: (s) => s?.closedLoop[cMax] },
+  ];
+  if (ours) {
+    for (const load of loads) {
+      const [o, t, m] = [load.pick(ours), load.pick(theirs), load.pick(memory)];
+      rows.push(
+        {
+          section: load.section,
+          metric: 'start → paused (p50 / p95 / p99)',
+          unit: 'ms',
+          ours: latencyCell(o?.startToPaused),
+          theirs: latencyCell(t?.startToPaused),
+          memory: latencyCell(m?.startToPaused),
+        },
+        {
+          section: load.section,
+          metric: 'resolve → accepted (update returned)',
+          unit: 'ms',
+          ours: latencyCell(o?.resolveToAck),
+        },
+        {
+          section: load.section,
+          metric: 'resolve → tool started',
+          unit: 'ms',
+          ours: latencyCell(o?.resolveToTool),
+          theirs: latencyCell(t?.resolveToTool),
+          memory: latencyCell(m?.resolveToTool),
+        },
+        {
+          section: load.section,
+          metric: 'resolve → run completed',
+          unit: 'ms',
+          ours: latencyCell(o?.resolveToDone),
+          theirs: latencyCell(t?.resolveToDone),
+          memory: latencyCell(m?.resolveToDone),
+        },
+      );
+    }
+    for (const c of settings.concurrencies) {
+      rows.push({
+        section: 'throughput',
+        metric: `approve cycles/s, ${c} concurrent`,
+        unit: 'cycles/s',
+        ours: numberCell(ours.throughput[String(c)]?.median),
+        theirs: numberCell(theirs?.throughput[String(c)]?.median),
+        memory: numberCell(memory?.throughput[String(c)]?.median),
+        higherIsBetter: true,
+      });
+    }
+  }
+  const ow = waiting[names.ours];
+  const tw = waiting[names.theirs];
+  const mw = waiting[names.memory];
+  if (ow || tw || mw) {
+    const section = 'nothing paused (baseline)';
+    rows.push(
+      {
+        section,
+        metric: 'worker RSS (ours) / harness process RSS (LangGraph)',
+        unit: 'MiB',
+        ours: numberCell(ow?.baseline.workerRssMiB, 0),
+        theirs: numberCell(tw?.baseline.processRssMiB, 0),
+        memory: numberCell(mw?.baseline.processRssMiB, 0),
+      },
+      { section, metric: 'Temporal server RSS', unit: 'MiB', ours: numberCell(ow?.baseline.serverRssMiB, 0) },
+    );
+  }
+  for (const [i, level] of settings.waitingLevels.entries()) {
+    const [o, t, m] = [ow?.levels[i], tw?.levels[i], mw?.levels[i]];
+    if (!o && !t && !m) continue;
+    const section = `${level} paused at once`;
+    const kib = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 1024);
+    rows.push(
+      {
+        section,
+        metric: 'worker RSS (ours) / harness process RSS (LangGraph)',
+        unit: 'MiB',
+        ours: numberCell(o?.workerRssMiB, 0),
+        theirs: numberCell(t?.processRssMiB, 0),
+        memory: numberCell(m?.processRssMiB, 0),
+      },
+      { section, metric: 'Temporal server RSS', unit: 'MiB', ours: numberCell(o?.serverRssMiB, 0) },
+      {
+        section,
+        metric: 'database per paused run (pages in use)',
+        unit: 'KiB',
+        ours: numberCell(kib(o?.dbBytesPerPausedRun)),
+        theirs: numberCell(kib(t?.dbBytesPerPausedRun)),
+      },
+      { section, metric: 'V8 heap per paused run', unit: 'KiB', memory: numberCell(kib(m?.heapBytesPerPausedRun)) },
+      {
+        section,
+        metric: 'pausing rate while filling',
+        unit: 'runs/s',
+        ours: numberCell(o?.fillPausesPerSecond),
+        theirs: numberCell(t?.fillPausesPerSecond),
+        memory: numberCell(m?.fillPausesPerSecond),
+        higherIsBetter: true,
+      },
+      {
+        section,
+        metric: 'resolve → tool started (evicted: replay)',
+        unit: 'ms',
+        ours: latencyCell(o?.resolve.resolveToTool),
+        theirs: latencyCell(t?.resolve.resolveToTool),
+        memory: latencyCell(m?.resolve.resolveToTool),
+      },
+      {
+        section,
+        metric: 'resolve → run completed',
+        unit: 'ms',
+        ours: latencyCell(o?.resolve.resolveToDone),
+        theirs: latencyCell(t?.resolve.resolveToDone),
+        memory: latencyCell(m?.resolve.resolveToDone),
+      },
+    );
+  }
+  return rows;
+}
+
+function tuningText(experiments: TuningExperiment[]): string {
+  const lines: string[] = [];
+  for (const exp of experiments) {
+    lines.push(`\n${exp.name}: ${exp.question}`);
+    for (const config of exp.configs) {
+      const parts = Object.entries(config.throughput).map(([c, v]) => {
+        const lat = config.latency[c];
+        return `c=${c}: ${round(v.median, 1)} cycles/s, start→paused p50 ${round(lat?.startToPaused.median.p50 ?? NaN, 1)} ms, resolve→done p50 ${round(lat?.resolveToDone.median.p50 ?? NaN, 1)} ms`;
+      });
+      lines.push(`  ${config.label.padEnd(34)} ${parts.join(' | ')}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const settings = settingsFrom(process.argv.slice(2));
+  const started = new Date();
+  const machine = machineInfo();
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hitl-bench-'));
+  const sandboxDir = path.join(workDir, 'sandbox');
+  fs.mkdirSync(sandboxDir, { recursive: true });
+  const sqliteLoaded = loadSqliteSaver();
+  const env: Env = {
+    settings,
+    workDir,
+    bundle: '',
+    sandboxDir,
+    sqlite: sqliteLoaded.ok ? { ok: true } : { ok: false, reason: sqliteLoaded.reason },
+    cleanups: [],
+  };
+  let interrupted = false;
+  const cleanup = async () => {
+    for (const fn of env.cleanups.reverse()) await fn().catch(() => undefined);
+    env.cleanups = [];
+    if (!settings.keep) fs.rmSync(workDir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    interrupted = true;
+    log('interrupted: stopping what the benchmark started');
+    void cleanup().finally(() => process.exit(130));
+  });
+
+  log(
+    `${settings.quick ? 'quick (smoke check: one short trial, not for comparison)' : 'full'} run; work dir ${workDir}`,
+  );
+  log(
+    `machine: ${machine.cores} cores, ${machine.memoryMiB} MiB, node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}`,
+  );
+  if (!env.sqlite.ok) {
+    log(
+      `LangGraph SQLite checkpointer NOT available (${env.sqlite.reason}); LangGraph is measured with MemorySaver only`,
+    );
+  }
+  env.bundle = await workflowBundlePath(workDir);
+
+  const main: Record<string, SideMain> = {};
+  const waiting: Record<string, SideWaiting> = {};
+  let tuning: TuningExperiment[] = [];
+  let steadyRate: number | undefined;
+  const names = { ours: 'temporal-hitl', theirs: 'LangGraph+SQLite', memory: 'LangGraph+Memory' };
+  let mainServer: DevServer | undefined;
+
+  try {
+    if (settings.parts.has('main')) {
+      log('main: starting our dev server and worker');
+      const stack = await startTemporalStack(env, 'main', TUNED_WORKER_OPTIONS, { ...TUNED_WAIT, label: names.ours });
+      mainServer = stack.server;
+      const sides: Flow[] = [stack.flow];
+      const langGraphSides: LangGraphSide[] = [];
+      if (env.sqlite.ok)
+        langGraphSides.push(createLangGraphSide('sqlite', path.join(workDir, 'langgraph-main.db'), sandboxDir));
+      langGraphSides.push(createLangGraphSide('memory', undefined, sandboxDir));
+      sides.push(...langGraphSides.map((s) => s.flow));
+      try {
+        steadyRate = await mainPhase(env, sides, main);
+      } finally {
+        for (const s of langGraphSides) s.close();
+      }
+      if (settings.parts.has('tuning')) tuning = await tuningPhase(env, mainServer);
+    } else if (settings.parts.has('tuning')) {
+      tuning = await tuningPhase(env, undefined);
+    }
+
+    if (settings.parts.has('waiting')) {
+      log('waiting: a fresh dev server (SQLite file) and a worker with a small cache');
+      waiting[names.ours] = await temporalWaiting(env);
+      if (env.sqlite.ok) waiting[names.theirs] = await langGraphWaiting(env, 'sqlite');
+      waiting[names.memory] = await langGraphWaiting(env, 'memory');
+    }
+  } finally {
+    if (!interrupted) await cleanup();
+  }
+
+  const rows = buildRows(main, waiting, names, settings);
+  const theirsColumn = env.sqlite.ok ? 'LangGraph + SQLite' : 'LangGraph + SQLite (NOT INSTALLED)';
+  const table = renderTable(rows, { ours: 'temporal-hitl', theirs: theirsColumn, memory: 'LangGraph + MemorySaver' });
+  const finished = new Date();
+  const header = [
+    `temporal-hitl benchmark — ${settings.quick ? 'QUICK smoke check (1 short trial: not for comparison)' : `full, medians of ${settings.trials} trials`}`,
+    `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryMiB} MiB, node ${machine.node}; load average at start ${machine.loadAverageAtStart.join(' ')}, at end ${os
+      .loadavg()
+      .map((v) => round(v))
+      .join(' ')}`,
+    `flow: scripted model → tool call "noop" (policy asks) → pause → approve → noop → final answer`,
+    env.sqlite.ok ? '' : `LangGraph SQLite checkpointer unavailable: ${env.sqlite.reason}`,
+  ]
+    .filter(Boolean)
+    .join('\n');
+  console.log(`\n${header}\n\n${table}`);
+  if (tuning.length) console.log(`\nTuning (ours only)${tuningText(tuning)}`);
+
+  const report = {
+    benchmark: 'temporal-hitl approval flow vs LangGraph JS',
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationSeconds: round((finished.getTime() - started.getTime()) / 1000, 1),
+    quick: settings.quick,
+    machine: { ...machine, loadAverageAtEnd: os.loadavg().map((v) => round(v)) },
+    versions: versions(),
+    langGraphSqlite: env.sqlite,
+    settings: {
+      ...settings,
+      parts: [...settings.parts],
+      workerOptions: TUNED_WORKER_OPTIONS,
+      wait: TUNED_WAIT,
+      steadyRatePerSecond: steadyRate,
+      temporalServer: 'temporal server start-dev (headless, free ports, SQLite file in a temp folder)',
+      langGraph: { durability: 'async (default)', sqliteFile: 'temp folder' },
+      units: { latency: 'ms', memory: 'MiB', db: 'bytes' },
+    },
+    main,
+    waiting,
+    tuning,
+    table: rows,
+  };
+  const outFile =
+    settings.out ??
+    path.join(
+      'bench-results',
+      `bench-${settings.quick ? 'quick-' : ''}${started.toISOString().replace(/[:.]/g, '-')}.json`,
+    );
+  fs.mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
+  fs.writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${outFile}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);
