@@ -80,7 +80,7 @@ function short(value: unknown): string {
 }
 
 describe('reliability: hostile input (update, signal, HTTP API; fast-check)', function () {
-  this.timeout(15 * 60_000);
+  this.timeout((FULL ? 60 : 15) * 60_000);
   let cluster: Cluster;
   let worker: ChildHandle;
   let api: ApiHandle;

@@ -75,6 +75,15 @@ describe('reliability: worker crashes (real worker processes, SIGKILL)', functio
     const completed = statuses.completed ?? 0;
     const duplicates = lines.reduce((sum, count) => sum + Math.max(0, count - 1), 0);
     const missing = lines.filter((count) => count === 0).length;
+    const missingWhy = await Promise.all(
+      runIds
+        .filter((_, i) => lines[i] === 0)
+        .slice(0, 5)
+        .map(async (runId) => {
+          const tool = (await hitl.getRunState(runId)).messages.find((m) => m.role === 'tool');
+          return `${runId}: ${JSON.stringify(tool)}`;
+        }),
+    );
     const scan = await scanHistories(cluster.client, runIds);
     figure(
       `worker-crash-paused: ${n} runs, ${completed} completed, ${n - completed} lost, ${duplicates} duplicate executions ` +
@@ -89,7 +98,7 @@ describe('reliability: worker crashes (real worker processes, SIGKILL)', functio
     );
     assert.deepEqual(statuses, { completed: n });
     assert.equal(duplicates, 0);
-    assert.equal(missing, 0);
+    assert.equal(missing, 0, `runs completed without their line:\n${missingWhy.join('\n')}`);
     assert.equal(scan.workflowTaskFailures, 0, scan.failures.join('\n'));
   });
 
