@@ -41,12 +41,22 @@ export interface StartRunOptions {
   runId?: string;
 }
 
+/**
+ * A value of a visibility filter. Temporal's list query has no escaping we can rely on, so quotes,
+ * backslashes and line breaks are refused rather than passed into the query.
+ */
+export const FilterValueSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^"'\\\n\r]*$/, 'may not contain quotes, backslashes or line breaks');
+
 /** Filters of `listRuns`; every value is matched exactly. */
 export const ListRunsFilterSchema = z.object({
-  userId: z.string().min(1).max(256).optional(),
-  conversationId: z.string().min(1).max(256).optional(),
+  userId: FilterValueSchema.optional(),
+  conversationId: FilterValueSchema.optional(),
   status: RunStatusSchema.optional(),
-  tool: z.string().min(1).max(256).optional(),
+  tool: FilterValueSchema.optional(),
   limit: z.number().int().positive().max(1000).default(100),
 });
 export type ListRunsFilter = z.input<typeof ListRunsFilterSchema>;
@@ -70,9 +80,8 @@ export function staticSummaryOf(input: Pick<NormalizedRunInput, 'userId' | 'conv
   return `generation run · user ${input.userId} · conversation ${input.conversationId}${agent}`;
 }
 
-/** A visibility query literal: Temporal's list filter has no escaping we can rely on, so quotes are refused. */
+/** A visibility query literal (values were checked by FilterValueSchema). */
 function literal(value: string): string {
-  if (/["'\\\n\r]/.test(value)) throw new Error(`Filter values may not contain quotes or backslashes: ${value}`);
   return `"${value}"`;
 }
 
@@ -143,9 +152,15 @@ export class HitlClient {
     }
   }
 
-  /** Fire-and-forget resolution through signal `resolveAction`; refusals are recorded in the audit log only. */
-  async signalResolve(runId: string, resolution: Resolution): Promise<void> {
+  /**
+   * Fire-and-forget resolution through signal `resolveAction`: the workflow's verdict is recorded in the
+   * audit log only. A malformed or oversized resolution is refused here and not sent.
+   */
+  async signalResolve(runId: string, resolution: Resolution): Promise<{ ok: true } | { ok: false; refusal: Refusal }> {
+    const shapeRefusal = checkResolutionShape(resolution);
+    if (shapeRefusal) return { ok: false, refusal: shapeRefusal };
     await this.withNotFound(runId, () => this.handle(runId).signal(resolveActionSignal, resolution));
+    return { ok: true };
   }
 
   /** Lists runs through Temporal visibility (eventually consistent: a just-started run may lag a moment). */

@@ -1,4 +1,5 @@
 // Everything here is sandbox-safe: the workflow bundle imports it.
+export * from './json-limits';
 export * from './messages';
 export * from './run-input';
 export * from './pending-action';

@@ -1,10 +1,16 @@
 import { z } from 'zod';
+import { jsonLimitProblem } from './json-limits';
 
 /** Longest tool result (in characters) that goes back to the model; longer ones are cut. */
 export const MAX_TOOL_RESULT_CHARS = 20_000;
 const TRUNCATION_MARK = '\n…[truncated]';
 
-export const JsonObjectSchema = z.record(z.string(), z.unknown());
+/** Tool arguments and other free-form objects: at most MAX_JSON_DEPTH deep and MAX_JSON_OBJECT_CHARS large. */
+export const MAX_JSON_OBJECT_CHARS = 256 * 1024;
+export const JsonObjectSchema = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  const problem = jsonLimitProblem(value, MAX_JSON_OBJECT_CHARS, 'the object');
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 export type JsonObject = z.infer<typeof JsonObjectSchema>;
 
 export const ToolCallSchema = z.object({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Refusal } from './errors';
 import { describeIssues } from './run-input';
+import { jsonLimitProblem, MAX_RESOLUTION_CHARS } from './json-limits';
 
 export const ScopeSchema = z.enum(['once', 'session', 'always']);
 export type Scope = z.infer<typeof ScopeSchema>;
@@ -45,9 +46,25 @@ export const ResolveResultSchema = z.object({
 });
 export type ResolveResult = z.infer<typeof ResolveResultSchema>;
 
-/** Schema check alone: what the update validator runs, so malformed payloads never reach history. */
-export function checkResolutionShape(raw: unknown): Refusal | null {
+/**
+ * Parses an untrusted resolution: size and depth first (without recursion: nothing below may walk a
+ * hostile value), then the schema. Refusals are typed `InvalidResolution` and name the field.
+ */
+export function parseResolution(
+  raw: unknown,
+): { ok: true; resolution: ParsedResolution } | { ok: false; refusal: Refusal } {
+  const problem = jsonLimitProblem(raw, MAX_RESOLUTION_CHARS, 'The resolution');
+  if (problem) return { ok: false, refusal: { type: 'InvalidResolution', message: `Invalid resolution: ${problem}` } };
   const parsed = ResolutionSchema.safeParse(raw);
-  if (parsed.success) return null;
-  return { type: 'InvalidResolution', message: `Invalid resolution: ${describeIssues(parsed.error)}` };
+  if (parsed.success) return { ok: true, resolution: parsed.data };
+  return {
+    ok: false,
+    refusal: { type: 'InvalidResolution', message: `Invalid resolution: ${describeIssues(parsed.error)}` },
+  };
+}
+
+/** Shape check alone: what the update validator runs, so malformed payloads never reach history. */
+export function checkResolutionShape(raw: unknown): Refusal | null {
+  const parsed = parseResolution(raw);
+  return parsed.ok ? null : parsed.refusal;
 }

@@ -1,5 +1,6 @@
 // Request and response shapes of the HTTP API, built from the wire schemas in src/contracts.
 import { z } from 'zod';
+import { FilterValueSchema } from '../client/hitl-client';
 import {
   GrantSchema,
   PendingActionSchema,
@@ -31,8 +32,8 @@ export const StartRunResponseSchema = z.object({ runId: z.string() });
 /** `GET /runs` filters; the owner is always the caller. */
 export const ListRunsQuerySchema = z.object({
   status: RunStatusSchema.optional().describe('only runs with this HitlStatus'),
-  tool: z.string().min(1).max(256).optional().describe('only runs waiting for a decision on this tool'),
-  conversationId: z.string().min(1).max(256).optional(),
+  tool: FilterValueSchema.optional().describe('only runs waiting for a decision on this tool'),
+  conversationId: FilterValueSchema.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 

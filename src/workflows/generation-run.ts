@@ -150,7 +150,15 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   /** Shared by update and signal: checks, records, and on success resolves before any await. */
   function tryResolve(raw: unknown, via: 'update' | 'signal'): ResolveResult | Refusal {
     const at = new Date().toISOString();
-    const check = checkResolution(raw, { pending, approvers, resolvedActionIds, expiredActionIds });
+    let check: ResolutionCheck;
+    try {
+      check = checkResolution(raw, { pending, approvers, resolvedActionIds, expiredActionIds });
+    } catch (err) {
+      // A handler must never throw anything but a typed refusal: that would fail the workflow task.
+      const refusal: Refusal = { type: 'InvalidResolution', message: `Unreadable resolution: ${String(err)}` };
+      record({ at, via, actionId: null, approver: null, outcome: 'refused', refusal });
+      return refusal;
+    }
     if (!check.ok) {
       record({
         at,

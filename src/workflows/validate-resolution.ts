@@ -1,9 +1,9 @@
 // Pure checks of a resolution against the run's pending action. Sandbox-safe: used by the workflow's
 // update and signal handlers, and unit-tested on its own.
 import {
-  describeIssues,
+  jsonLimitProblem,
   MAX_ANSWER_CHARS,
-  ResolutionSchema,
+  parseResolution,
   type AskUserQuestionPayload,
   type Decision,
   type ParsedResolution,
@@ -66,14 +66,14 @@ function peekString(raw: unknown, key: string): string | null {
  * lifecycle (resolved / expired / not paused / stale), then each decision, then completeness.
  */
 export function checkResolution(raw: unknown, ctx: ResolutionContext): ResolutionCheck {
-  const parsed = ResolutionSchema.safeParse(raw);
-  if (!parsed.success) {
-    return refuse('InvalidResolution', `Invalid resolution: ${describeIssues(parsed.error)}`, {
+  const parsed = parseResolution(raw);
+  if (!parsed.ok) {
+    return refuse(parsed.refusal.type, parsed.refusal.message, {
       actionId: peekString(raw, 'actionId'),
       approver: peekString(raw, 'approver'),
     });
   }
-  const resolution = parsed.data;
+  const resolution = parsed.resolution;
   const who = { actionId: resolution.actionId, approver: resolution.approver };
 
   if (!ctx.approvers.includes(resolution.approver)) {
@@ -148,9 +148,12 @@ function checkDecisionData(decision: Decision): CheckedDecision | string {
       if (!isPlainObject(decision.editedArguments)) {
         return `"edit" for ${decision.tool_call_id} needs an object "editedArguments"`;
       }
-      if (JSON.stringify(decision.editedArguments).length > MAX_EDITED_ARGUMENTS_CHARS) {
-        return `"editedArguments" for ${decision.tool_call_id} is larger than ${MAX_EDITED_ARGUMENTS_CHARS} characters`;
-      }
+      const problem = jsonLimitProblem(
+        decision.editedArguments,
+        MAX_EDITED_ARGUMENTS_CHARS,
+        `"editedArguments" for ${decision.tool_call_id}`,
+      );
+      if (problem) return problem;
       return { tool_call_id: decision.tool_call_id, decision: 'edit', editedArguments: decision.editedArguments };
     }
     case 'respond': {

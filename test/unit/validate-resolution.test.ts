@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import type { PendingAction, RefusalType } from '../../src/contracts';
-import { checkResolutionShape } from '../../src/contracts';
+import {
+  checkResolutionShape,
+  MAX_JSON_DEPTH,
+  MAX_RESOLUTION_CHARS,
+  measureJson,
+  RunInputSchema,
+} from '../../src/contracts';
 import {
   checkResolution,
   MAX_EDITED_ARGUMENTS_CHARS,
@@ -143,5 +149,48 @@ describe('checkResolution', () => {
     );
     assert.ok(check.ok);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  it('refuses deeply nested and oversized resolutions without recursing (no stack overflow)', () => {
+    let deep: unknown = 'leaf';
+    for (let n = 0; n < 20_000; n += 1) deep = { a: deep };
+    const nested = {
+      actionId: 'act-1',
+      approver: 'u1',
+      decisions: [{ tool_call_id: 'call_1', decision: 'edit', editedArguments: deep }, both[1]],
+    };
+    assert.equal(refusalOf(nested), 'InvalidResolution');
+    assert.match(checkResolutionShape(nested)?.message ?? '', /nested deeper than 64 levels/);
+    const huge = { actionId: 'act-1', approver: 'u1', answer: 'x'.repeat(MAX_RESOLUTION_CHARS + 1) };
+    assert.match(checkResolutionShape(huge)?.message ?? '', /larger than/);
+    assert.equal(refusalOf(huge), 'InvalidResolution');
+  });
+});
+
+describe('JSON limits', () => {
+  it('measures depth and size iteratively and stops at the first limit', () => {
+    const value = { a: [1, 'xy', { b: null }] };
+    const measured = measureJson(value, { maxDepth: 10, maxChars: 1000 });
+    assert.ok(!('exceeded' in measured));
+    assert.equal(measured.depth, 3);
+    assert.ok(measured.chars >= JSON.stringify(value).length, 'never under-counts the JSON size');
+    let deep: unknown = 0;
+    for (let n = 0; n < 100_000; n += 1) deep = [deep];
+    assert.deepEqual(measureJson(deep, { maxDepth: MAX_JSON_DEPTH, maxChars: 1e9 }), { exceeded: 'depth' });
+    assert.deepEqual(measureJson({ s: 'x'.repeat(100) }, { maxDepth: 10, maxChars: 50 }), { exceeded: 'size' });
+  });
+
+  it('tool call arguments (model output and scripted input) are held to the same limits', () => {
+    let deep: unknown = 'x';
+    for (let n = 0; n < 100; n += 1) deep = { a: deep };
+    const input = {
+      userId: 'u1',
+      conversationId: 'c1',
+      messages: [{ role: 'user', content: 'hi' }],
+      model: { provider: 'scripted', script: [{ tool_calls: [{ id: 'c', name: 't', arguments: { deep } }] }] },
+    };
+    const parsed = RunInputSchema.safeParse(input);
+    assert.equal(parsed.success, false);
+    assert.match(JSON.stringify(parsed.error?.issues), /nested deeper than 64 levels/);
   });
 });

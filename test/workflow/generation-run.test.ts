@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { InvalidRunInputError } from '../../src/client';
+import { resolveActionSignal } from '../../src/contracts';
 import { MAX_REFUSALS_IN_AUDIT } from '../../src/workflows/generation-run';
 import {
   call,
@@ -511,11 +512,15 @@ describe('generationRun (real dev server)', function () {
       approver: 'mallory',
       decisions: [{ tool_call_id: 'call_1', decision: 'approve' }],
     });
-    await h.client.signalResolve(runId, {
+    const bad = {
       actionId: pending.actionId,
       approver: 'u1',
       decisions: [{ tool_call_id: 'call_1', decision: 'nope' }],
-    } as never);
+    };
+    // Our client refuses a malformed signal before sending it; any other sender reaches the workflow.
+    const local = await h.client.signalResolve(runId, bad as never);
+    assert.equal(local.ok ? '' : local.refusal.type, 'InvalidResolution');
+    await h.env.client.workflow.getHandle(runId).signal(resolveActionSignal, bad as never);
     const refused = await eventually(async () => {
       const state = await h.client.getRunState(runId);
       const entries = state.decisions.filter((d) => d.outcome === 'refused');
