@@ -10,6 +10,9 @@ import fc from 'fast-check';
 import { InvalidRunInputError, refusalFromError, type HitlClient } from '../../src/client';
 import {
   GENERATION_RUN_WORKFLOW,
+  MAX_JSON_DEPTH,
+  MAX_RESOLUTION_CHARS,
+  measureJson,
   REFUSAL_TYPES,
   resolveActionSignal,
   resolveActionUpdate,
@@ -403,13 +406,23 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
       }
     }
     // A run that can no longer make progress (its workflow task fails on every attempt) cannot even be queried.
+    // A raw update over 2 MB fails one workflow task (the rejection echoes the request and is too large for
+    // the server); the next attempt recovers, so a run counts as stuck only if it stays unqueryable for 60 s.
     const edgeStates = await mapLimit(edgeIds, 4, async (runId, i) => {
-      const state = await cluster.connection
-        .withDeadline(Date.now() + 15_000, () => hitl.getRunState(runId))
-        .catch((error: unknown) => {
-          problem(`after "${edges[i]!.label}" the run cannot be queried: ${errorText(error)}`);
-          return undefined;
-        });
+      const deadline = Date.now() + 60_000;
+      let lastError: unknown;
+      let state: Awaited<ReturnType<typeof hitl.getRunState>> | undefined;
+      while (state === undefined && Date.now() < deadline) {
+        state = await cluster.connection
+          .withDeadline(Date.now() + 15_000, () => hitl.getRunState(runId))
+          .catch((error: unknown) => {
+            lastError = error;
+            return new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1_000));
+          });
+      }
+      if (state === undefined) {
+        problem(`after "${edges[i]!.label}" the run cannot be queried: ${errorText(lastError)}`);
+      }
       if (state && state.pendingAction?.actionId !== edgePending.get(runId)!.actionId) {
         problem(`after "${edges[i]!.label}" the run is no longer paused on its action`);
       }
@@ -473,9 +486,16 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
     );
     const editRuns = FULL ? 10 : 3;
     const editPlans = Array.from({ length: editRuns }, (_, r) => edits.filter((_, i) => i % editRuns === r));
+    /** True when the resolution carrying `value` is too deep or too large as a whole (refused by the shape check). */
+    const tooBig = (value: unknown) =>
+      'exceeded' in
+      measureJson(overTheWire({ actionId: 'a', approver: APPROVER, decisions: [{ editedArguments: value }] }), {
+        maxDepth: MAX_JSON_DEPTH,
+        maxChars: MAX_RESOLUTION_CHARS,
+      });
     const accepts = (value: unknown) => {
       const wire = overTheWire(value);
-      return isPlainObject(wire) && JSON.stringify(wire).length <= 100_000;
+      return !tooBig(value) && isPlainObject(wire) && JSON.stringify(wire).length <= 100_000;
     };
     const editIds = await startRuns(
       hitl,
@@ -494,18 +514,15 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
       let action = await until(() => hitl.getPendingAction(runId), `the first pause of ${runId}`, 60_000);
       for (const value of plan) {
         const callId = action.payload.type === 'tool_approval' ? action.payload.review_configs[0]!.tool_call_id : '?';
-        const expected = accepts(value) ? 'accepted' : 'IncompleteDecision';
+        const resolution = {
+          actionId: action.actionId,
+          approver: APPROVER,
+          decisions: [{ tool_call_id: callId, decision: 'edit', editedArguments: value }],
+        };
+        const expected = tooBig(value) ? 'InvalidResolution' : accepts(value) ? 'accepted' : 'IncompleteDecision';
         let got: string;
         try {
-          await handle(runId).executeUpdate(resolveActionUpdate, {
-            args: [
-              {
-                actionId: action.actionId,
-                approver: APPROVER,
-                decisions: [{ tool_call_id: callId, decision: 'edit', editedArguments: value }],
-              },
-            ],
-          });
+          await handle(runId).executeUpdate(resolveActionUpdate, { args: [resolution as Resolution] });
           got = 'accepted';
         } catch (error) {
           got = refusalFromError(error)?.type ?? `untyped ${errorText(error)}`;
@@ -532,7 +549,7 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
     const oddArgs = (i: number) =>
       JSON.parse(
         `{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"isAdmin":true}},"path":"odd/run-${i}.txt",` +
-          `"content":"odd ✓ ${i}\\n","deep":${'['.repeat(200)}"leaf"${']'.repeat(200)},"ünïcødé‮":"😀"}`,
+          `"content":"odd ✓ ${i}\\n","deep":${'['.repeat(MAX_JSON_DEPTH - 2)}"leaf"${']'.repeat(MAX_JSON_DEPTH - 2)},"ünïcødé‮":"😀"}`,
       ) as Record<string, unknown>;
     const oddUsers = Array.from({ length: weirdValidRuns }, (_, i) => `Ünïcødé-用户-😀-${i}`);
     const oddIds = await startRuns(
