@@ -13,6 +13,7 @@ import {
 } from '../../src/contracts';
 import {
   createActivities,
+  resolveSandboxPath,
   createDefaultToolRegistry,
   defineTool,
   IdempotencyLedger,
@@ -172,6 +173,27 @@ describe('activities: tools', function () {
   });
 
   describe('sandbox files', function () {
+    it('concurrent writes into a folder that does not exist yet are never refused as a "dangling symlink"', async function () {
+      // Regression: a folder created by one call between another call's realpath and lstat was taken for
+      // a dangling symlink, and that append was refused (seen as missing lines under load).
+      const refused: string[] = [];
+      for (let round = 0; round < 40; round += 1) {
+        const root = path.join(sandboxDir, `round-${round}`);
+        await Promise.all(
+          Array.from({ length: 40 }, async (_, i) => {
+            try {
+              const target = await resolveSandboxPath(root, `new/deeper/file-${i}.txt`);
+              await mkdir(path.dirname(target.absolute), { recursive: true });
+              await writeFile(target.absolute, 'x');
+            } catch (error) {
+              refused.push(String(error));
+            }
+          }),
+        );
+      }
+      assert.deepEqual(refused, []);
+    });
+
     it('writes, reads, lists and deletes', async function () {
       assert.deepEqual(await call('write_file', { path: 'notes/todo.txt', content: 'buy milk' }), {
         status: 'success',

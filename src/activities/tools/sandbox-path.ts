@@ -48,14 +48,9 @@ export async function resolveSandboxPath(
   const absolute = path.join(root, relative);
   // The deepest part of the path that exists must really be inside the sandbox (follows symlinks).
   for (let probe = absolute; ; probe = path.dirname(probe)) {
-    let real: string;
-    try {
-      real = await realpath(probe);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      if (await exists(probe)) throw new SandboxPathError(`Path goes through a dangling symlink: "${input}"`);
-      continue;
-    }
+    const real = await realpathIfExists(probe);
+    if (real === undefined) continue; // not there (yet): the parent decides
+    if (real === DANGLING) throw new SandboxPathError(`Path goes through a dangling symlink: "${input}"`);
     const realRelative = path.relative(root, real);
     if (isOutside(realRelative)) throw new SandboxPathError(`Path leads outside the sandbox via a symlink: "${input}"`);
     if (realRelative.split(path.sep)[0] === LEDGER_DIR_NAME) {
@@ -70,11 +65,25 @@ function isOutside(relative: string): boolean {
   return relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
 }
 
-async function exists(file: string): Promise<boolean> {
+const DANGLING = Symbol('dangling symlink');
+
+/**
+ * The real path of `file`; undefined when nothing is there; DANGLING for a symlink whose target is
+ * missing. A file or folder that another tool call creates between the two look-ups is resolved
+ * again rather than mistaken for a dangling symlink (concurrent writes into a new folder raced here).
+ */
+async function realpathIfExists(file: string): Promise<string | undefined | typeof DANGLING> {
   try {
-    await lstat(file);
-    return true;
-  } catch {
-    return false;
+    return await realpath(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
+  let stats;
+  try {
+    stats = await lstat(file);
+  } catch {
+    return undefined;
+  }
+  if (stats.isSymbolicLink()) return DANGLING;
+  return realpath(file);
 }
