@@ -23,7 +23,15 @@ import {
   type PausedRun,
   type SamplePercentiles,
 } from './lib/load';
-import { machineInfo, rssMiB, sampleRssMiB, sqliteFileBytes, sqliteUsage, versions } from './lib/machine';
+import {
+  machineInfo,
+  rssMiB,
+  type MachineInfo,
+  sampleRssMiB,
+  sqliteFileBytes,
+  sqliteUsage,
+  versions,
+} from './lib/machine';
 import { renderTable, type Cell, type Row } from './lib/report';
 import {
   medianOf,
@@ -95,7 +103,9 @@ interface Settings {
 
 type Part = 'main' | 'waiting' | 'tuning';
 
-function settingsFrom(argv: string[]): Settings & { out: string | undefined; keep: boolean } {
+function settingsFrom(
+  argv: string[],
+): Settings & { out: string | undefined; keep: boolean; render: string | undefined } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -104,6 +114,8 @@ function settingsFrom(argv: string[]): Settings & { out: string | undefined; kee
       parts: { type: 'string' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      /** Re-print the table of an earlier run from its JSON file (measures nothing). */
+      render: { type: 'string' },
     },
     allowPositionals: false,
   });
@@ -148,6 +160,7 @@ function settingsFrom(argv: string[]): Settings & { out: string | undefined; kee
     parts,
     out: values.out,
     keep: values.keep ?? false,
+    render: values.render,
     ...base,
   };
 }
@@ -701,7 +714,7 @@ function buildRows(
   main: Record<string, SideMain>,
   waiting: Record<string, SideWaiting>,
   names: { ours: string; theirs: string; memory: string },
-  settings: Settings,
+  settings: Pick<Settings, 'concurrencies' | 'waitingLevels'>,
 ): Row[] {
   const rows: Row[] = [];
   const ours = main[names.ours];
@@ -770,11 +783,11 @@ function buildRows(
   if (ow || tw || mw) {
     const section = 'nothing paused (baseline)';
     rows.push(
+      { section, metric: 'worker RSS', unit: 'MiB', ours: numberCell(ow?.baseline.workerRssMiB, 0) },
       {
         section,
-        metric: 'worker RSS (ours) / harness process RSS (LangGraph)',
+        metric: 'harness process RSS (LangGraph runs in it; not comparable)',
         unit: 'MiB',
-        ours: numberCell(ow?.baseline.workerRssMiB, 0),
         theirs: numberCell(tw?.baseline.processRssMiB, 0),
         memory: numberCell(mw?.baseline.processRssMiB, 0),
       },
@@ -787,11 +800,11 @@ function buildRows(
     const section = `${level} paused at once`;
     const kib = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 1024);
     rows.push(
+      { section, metric: 'worker RSS', unit: 'MiB', ours: numberCell(o?.workerRssMiB, 0) },
       {
         section,
-        metric: 'worker RSS (ours) / harness process RSS (LangGraph)',
+        metric: 'harness process RSS (LangGraph runs in it; not comparable)',
         unit: 'MiB',
-        ours: numberCell(o?.workerRssMiB, 0),
         theirs: numberCell(t?.processRssMiB, 0),
         memory: numberCell(m?.processRssMiB, 0),
       },
@@ -851,8 +864,50 @@ function tuningText(experiments: TuningExperiment[]): string {
 
 // ---------------------------------------------------------------------------------------------------------
 
+const NAMES = { ours: 'temporal-hitl', theirs: 'LangGraph+SQLite', memory: 'LangGraph+Memory' };
+
+function headerText(report: {
+  quick: boolean;
+  settings: { trials: number };
+  machine: MachineInfo & { loadAverageAtEnd: number[] };
+  langGraphSqlite: { ok: boolean; reason?: string };
+  startedAt: string;
+}): string {
+  const m = report.machine;
+  return [
+    `temporal-hitl benchmark, ${report.startedAt} — ${report.quick ? 'QUICK smoke check (1 short trial: not for comparison)' : `full, medians of ${report.settings.trials} trials`}`,
+    `machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryMiB} MiB, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd.join(' ')}`,
+    `flow: scripted model → tool call "noop" (policy asks) → pause → approve → noop → final answer`,
+    report.langGraphSqlite.ok ? '' : `LangGraph SQLite checkpointer unavailable: ${report.langGraphSqlite.reason}`,
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+function printReport(report: {
+  quick: boolean;
+  settings: Pick<Settings, 'trials' | 'concurrencies' | 'waitingLevels'>;
+  machine: MachineInfo & { loadAverageAtEnd: number[] };
+  langGraphSqlite: { ok: boolean; reason?: string };
+  startedAt: string;
+  main: Record<string, SideMain>;
+  waiting: Record<string, SideWaiting>;
+  tuning: TuningExperiment[];
+}): Row[] {
+  const rows = buildRows(report.main, report.waiting, NAMES, report.settings);
+  const theirsColumn = report.langGraphSqlite.ok ? 'LangGraph + SQLite' : 'LangGraph + SQLite (NOT INSTALLED)';
+  const table = renderTable(rows, { ours: 'temporal-hitl', theirs: theirsColumn, memory: 'LangGraph + MemorySaver' });
+  console.log(`\n${headerText(report)}\n\n${rows.length ? table : '(no comparison rows: only the tuning part ran)'}`);
+  if (report.tuning.length) console.log(`\nTuning (ours only)${tuningText(report.tuning)}`);
+  return rows;
+}
+
 async function main(): Promise<void> {
   const settings = settingsFrom(process.argv.slice(2));
+  if (settings.render) {
+    printReport(JSON.parse(fs.readFileSync(settings.render, 'utf8')) as Parameters<typeof printReport>[0]);
+    return;
+  }
   const started = new Date();
   const machine = machineInfo();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hitl-bench-'));
@@ -896,7 +951,7 @@ async function main(): Promise<void> {
   const waiting: Record<string, SideWaiting> = {};
   let tuning: TuningExperiment[] = [];
   let steadyRate: number | undefined;
-  const names = { ours: 'temporal-hitl', theirs: 'LangGraph+SQLite', memory: 'LangGraph+Memory' };
+  const names = NAMES;
   let mainServer: DevServer | undefined;
 
   try {
@@ -930,24 +985,7 @@ async function main(): Promise<void> {
     if (!interrupted) await cleanup();
   }
 
-  const rows = buildRows(main, waiting, names, settings);
-  const theirsColumn = env.sqlite.ok ? 'LangGraph + SQLite' : 'LangGraph + SQLite (NOT INSTALLED)';
-  const table = renderTable(rows, { ours: 'temporal-hitl', theirs: theirsColumn, memory: 'LangGraph + MemorySaver' });
   const finished = new Date();
-  const header = [
-    `temporal-hitl benchmark — ${settings.quick ? 'QUICK smoke check (1 short trial: not for comparison)' : `full, medians of ${settings.trials} trials`}`,
-    `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryMiB} MiB, node ${machine.node}; load average at start ${machine.loadAverageAtStart.join(' ')}, at end ${os
-      .loadavg()
-      .map((v) => round(v))
-      .join(' ')}`,
-    `flow: scripted model → tool call "noop" (policy asks) → pause → approve → noop → final answer`,
-    env.sqlite.ok ? '' : `LangGraph SQLite checkpointer unavailable: ${env.sqlite.reason}`,
-  ]
-    .filter(Boolean)
-    .join('\n');
-  console.log(`\n${header}\n\n${table}`);
-  if (tuning.length) console.log(`\nTuning (ours only)${tuningText(tuning)}`);
-
   const report = {
     benchmark: 'temporal-hitl approval flow vs LangGraph JS',
     startedAt: started.toISOString(),
@@ -970,8 +1008,8 @@ async function main(): Promise<void> {
     main,
     waiting,
     tuning,
-    table: rows,
   };
+  const rows = printReport(report);
   const outFile =
     settings.out ??
     path.join(
@@ -979,7 +1017,7 @@ async function main(): Promise<void> {
       `bench-${settings.quick ? 'quick-' : ''}${started.toISOString().replace(/[:.]/g, '-')}.json`,
     );
   fs.mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
-  fs.writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+  fs.writeFileSync(outFile, `${JSON.stringify({ ...report, table: rows }, null, 2)}\n`);
   console.log(`\nwrote ${outFile}`);
 }
 
