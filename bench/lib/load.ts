@@ -1,0 +1,230 @@
+// The load drivers, shared by both sides: a side only has to say how to start a run until it is paused,
+// and how to resolve it until it completes. Everything is timed here, with the same clock.
+import { now, percentiles, sleep, type Percentiles } from './stats';
+
+/** A run that is paused and whose pending action has been read. */
+export interface PausedRun {
+  key: string;
+  /** Whatever the side needs to resolve it (action id, …). */
+  handle: unknown;
+  tStart: number;
+  tPaused: number;
+}
+
+export interface FinishedRun {
+  tResolve: number;
+  /** When the resolution was acknowledged (Temporal: the update returned); undefined when the side has no ack. */
+  tAck: number | undefined;
+  /** When the tool started (recorded where it runs). */
+  tTool: number;
+  tDone: number;
+}
+
+/** One side of the comparison. */
+export interface Flow {
+  readonly name: string;
+  /** Starts a run and returns once its pending action can be read by someone else. */
+  begin(index: number): Promise<PausedRun>;
+  /** Approves the pending tool call and returns once the run has completed. */
+  finish(run: PausedRun): Promise<FinishedRun>;
+}
+
+export interface CycleSamples {
+  startToPaused: number[];
+  resolveToAck: number[];
+  resolveToTool: number[];
+  resolveToDone: number[];
+  /** Whole cycle: start → completed (with the approver answering at once). */
+  cycle: number[];
+}
+
+export function emptySamples(): CycleSamples {
+  return { startToPaused: [], resolveToAck: [], resolveToTool: [], resolveToDone: [], cycle: [] };
+}
+
+function record(samples: CycleSamples, paused: PausedRun, done: FinishedRun): void {
+  samples.startToPaused.push(paused.tPaused - paused.tStart);
+  if (done.tAck !== undefined) samples.resolveToAck.push(done.tAck - done.tResolve);
+  samples.resolveToTool.push(done.tTool - done.tResolve);
+  samples.resolveToDone.push(done.tDone - done.tResolve);
+  samples.cycle.push(done.tDone - paused.tStart);
+}
+
+export interface SamplePercentiles {
+  startToPaused: Percentiles;
+  resolveToAck: Percentiles | undefined;
+  resolveToTool: Percentiles;
+  resolveToDone: Percentiles;
+  cycle: Percentiles;
+}
+
+export function summarize(samples: CycleSamples): SamplePercentiles {
+  return {
+    startToPaused: percentiles(samples.startToPaused),
+    resolveToAck: samples.resolveToAck.length ? percentiles(samples.resolveToAck) : undefined,
+    resolveToTool: percentiles(samples.resolveToTool),
+    resolveToDone: percentiles(samples.resolveToDone),
+    cycle: percentiles(samples.cycle),
+  };
+}
+
+let counter = 0;
+/** A process-wide index so every run of every phase gets its own id. */
+export function nextIndex(): number {
+  return counter++;
+}
+
+export interface ClosedLoopResult {
+  concurrency: number;
+  completed: number;
+  errors: number;
+  firstError?: string;
+  seconds: number;
+  cyclesPerSecond: number;
+  samples: CycleSamples;
+}
+
+/**
+ * `concurrency` loops, each doing full approve cycles back to back (start, pause, resolve, tool, final
+ * answer). The measured window of `seconds` opens once the warm-up is over: at least `warmupSeconds`, and
+ * at least `concurrency` cycles completed (so the pipeline is full), but at most `maxWarmupSeconds`. The
+ * figures are the cycles that completed inside the window.
+ */
+export async function closedLoop(
+  flow: Flow,
+  opts: { concurrency: number; seconds: number; warmupSeconds: number; maxWarmupSeconds?: number },
+): Promise<ClosedLoopResult> {
+  const samples = emptySamples();
+  const tBegin = now();
+  const minWarmEnd = tBegin + opts.warmupSeconds * 1000;
+  const maxWarmEnd = tBegin + (opts.maxWarmupSeconds ?? Math.max(30, opts.warmupSeconds)) * 1000;
+  let tMeasure: number | undefined;
+  let tEnd = Number.POSITIVE_INFINITY;
+  let done = 0;
+  let completed = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const maybeOpenWindow = (): void => {
+    if (tMeasure !== undefined) return;
+    const t = now();
+    if ((t >= minWarmEnd && done >= opts.concurrency) || t >= maxWarmEnd) {
+      tMeasure = t;
+      tEnd = t + opts.seconds * 1000;
+    }
+  };
+  const ticker = setInterval(maybeOpenWindow, 50);
+  const loop = async (): Promise<void> => {
+    while (now() < tEnd) {
+      try {
+        const paused = await flow.begin(nextIndex());
+        const finished = await flow.finish(paused);
+        done += 1;
+        maybeOpenWindow();
+        if (tMeasure !== undefined && finished.tDone >= tMeasure && finished.tDone <= tEnd) {
+          completed += 1;
+          record(samples, paused, finished);
+        }
+      } catch (err) {
+        errors += 1;
+        firstError ??= err instanceof Error ? err.message : String(err);
+        await sleep(50);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: opts.concurrency }, loop));
+  } finally {
+    clearInterval(ticker);
+  }
+  return {
+    concurrency: opts.concurrency,
+    completed,
+    errors,
+    ...(firstError !== undefined ? { firstError } : {}),
+    seconds: opts.seconds,
+    cyclesPerSecond: completed / opts.seconds,
+    samples,
+  };
+}
+
+export interface OpenLoopResult {
+  ratePerSecond: number;
+  offered: number;
+  completed: number;
+  errors: number;
+  firstError?: string;
+  /** Runs in flight at most at once (a sign the side kept up, or did not). */
+  maxInFlight: number;
+  samples: CycleSamples;
+}
+
+/**
+ * Steady offered load: a new run every 1/rate seconds for `seconds` (after `warmupSeconds` at the same
+ * rate, not counted), whatever the runs in flight; each run is resolved as soon as it is paused.
+ */
+export async function openLoop(
+  flow: Flow,
+  opts: { ratePerSecond: number; seconds: number; warmupSeconds: number },
+): Promise<OpenLoopResult> {
+  const samples = emptySamples();
+  const interval = 1000 / opts.ratePerSecond;
+  const warmupCount = Math.round(opts.warmupSeconds * opts.ratePerSecond);
+  const total = warmupCount + Math.round(opts.seconds * opts.ratePerSecond);
+  let completed = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const runs: Promise<void>[] = [];
+  const tBegin = now();
+  for (let i = 0; i < total; i++) {
+    const due = tBegin + i * interval;
+    const wait = due - now();
+    if (wait > 1) await sleep(wait);
+    const counted = i >= warmupCount;
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    runs.push(
+      (async () => {
+        try {
+          const paused = await flow.begin(nextIndex());
+          const done = await flow.finish(paused);
+          if (counted) {
+            completed += 1;
+            record(samples, paused, done);
+          }
+        } catch (err) {
+          errors += 1;
+          firstError ??= err instanceof Error ? err.message : String(err);
+        } finally {
+          inFlight -= 1;
+        }
+      })(),
+    );
+  }
+  await Promise.all(runs);
+  return {
+    ratePerSecond: opts.ratePerSecond,
+    offered: total - warmupCount,
+    completed,
+    errors,
+    ...(firstError !== undefined ? { firstError } : {}),
+    maxInFlight,
+    samples,
+  };
+}
+
+/** Runs `task` over `items` with at most `concurrency` at once; returns the results in order. */
+export async function pool<T, R>(items: readonly T[], concurrency: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= items.length) return;
+      results[i] = await task(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,140 @@
+// What the figures were measured on: machine, versions, memory of a process, bytes of a SQLite file.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { REPO_ROOT, resolveTemporalCliPath } from '../../src/dev/temporal-cli';
+import { median, MIB, sleep } from './stats';
+
+export interface MachineInfo {
+  cores: number;
+  cpuModel: string;
+  memoryMiB: number;
+  node: string;
+  platform: string;
+  kernel: string;
+  /** 1-minute load average when the benchmark started (other work on the machine skews the figures). */
+  loadAverageAtStart: number[];
+}
+
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryMiB: Math.round(os.totalmem() / MIB),
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    kernel: os.release(),
+    loadAverageAtStart: os.loadavg().map((v) => Math.round(v * 100) / 100),
+  };
+}
+
+function packageVersion(name: string): string | undefined {
+  try {
+    const file = path.join(REPO_ROOT, 'node_modules', name, 'package.json');
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+export function versions(): Record<string, string> {
+  const out: Record<string, string> = {};
+  try {
+    out['temporal CLI'] = execFileSync(resolveTemporalCliPath(), ['--version'], { encoding: 'utf8' }).trim();
+  } catch (err) {
+    out['temporal CLI'] = `unavailable: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  for (const name of [
+    '@temporalio/client',
+    '@temporalio/worker',
+    '@temporalio/workflow',
+    '@langchain/langgraph',
+    '@langchain/langgraph-checkpoint',
+    '@langchain/langgraph-checkpoint-sqlite',
+    '@langchain/core',
+    'better-sqlite3',
+    'zod',
+  ]) {
+    out[name] = packageVersion(name) ?? 'not installed';
+  }
+  return out;
+}
+
+/** Resident set size of a process in MiB (VmRSS of /proc/<pid>/status); NaN when it cannot be read. */
+export function rssMiB(pid: number): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Median of a few RSS readings a moment apart (RSS moves with GC). */
+export async function sampleRssMiB(pid: number, samples = 3, gapMs = 500): Promise<number> {
+  const values: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    if (i > 0) await sleep(gapMs);
+    values.push(rssMiB(pid));
+  }
+  return median(values);
+}
+
+/** Bytes of a SQLite database on disk: the main file plus its -wal and -shm files. */
+export function sqliteFileBytes(file: string): number {
+  let total = 0;
+  for (const suffix of ['', '-wal', '-shm']) {
+    try {
+      total += fs.statSync(file + suffix).size;
+    } catch {
+      // absent
+    }
+  }
+  return total;
+}
+
+export interface SqliteUsage {
+  /** Pages in use × page size, as a reader sees the database (WAL included, free pages excluded). */
+  usedBytes: number;
+  /** Bytes per table and index (dbstat), largest first. */
+  byTable: Record<string, number>;
+}
+
+type Db = {
+  prepare(sql: string): { get(): unknown; all(): unknown[] };
+  close(): void;
+};
+
+/**
+ * What a SQLite database holds, read through better-sqlite3 (read-only, next to the live writer: WAL mode
+ * allows it). Undefined when better-sqlite3 is not installed.
+ */
+export function sqliteUsage(file: string): SqliteUsage | undefined {
+  let Database: new (file: string, options: { readonly: boolean; fileMustExist: boolean }) => Db;
+  try {
+    // Optional (native) dependency, loaded only when present.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    Database = require('better-sqlite3') as typeof Database;
+  } catch {
+    return undefined;
+  }
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
+    const pageCount = (db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
+    const freelist = (db.prepare('PRAGMA freelist_count').get() as { freelist_count: number }).freelist_count;
+    const byTable: Record<string, number> = {};
+    try {
+      const rows = db.prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC').all();
+      for (const row of rows as { name: string; bytes: number }[]) byTable[row.name] = row.bytes;
+    } catch {
+      // dbstat not compiled in
+    }
+    return { usedBytes: (pageCount - freelist) * pageSize, byTable };
+  } finally {
+    db.close();
+  }
+}

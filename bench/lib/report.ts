@@ -1,0 +1,76 @@
+// The table on stdout: one row per figure, ours, theirs (LangGraph + SQLite), ours ÷ theirs, and LangGraph's
+// in-memory saver for the price of durability.
+import type { Percentiles } from './stats';
+
+export type Cell = { kind: 'latency'; value: Omit<Percentiles, 'n'> } | { kind: 'number'; value: number; digits?: number };
+
+export interface Row {
+  section: string;
+  metric: string;
+  unit: string;
+  ours?: Cell;
+  theirs?: Cell;
+  memory?: Cell;
+  /** Higher is better (throughput): the ratio column says so. */
+  higherIsBetter?: boolean;
+}
+
+function fmt(value: number, digits = 1): string {
+  if (!Number.isFinite(value)) return '—';
+  if (Math.abs(value) >= 1000) return Math.round(value).toString();
+  if (Math.abs(value) >= 100) return value.toFixed(0);
+  if (Math.abs(value) >= 10) return value.toFixed(Math.min(digits, 1));
+  return value.toFixed(digits);
+}
+
+function cellText(cell: Cell | undefined): string {
+  if (!cell) return '—';
+  if (cell.kind === 'number') return fmt(cell.value, cell.digits ?? 1);
+  return `${fmt(cell.value.p50)} / ${fmt(cell.value.p95)} / ${fmt(cell.value.p99)}`;
+}
+
+function ratio(a: number, b: number): string {
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '—';
+  const r = a / b;
+  return r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(r >= 1 ? 1 : 2)}×`;
+}
+
+function ratioText(ours: Cell | undefined, theirs: Cell | undefined): string {
+  if (!ours || !theirs || ours.kind !== theirs.kind) return '—';
+  if (ours.kind === 'number' && theirs.kind === 'number') return ratio(ours.value, theirs.value);
+  if (ours.kind === 'latency' && theirs.kind === 'latency') {
+    return [ratio(ours.value.p50, theirs.value.p50), ratio(ours.value.p95, theirs.value.p95), ratio(ours.value.p99, theirs.value.p99)].join(
+      ' / ',
+    );
+  }
+  return '—';
+}
+
+export interface TableColumns {
+  ours: string;
+  theirs: string;
+  memory: string;
+}
+
+/** Rows as a Markdown table (readable on a terminal too). */
+export function renderTable(rows: Row[], columns: TableColumns): string {
+  const header = ['', 'metric', 'unit', columns.ours, columns.theirs, 'ours ÷ theirs', columns.memory];
+  const lines: string[][] = [];
+  let section = '';
+  for (const row of rows) {
+    const sectionText = row.section !== section ? row.section : '';
+    section = row.section;
+    lines.push([
+      sectionText,
+      row.metric,
+      row.unit,
+      cellText(row.ours),
+      cellText(row.theirs),
+      ratioText(row.ours, row.theirs) + (row.higherIsBetter && row.ours && row.theirs ? ' (higher is better)' : ''),
+      cellText(row.memory),
+    ]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...lines.map(line)].join('\n');
+}
