@@ -11,7 +11,7 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { createActivities, createGrantActivities } from './activities';
+import { createWorkerActivities } from './activities';
 import { describeTemporalConfig, loadTemporalConfig } from './config';
 
 export interface CreateWorkerOptions {
@@ -19,8 +19,8 @@ export interface CreateWorkerOptions {
   /** Default "default". */
   namespace?: string;
   taskQueue: string;
-  /** Default: `createActivities()` (configured from the environment). */
-  activities?: object;
+  /** The activities to register: normally `createWorkerActivities(client, taskQueue)`. */
+  activities: object;
   /** A prebuilt bundle (tests share one); default: bundle `src/workflows` at creation. */
   workflowBundle?: WorkflowBundleOption;
   /** Anything else for `Worker.create`. */
@@ -39,7 +39,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
-    activities: options.activities ?? createActivities(),
+    activities: options.activities,
     ...workflows,
   });
 }
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   const clientConnection = await Connection.connect(config.connectionOptions);
   try {
     const client = new Client({ connection: clientConnection, namespace: config.namespace });
-    const activities = { ...createActivities(), ...createGrantActivities(client, config.taskQueue) };
+    const activities = createWorkerActivities(client, config.taskQueue);
     const worker = await createWorker({
       connection,
       namespace: config.namespace,

@@ -11,6 +11,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createWorkerActivities } from '../src/activities';
 import { HITL_SEARCH_ATTRIBUTES } from '../src/contracts';
 import { resolveTemporalCliPath } from '../src/dev/temporal-cli';
 import { createWorker } from '../src/worker';
@@ -57,7 +58,7 @@ export interface WorkerTestContext {
 
 /**
  * Runs `fn` while a worker with the shared bundle polls a fresh task queue on the shared server; shuts the
- * worker down afterwards. `activities` undefined = the real ones (`createActivities()` from the environment).
+ * worker down afterwards. `activities` undefined = the real ones (`createWorkerActivities`, from the environment).
  */
 export async function runWithWorker<T>(
   activities: object | undefined,
@@ -70,7 +71,7 @@ export async function runWithWorker<T>(
     connection: testEnv.nativeConnection,
     namespace: testEnv.namespace ?? 'default',
     taskQueue,
-    activities,
+    activities: activities ?? createWorkerActivities(testEnv.client, taskQueue),
     workflowBundle: await getWorkflowBundle(),
     workerOptions,
   });

@@ -12,7 +12,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
-import { createActivities, createGrantActivities, loadActivitiesConfigFromEnv } from '../../src/activities';
+import { createWorkerActivities, loadActivitiesConfigFromEnv } from '../../src/activities';
 import type { ExecuteToolRequest } from '../../src/contracts';
 import { createWorker } from '../../src/worker';
 import { now } from '../lib/stats';
@@ -94,10 +94,10 @@ export async function startBenchWorker(
   // The grant activities talk to the users' grant entities through a client, as in src/worker.ts.
   const clientConnection = await Connection.connect({ address: config.address });
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
-  const activities = {
-    ...createActivities({ ...loadActivitiesConfigFromEnv(), sandboxDir: config.sandboxDir }),
-    ...createGrantActivities(client, config.taskQueue),
-  };
+  const activities = createWorkerActivities(client, config.taskQueue, {
+    ...loadActivitiesConfigFromEnv(),
+    sandboxDir: config.sandboxDir,
+  });
   const { stickyQueueScheduleToStartTimeoutMs, ...options } = config.options;
   const worker = await createWorker({
     connection,

@@ -1,6 +1,15 @@
 import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { createGrantActivities } from './grants';
 import { askUserQuestionTool } from './tools/ask-user-question';
-import type { CallModelRequest, ExecuteToolRequest, HitlActivities, ModelTurn, ToolResult } from '../contracts';
+import type {
+  CallModelRequest,
+  ExecuteToolRequest,
+  GrantActivities,
+  HitlActivities,
+  ModelTurn,
+  ToolResult,
+} from '../contracts';
 import { loadActivitiesConfigFromEnv, type ActivitiesConfig } from './config';
 import { createModelDispatcher } from './model';
 import { ToolRegistry, type ToolContext } from './tools/registry';
@@ -81,4 +90,18 @@ function currentActivityContext(): Context | undefined {
     return undefined;
   }
 }
+
 export * from './grants';
+
+/**
+ * Everything a worker registers: model and tool activities plus the grant activities, which reach the
+ * users' grant workflows through `client` on `taskQueue`.
+ */
+export function createWorkerActivities(
+  client: Client,
+  taskQueue: string,
+  config: ActivitiesConfig = loadActivitiesConfigFromEnv(),
+  registry: ToolRegistry = createDefaultToolRegistry(),
+): HitlActivities & GrantActivities {
+  return { ...createActivities(config, registry), ...createGrantActivities(client, taskQueue) };
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createActivities, createGrantActivities, loadActivitiesConfigFromEnv } from '../../src/activities';
+import { createWorkerActivities, loadActivitiesConfigFromEnv } from '../../src/activities';
 import { HitlClient } from '../../src/client';
 import type { PendingAction, RunInput, ToolMessage } from '../../src/contracts';
 import { getTestEnv, getWorkflowBundle } from '../hooks';
@@ -31,10 +31,7 @@ export async function startHarness(
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await getWorkflowBundle(),
-    activities: {
-      ...createActivities({ ...loadActivitiesConfigFromEnv(), sandboxDir }),
-      ...createGrantActivities(env.client, taskQueue),
-    },
+    activities: createWorkerActivities(env.client, taskQueue, { ...loadActivitiesConfigFromEnv(), sandboxDir }),
   });
   const running = worker.run();
   return {

@@ -14,9 +14,8 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { z } from 'zod';
 import {
-  createActivities,
   createDefaultToolRegistry,
-  createGrantActivities,
+  createWorkerActivities,
   defineTool,
   IdempotencyLedger,
   loadActivitiesConfigFromEnv,
@@ -88,10 +87,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
-    activities: {
-      ...createActivities(loadActivitiesConfigFromEnv(), registry),
-      ...createGrantActivities(client, config.taskQueue),
-    },
+    activities: createWorkerActivities(client, config.taskQueue, loadActivitiesConfigFromEnv(), registry),
   });
   const running = worker.run();
   console.log(`worker polling task queue "${config.taskQueue}" (with ${SLOW_APPEND})`);
