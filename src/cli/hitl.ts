@@ -68,18 +68,6 @@ function targetCalls(pending: PendingAction, calls: string[] | undefined): strin
   return calls ?? pending.payload.review_configs.map((c) => c.tool_call_id);
 }
 
-async function waitForPause(client: HitlClient, runId: string, ms = 10_000): Promise<PendingAction | null> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const pending = await client.getPendingAction(runId);
-    if (pending) return pending;
-    const state = await client.getRunState(runId);
-    if (state.status !== 'running') return null;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return null;
-}
-
 function defaultRunDev(): number {
   const root = join(__dirname, '..', '..');
   return spawnSync('npm', ['start'], { cwd: root, stdio: 'inherit' }).status ?? 1;
@@ -133,8 +121,9 @@ export function buildProgram(deps: CliDeps): Command {
     .option('--json', 'print JSON')
     .action(async (opts: { demo: DemoName; user: string; json?: boolean }) => {
       const client = await deps.connect();
-      const { runId } = await client.startRun(DEMOS[opts.demo](opts.user));
-      const pending = await waitForPause(client, runId);
+      const { runId, pendingAction: pending } = await client.startRunAndWait(DEMOS[opts.demo](opts.user), {
+        timeoutMs: 10_000,
+      });
       print({ runId, pendingAction: pending }, opts.json, () =>
         pending
           ? `started ${runId}; it waits for a decision:\n${formatPending(pending)}\n\napprove with: hitl approve ${runId} --as ${opts.user}`

@@ -1,10 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { Client, WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  WithStartWorkflowOperation,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type WorkflowHandle,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import {
+  awaitPendingActionUpdate,
+  DEFAULT_AWAIT_PENDING_MS,
   DEFAULT_TASK_QUEUE,
   describeIssues,
+  FINAL_RUN_STATUSES,
+  MAX_AWAIT_PENDING_MS,
   GENERATION_RUN_WORKFLOW,
   getPendingActionQuery,
   getRunStateQuery,
@@ -18,6 +29,7 @@ import {
   checkResolutionShape,
   RunInputSchema,
   RunStatusSchema,
+  type AwaitPendingActionResult,
   type NormalizedRunInput,
   type Grant,
   type PendingAction,
@@ -40,6 +52,19 @@ export interface StartRunOptions {
   /** Workflow id of the run; a fresh `run-<uuid>` when left out. */
   runId?: string;
 }
+
+export interface WaitForPendingActionOptions {
+  /** An action the caller already knows (e.g. the one it just resolved): wait for the next one. */
+  afterActionId?: string;
+  /** How long to wait in all (default 60 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * The answer of a wait: `requires_action` with the action, a final status when the run ended first, or
+ * (no action, status not final) the wait timed out.
+ */
+export type PendingActionWait = AwaitPendingActionResult;
 
 /**
  * A value of a visibility filter. Temporal's list query has no escaping we can rely on, so quotes,
@@ -85,6 +110,16 @@ function literal(value: string): string {
   return `"${value}"`;
 }
 
+/** The run paused or ended: nothing more to wait for. */
+function isAnswered(answer: PendingActionWait): boolean {
+  return answer.pendingAction !== null || FINAL_RUN_STATUSES.has(answer.status);
+}
+
+/** How long the next `awaitPendingAction` update may be held, for a wait that ends at `deadline`. */
+function waitSlice(deadline: number): number {
+  return Math.min(MAX_AWAIT_PENDING_MS, Math.max(1, Math.ceil(deadline - Date.now())));
+}
+
 /** Typed access to generation runs for chat backends and approvers. */
 export class HitlClient {
   constructor(
@@ -98,21 +133,59 @@ export class HitlClient {
 
   /** Validates the input with the wire schema, then starts one `generationRun`. */
   async startRun(input: RunInput, options: StartRunOptions = {}): Promise<{ runId: string }> {
-    const parsed = RunInputSchema.safeParse(input);
-    if (!parsed.success) throw new InvalidRunInputError(`Invalid RunInput: ${describeIssues(parsed.error)}`);
-    const runId = options.runId ?? `run-${randomUUID()}`;
-    await this.client.workflow.start(GENERATION_RUN_WORKFLOW, {
-      taskQueue: this.taskQueue,
-      workflowId: runId,
-      args: [parsed.data],
-      staticSummary: staticSummaryOf(parsed.data),
-      typedSearchAttributes: [
-        { key: HitlStatus, value: 'running' },
-        { key: HitlUserId, value: parsed.data.userId },
-        { key: HitlConversationId, value: parsed.data.conversationId },
-      ],
+    const start = this.startOptions(input, options);
+    await this.client.workflow.start(GENERATION_RUN_WORKFLOW, start);
+    return { runId: start.workflowId };
+  }
+
+  /**
+   * Starts a run and waits for its first pause (or its end) in one call: update-with-start of
+   * `awaitPendingAction`, answered by the workflow task that paused. No polling.
+   */
+  async startRunAndWait(
+    input: RunInput,
+    options: StartRunOptions & Pick<WaitForPendingActionOptions, 'timeoutMs'> = {},
+  ): Promise<{ runId: string } & PendingActionWait> {
+    const start = this.startOptions(input, options);
+    const runId = start.workflowId;
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_AWAIT_PENDING_MS);
+    const first = await this.client.workflow.executeUpdateWithStart(awaitPendingActionUpdate, {
+      args: [{ timeoutMs: waitSlice(deadline) }],
+      startWorkflowOperation: new WithStartWorkflowOperation(GENERATION_RUN_WORKFLOW, {
+        ...start,
+        workflowIdConflictPolicy: 'FAIL',
+      }),
     });
-    return { runId };
+    if (isAnswered(first) || Date.now() >= deadline) return { runId, ...first };
+    return { runId, ...(await this.waitForPendingAction(runId, { timeoutMs: deadline - Date.now() })) };
+  }
+
+  /**
+   * Waits for the run's next pause, or its end, through update `awaitPendingAction` instead of polling
+   * the query. Each update is held by the run for at most MAX_AWAIT_PENDING_MS; longer waits send another.
+   */
+  async waitForPendingAction(runId: string, options: WaitForPendingActionOptions = {}): Promise<PendingActionWait> {
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_AWAIT_PENDING_MS);
+    for (;;) {
+      let answer: PendingActionWait;
+      try {
+        answer = await this.handle(runId).executeUpdate(awaitPendingActionUpdate, {
+          args: [
+            {
+              ...(options.afterActionId ? { afterActionId: options.afterActionId } : {}),
+              timeoutMs: waitSlice(deadline),
+            },
+          ],
+        });
+      } catch (error) {
+        // Closed before (or while) the update reached it: answer with the status it ended in.
+        if (!isRunNotFound(error)) throw error;
+        const closed = await this.describeClosed(runId);
+        if (closed === undefined) throw new RunNotFoundError(runId);
+        return { status: closed, pendingAction: null };
+      }
+      if (isAnswered(answer) || Date.now() >= deadline) return answer;
+    }
   }
 
   async getPendingAction(runId: string): Promise<PendingAction | null> {
@@ -223,6 +296,39 @@ export class HitlClient {
   /** Forgets a remembered approval; later calls of that tool ask again (from the next policy decision on). */
   async revokeGrant(userId: string, request: RevokeGrantRequest): Promise<RevokeGrantResult> {
     return revokeGrant(this.client, userId, request);
+  }
+
+  private startOptions(input: RunInput, options: StartRunOptions): WorkflowStartOptions & { workflowId: string } {
+    const parsed = RunInputSchema.safeParse(input);
+    if (!parsed.success) throw new InvalidRunInputError(`Invalid RunInput: ${describeIssues(parsed.error)}`);
+    return {
+      taskQueue: this.taskQueue,
+      workflowId: options.runId ?? `run-${randomUUID()}`,
+      args: [parsed.data],
+      staticSummary: staticSummaryOf(parsed.data),
+      typedSearchAttributes: [
+        { key: HitlStatus, value: 'running' },
+        { key: HitlUserId, value: parsed.data.userId },
+        { key: HitlConversationId, value: parsed.data.conversationId },
+      ],
+    };
+  }
+
+  /** The final status of a closed run (its `HitlStatus`), or undefined when there is no such run. */
+  private async describeClosed(runId: string): Promise<RunStatus | undefined> {
+    try {
+      const description = await this.handle(runId).describe();
+      const status = RunStatusSchema.safeParse(description.typedSearchAttributes.get(HitlStatus));
+      if (status.success && FINAL_RUN_STATUSES.has(status.data)) return status.data;
+      return description.status.name === 'COMPLETED'
+        ? 'completed'
+        : description.status.name === 'FAILED'
+          ? 'failed'
+          : 'aborted';
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return undefined;
+      throw error;
+    }
   }
 
   private async describeStatus(runId: string): Promise<string | undefined> {

@@ -8,6 +8,34 @@ import { DecisionKindSchema } from './pending-action';
 /** `HitlStatus` values (wire). */
 export const RunStatusSchema = z.enum(['running', 'requires_action', 'completed', 'aborted', 'failed']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
+/** Statuses a run never leaves. */
+export const FINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'aborted', 'failed']);
+
+/** Longest single `awaitPendingAction` wait; a caller that waits longer sends the update again. */
+export const MAX_AWAIT_PENDING_MS = 10 * 60 * 1000;
+export const DEFAULT_AWAIT_PENDING_MS = 60 * 1000;
+
+/**
+ * Update `awaitPendingAction` (wire; optional argument): wait inside the run for its next pause.
+ * `afterActionId` skips an action the caller already knows (e.g. the one it just resolved).
+ */
+export const AwaitPendingActionRequestSchema = z.strictObject({
+  afterActionId: z.string().min(1).max(256).optional(),
+  /** How long the run holds the update before it answers with its current state (default 60 s, at most 10 min). */
+  timeoutMs: z.number().int().positive().max(MAX_AWAIT_PENDING_MS).optional(),
+});
+export type AwaitPendingActionRequest = z.infer<typeof AwaitPendingActionRequestSchema>;
+
+/**
+ * What `awaitPendingAction` returns: the run paused (`requires_action` and the action), or it ended
+ * (a final status, no action). No action and a status that is not final means "not yet": the wait timed
+ * out, or the run continued as new before it paused; send the update again (it reaches the new run).
+ */
+export const AwaitPendingActionResultSchema = z.object({
+  status: RunStatusSchema,
+  pendingAction: PendingActionSchema.nullable(),
+});
+export type AwaitPendingActionResult = z.infer<typeof AwaitPendingActionResultSchema>;
 
 /** One entry of the audit log: every resolution attempt, accepted or refused, and every expiry. */
 export const AuditEntrySchema = z.object({

@@ -2,7 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PendingAction } from './pending-action';
 import type { Resolution, ResolveResult } from './resolution';
-import type { RunState } from './run-state';
+import type { AwaitPendingActionRequest, AwaitPendingActionResult, RunState } from './run-state';
 
 /** Workflow type of one generation run (wire). */
 export const GENERATION_RUN_WORKFLOW = 'generationRun';
@@ -13,6 +13,10 @@ export const getPendingActionQuery = defineQuery<PendingAction | null>('getPendi
 export const getRunStateQuery = defineQuery<RunState>('getRunState');
 export const resolveActionUpdate = defineUpdate<ResolveResult, [Resolution]>('resolveAction');
 export const resolveActionSignal = defineSignal<[Resolution]>('resolveAction');
+/** Answered when the run pauses or ends: a wait for the pending action without polling (see the README). */
+export const awaitPendingActionUpdate = defineUpdate<AwaitPendingActionResult, [AwaitPendingActionRequest | undefined]>(
+  'awaitPendingAction',
+);
 
 /** Search attributes registered on the namespace (wire). */
 export const HitlStatus = defineSearchAttributeKey('HitlStatus', SearchAttributeType.KEYWORD);

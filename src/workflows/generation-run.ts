@@ -5,7 +5,12 @@ import {
   ALL_DECISIONS,
   ASK_USER_QUESTION,
   AskUserQuestionArgsSchema,
+  AwaitPendingActionRequestSchema,
+  awaitPendingActionUpdate,
+  DEFAULT_AWAIT_PENDING_MS,
+  FINAL_RUN_STATUSES,
   type AskUserQuestionArgs,
+  type AwaitPendingActionResult,
   type HumanInterruptPayload,
   checkResolutionShape,
   ContinuedStateSchema,
@@ -224,6 +229,40 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   wf.setHandler(resolveActionSignal, (resolution) => {
     tryResolve(resolution, 'signal');
   });
+  // Waiters answer "ask again" when the run continues as new, instead of holding it back.
+  let continuing = false;
+  wf.setHandler(
+    awaitPendingActionUpdate,
+    async (request): Promise<AwaitPendingActionResult> => {
+      const skip = request?.afterActionId;
+      const paused = () => pending !== null && pending.actionId !== skip;
+      const answered = () => paused() || FINAL_RUN_STATUSES.has(status) || continuing;
+      // Bounded, so a caller that gave up does not leave the update in flight (the server caps those);
+      // not cancellable, so a cancelled run still answers its waiters with "aborted".
+      if (!answered()) {
+        await wf.CancellationScope.nonCancellable(() =>
+          wf.condition(answered, request?.timeoutMs ?? DEFAULT_AWAIT_PENDING_MS, { summary: 'awaitPendingAction' }),
+        );
+      }
+      return paused() ? { status: 'requires_action', pendingAction: pending } : { status, pendingAction: null };
+    },
+    {
+      validator: (request) => {
+        const parsed = AwaitPendingActionRequestSchema.safeParse(request ?? {});
+        if (!parsed.success) {
+          throw wf.ApplicationFailure.create({
+            type: INVALID_INPUT_ERROR_TYPE,
+            message: `Invalid awaitPendingAction request: ${describeIssues(parsed.error)}`,
+            nonRetryable: true,
+          });
+        }
+      },
+    },
+  );
+  /** Lets pending `awaitPendingAction` calls answer with the final status before the run closes. */
+  async function settleWaiters(): Promise<void> {
+    await wf.CancellationScope.nonCancellable(() => wf.condition(wf.allHandlersFinished));
+  }
 
   function setSearchStatus(next: RunStatus, waiting?: { tools: string[]; expiresAt: Date }): void {
     status = next;
@@ -239,6 +278,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       ? `Invalid continued state: ${describeIssues(parsedContinued!.error!)}`
       : `Invalid RunInput: ${describeIssues(parsedInput.error)}`;
     setSearchStatus('failed');
+    await settleWaiters();
     throw wf.ApplicationFailure.create({ type: INVALID_INPUT_ERROR_TYPE, message: errorMessage, nonRetryable: true });
   }
   const input: NormalizedRunInput = parsedInput.data;
@@ -465,10 +505,11 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     return calls.map((call) => outcomes.get(call.id)!);
   }
 
-  try {
+  async function runTurns(): Promise<RunResult> {
     for (;;) {
       if (turn >= input.maxTurns) return finish('completed', 'max_turns');
       if (wf.workflowInfo().continueAsNewSuggested) {
+        continuing = true;
         await wf.condition(wf.allHandlersFinished);
         const state: ContinuedState = {
           turn,
@@ -508,6 +549,11 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       if (outcomes === 'expired') return finish('aborted', 'expired', { reason: EXPIRED_REASON });
       messages.push(...outcomes);
     }
+  }
+
+  let result: RunResult;
+  try {
+    result = await runTurns();
   } catch (err) {
     if (err instanceof wf.ContinueAsNew) throw err;
     // Handlers mutate `pending` and `accepted`; the casts stop TypeScript narrowing them to null here.
@@ -524,11 +570,15 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       });
       setSearchStatus('aborted');
       wf.setCurrentDetails('**aborted** (cancelled)');
+      await settleWaiters();
       throw err;
     }
     errorMessage = err instanceof Error ? err.message : String(err);
     setSearchStatus('failed');
     wf.setCurrentDetails(`**failed**: ${errorMessage}`);
+    await settleWaiters();
     throw err;
   }
+  await settleWaiters();
+  return result;
 }
