@@ -71,11 +71,12 @@ export function createActivities(
 /**
  * Heartbeats every second while `fn` runs: the workflow sets a heartbeat timeout, so when this worker
  * dies mid-call the attempt times out in seconds and is retried elsewhere (with the same idempotency key).
+ * The first heartbeat comes after one interval, not at once: the timeout already counts from the start,
+ * and a call that ends within a second (most tools) then costs no heartbeat round trip at all.
  */
 async function whileHeartbeating<T>(activity: Context, fn: () => Promise<T>): Promise<T> {
   const timer = setInterval(() => activity.heartbeat(), ACTIVITY_HEARTBEAT_MS);
   try {
-    activity.heartbeat();
     return await fn();
   } finally {
     clearInterval(timer);

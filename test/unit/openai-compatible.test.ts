@@ -350,7 +350,8 @@ describe('openai-compatible model provider', function () {
     let heartbeats = 0;
     env.on('heartbeat', () => (heartbeats += 1));
     const running = env.run(activities().callModel, request());
-    setTimeout(() => env.cancel(), 1200);
+    // Heartbeats come every second from the first second on (not at the start).
+    setTimeout(() => env.cancel(), 2300);
     const error = await rejection(running);
     assert.ok(error instanceof Error);
     assert.ok(['AbortError', 'CancelledFailure'].includes(error.name), `${error.name}: ${error.message}`);

@@ -403,6 +403,21 @@ describe('activities: tools', function () {
       assert.ok(heartbeats >= 1);
     });
 
+    it('a tool that ends within a second sends no heartbeat (no round trip for short calls)', async function () {
+      const env = new MockActivityEnvironment();
+      let heartbeats = 0;
+      env.on('heartbeat', () => (heartbeats += 1));
+      const result = await env.run(activities.executeTool, {
+        runId: 'r',
+        toolCallId: 'c',
+        name: 'noop',
+        arguments: {},
+        idempotencyKey: 'r/c-noop',
+      });
+      assert.deepEqual(result, { status: 'success', content: 'ok' });
+      assert.equal(heartbeats, 0);
+    });
+
     it('sleep honours activity cancellation', async function () {
       const env = new MockActivityEnvironment();
       const started = Date.now();
