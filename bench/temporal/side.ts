@@ -211,9 +211,11 @@ export interface TemporalFlowOptions {
   /**
    * How the harness learns that a run is paused: `poll` queries getPendingAction every `pollMs` (each query is
    * a workflow task on the worker); `history` long-polls the run's history until the workflow task that
-   * set HitlStatus=requires_action is recorded, then queries once (no load on the worker while waiting).
+   * set HitlStatus=requires_action is recorded, then queries once (no load on the worker while waiting);
+   * `update` is the product's HitlClient.startRunAndWait: update-with-start of `awaitPendingAction`, answered
+   * by the workflow task that paused (one call, no polling).
    */
-  wait: 'poll' | 'history';
+  wait: 'poll' | 'history' | 'update';
   /** Milliseconds between two `getPendingAction` queries while the run is not paused yet (0 = at once). */
   pollMs: number;
   /** Start with `requestEagerStart` (needs an in-process worker whose NativeConnection the client shares). */
@@ -266,6 +268,11 @@ export class TemporalFlow implements Flow {
 
   async waitPending(runId: string): Promise<PendingAction> {
     if (this.options.wait === 'poll') return this.pollPending(runId);
+    if (this.options.wait === 'update') {
+      const answer = await this.hitl.waitForPendingAction(runId);
+      if (!answer.pendingAction) throw new Error(`${runId} did not pause (${answer.status})`);
+      return answer.pendingAction;
+    }
     await this.waitPauseEvent(runId);
     const pending = await this.hitl.getPendingAction(runId);
     if (!pending) throw new Error(`${runId} recorded requires_action but has no pending action`);
@@ -315,9 +322,23 @@ export class TemporalFlow implements Flow {
   async begin(index: number): Promise<PausedRun> {
     const runId = this.runId(index);
     const tStart = now();
-    await this.start(runId);
-    const pending = await this.waitPending(runId);
+    const pending =
+      this.options.wait === 'update' && !this.options.eagerStart
+        ? await this.startAndWait(runId)
+        : await this.startThenWait(runId);
     return { key: runId, handle: pending.actionId, tStart, tPaused: now() };
+  }
+
+  private async startThenWait(runId: string): Promise<PendingAction> {
+    await this.start(runId);
+    return this.waitPending(runId);
+  }
+
+  /** One call: HitlClient.startRunAndWait. */
+  private async startAndWait(runId: string): Promise<PendingAction> {
+    const answer = await this.hitl.startRunAndWait(this.input, { runId });
+    if (!answer.pendingAction) throw new Error(`${runId} did not pause (${answer.status})`);
+    return answer.pendingAction;
   }
 
   async finish(run: PausedRun): Promise<FinishedRun> {

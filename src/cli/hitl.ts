@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { connectHitlClient, RunNotFoundError, type HitlClient, type ResolveOutcome } from '../client';
 import {
+  FINAL_RUN_STATUSES,
   GrantScopeSchema,
   RunStatusSchema,
   type DecisionInput,
@@ -158,6 +159,30 @@ export function buildProgram(deps: CliDeps): Command {
       const client = await deps.connect();
       const state = await client.getRunState(runId);
       print(state, opts.json, () => formatRunState(runId, state));
+    });
+
+  program
+    .command('wait <runId>')
+    .description('wait until the run pauses (or ends) and show what it waits for; no polling')
+    .option('--after <actionId>', 'an action you already know: wait for the next one')
+    .option('--timeout <seconds>', 'give up after this many seconds', '60')
+    .option('--json', 'print JSON')
+    .action(async (runId: string, opts: { after?: string; timeout: string; json?: boolean }) => {
+      const seconds = Number(opts.timeout);
+      if (!Number.isFinite(seconds) || seconds <= 0) {
+        throw new CliError('InvalidArguments', '--timeout must be a positive number of seconds');
+      }
+      const client = await deps.connect();
+      const answer = await client.waitForPendingAction(runId, {
+        ...(opts.after ? { afterActionId: opts.after } : {}),
+        timeoutMs: Math.ceil(seconds * 1000),
+      });
+      if (!answer.pendingAction && !FINAL_RUN_STATUSES.has(answer.status)) {
+        throw new CliError('Timeout', `run ${runId} did not pause within ${seconds} s (status ${answer.status})`);
+      }
+      print(answer, opts.json, () =>
+        answer.pendingAction ? formatPending(answer.pendingAction) : `run ${runId} ended: ${answer.status}`,
+      );
     });
 
   program

@@ -61,8 +61,15 @@ describe('hitl command (real dev server)', function () {
     assert.match(shown.out, /call_2\s+delete_file\s+— delete_file changes your files and needs approval/);
     assert.match(shown.out, /"path": "old-report.txt"/, 'arguments pretty-printed');
 
+    const waited = await run('wait', runId, '--json');
+    assert.equal(waited.code, 0, waited.err);
+    assert.deepEqual(JSON.parse(waited.out), { status: 'requires_action', pendingAction });
+
     const approved = await run('approve', runId, '--as', user);
     assert.equal(approved.code, 0, approved.err);
+    const ended = await run('wait', runId, '--after', pendingAction.actionId);
+    assert.equal(ended.code, 0, ended.err);
+    assert.equal(ended.out, `run ${runId} ended: completed\n`);
     assert.match(approved.out, /^resolved .* as cli-/);
     const result = await h.client.result(runId);
     assert.equal(result.status, 'completed');
@@ -89,6 +96,14 @@ describe('hitl command (real dev server)', function () {
     const wrongKind = await run('answer', started.runId, 'yes', '--as', user);
     assert.equal(wrongKind.code, 2);
     assert.match(wrongKind.err, /^hitl: DecisionNotPermitted: /);
+
+    const pending = JSON.parse((await run('wait', started.runId, '--json')).out) as { pendingAction: PendingAction };
+    const timedOut = await run('wait', started.runId, '--after', pending.pendingAction.actionId, '--timeout', '1');
+    assert.equal(timedOut.code, 2);
+    assert.match(timedOut.err, /^hitl: Timeout: run .* did not pause within 1 s \(status requires_action\)\n$/);
+    const badTimeout = await run('wait', started.runId, '--timeout', 'soon');
+    assert.equal(badTimeout.code, 2);
+    assert.match(badTimeout.err, /^hitl: InvalidArguments: --timeout must be a positive number/);
 
     const unknown = await run('show', `missing-${randomUUID()}`);
     assert.equal(unknown.code, 2);
