@@ -4,10 +4,11 @@ import {
   WithStartWorkflowOperation,
   WorkflowFailedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type WorkflowHandle,
   type WorkflowStartOptions,
 } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import {
   awaitPendingActionUpdate,
@@ -16,6 +17,7 @@ import {
   describeIssues,
   FINAL_RUN_STATUSES,
   MAX_AWAIT_PENDING_MS,
+  TOO_MANY_WAITERS_ERROR_TYPE,
   GENERATION_RUN_WORKFLOW,
   getPendingActionQuery,
   getRunStateQuery,
@@ -110,6 +112,17 @@ function literal(value: string): string {
   return `"${value}"`;
 }
 
+/** Poll interval of `waitForPendingAction` when the run refuses another waiter. */
+const POLL_FALLBACK_MS = 250;
+
+function isTooManyWaiters(error: unknown): boolean {
+  return (
+    error instanceof WorkflowUpdateFailedError &&
+    error.cause instanceof ApplicationFailure &&
+    error.cause.type === TOO_MANY_WAITERS_ERROR_TYPE
+  );
+}
+
 /** The run paused or ended: nothing more to wait for. */
 function isAnswered(answer: PendingActionWait): boolean {
   return answer.pendingAction !== null || FINAL_RUN_STATUSES.has(answer.status);
@@ -178,6 +191,8 @@ export class HitlClient {
           ],
         });
       } catch (error) {
+        // The run holds as many waiters as it allows: fall back to polling, which always works.
+        if (isTooManyWaiters(error)) return this.pollForPendingAction(runId, deadline, options.afterActionId);
         // Closed before (or while) the update reached it: answer with the status it ended in.
         if (!isRunNotFound(error)) throw error;
         const closed = await this.describeClosed(runId);
@@ -296,6 +311,17 @@ export class HitlClient {
   /** Forgets a remembered approval; later calls of that tool ask again (from the next policy decision on). */
   async revokeGrant(userId: string, request: RevokeGrantRequest): Promise<RevokeGrantResult> {
     return revokeGrant(this.client, userId, request);
+  }
+
+  /** The wait of `waitForPendingAction` by querying `getRunState` every 250 ms. */
+  private async pollForPendingAction(runId: string, deadline: number, skip?: string): Promise<PendingActionWait> {
+    for (;;) {
+      const { status, pendingAction } = await this.getRunState(runId);
+      if (pendingAction && pendingAction.actionId !== skip) return { status: 'requires_action', pendingAction };
+      const remaining = deadline - Date.now();
+      if (FINAL_RUN_STATUSES.has(status) || remaining <= 0) return { status, pendingAction: null };
+      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_FALLBACK_MS, remaining)));
+    }
   }
 
   private startOptions(input: RunInput, options: StartRunOptions): WorkflowStartOptions & { workflowId: string } {

@@ -11,6 +11,14 @@ export type RunStatus = z.infer<typeof RunStatusSchema>;
 /** Statuses a run never leaves. */
 export const FINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'aborted', 'failed']);
 
+/**
+ * At most this many `awaitPendingAction` calls wait in one run at a time; more are refused with
+ * TOO_MANY_WAITERS_ERROR_TYPE (before they enter history). The server caps in-flight updates per run
+ * (10 by default), and `resolveAction` must always find room.
+ */
+export const MAX_CONCURRENT_WAITERS = 5;
+export const TOO_MANY_WAITERS_ERROR_TYPE = 'TooManyWaiters';
+
 /** Longest single `awaitPendingAction` wait; a caller that waits longer sends the update again. */
 export const MAX_AWAIT_PENDING_MS = 10 * 60 * 1000;
 export const DEFAULT_AWAIT_PENDING_MS = 60 * 1000;

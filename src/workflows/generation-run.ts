@@ -8,8 +8,11 @@ import {
   AwaitPendingActionRequestSchema,
   awaitPendingActionUpdate,
   DEFAULT_AWAIT_PENDING_MS,
+  MAX_CONCURRENT_WAITERS,
+  TOO_MANY_WAITERS_ERROR_TYPE,
   FINAL_RUN_STATUSES,
   type AskUserQuestionArgs,
+  type AwaitPendingActionRequest,
   type AwaitPendingActionResult,
   type HumanInterruptPayload,
   checkResolutionShape,
@@ -231,20 +234,16 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   });
   // Waiters answer "ask again" when the run continues as new, instead of holding it back.
   let continuing = false;
+  let waiters = 0;
   wf.setHandler(
     awaitPendingActionUpdate,
     async (request): Promise<AwaitPendingActionResult> => {
-      const skip = request?.afterActionId;
-      const paused = () => pending !== null && pending.actionId !== skip;
-      const answered = () => paused() || FINAL_RUN_STATUSES.has(status) || continuing;
-      // Bounded, so a caller that gave up does not leave the update in flight (the server caps those);
-      // not cancellable, so a cancelled run still answers its waiters with "aborted".
-      if (!answered()) {
-        await wf.CancellationScope.nonCancellable(() =>
-          wf.condition(answered, request?.timeoutMs ?? DEFAULT_AWAIT_PENDING_MS, { summary: 'awaitPendingAction' }),
-        );
+      waiters += 1;
+      try {
+        return await waitForPause(request);
+      } finally {
+        waiters -= 1;
       }
-      return paused() ? { status: 'requires_action', pendingAction: pending } : { status, pendingAction: null };
     },
     {
       validator: (request) => {
@@ -256,9 +255,30 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
             nonRetryable: true,
           });
         }
+        if (waiters >= MAX_CONCURRENT_WAITERS) {
+          throw wf.ApplicationFailure.create({
+            type: TOO_MANY_WAITERS_ERROR_TYPE,
+            message: `${waiters} calls already wait for this run's pause; query getPendingAction instead`,
+            nonRetryable: true,
+          });
+        }
       },
     },
   );
+  /** The run's next pause (other than `afterActionId`), its end, or "not yet" after the timeout. */
+  async function waitForPause(request: AwaitPendingActionRequest | undefined): Promise<AwaitPendingActionResult> {
+    const skip = request?.afterActionId;
+    const paused = () => pending !== null && pending.actionId !== skip;
+    const answered = () => paused() || FINAL_RUN_STATUSES.has(status) || continuing;
+    // Bounded, so a caller that gave up does not leave the update in flight (the server caps those);
+    // not cancellable, so a cancelled run still answers its waiters with "aborted".
+    if (!answered()) {
+      await wf.CancellationScope.nonCancellable(() =>
+        wf.condition(answered, request?.timeoutMs ?? DEFAULT_AWAIT_PENDING_MS, { summary: 'awaitPendingAction' }),
+      );
+    }
+    return paused() ? { status: 'requires_action', pendingAction: pending } : { status, pendingAction: null };
+  }
   /** Lets pending `awaitPendingAction` calls answer with the final status before the run closes. */
   async function settleWaiters(): Promise<void> {
     await wf.CancellationScope.nonCancellable(() => wf.condition(wf.allHandlersFinished));

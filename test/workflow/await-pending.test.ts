@@ -3,9 +3,10 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { RunNotFoundError } from '../../src/client';
-import { awaitPendingActionUpdate, type PendingAction } from '../../src/contracts';
+import { awaitPendingActionUpdate, MAX_CONCURRENT_WAITERS, type PendingAction } from '../../src/contracts';
 import {
   call,
+  eventually,
   maybeRecordHistory,
   readSandboxFile,
   scriptedInput,
@@ -177,6 +178,47 @@ describe('awaitPendingAction: waiting for the pause without polling', function (
     const result = await h.client.result(started.runId);
     assert.equal(result.finalMessage, 'finished');
     assert.equal(toolMessages(result.messages).length, turns + 1);
+  });
+
+  it('caps concurrent waiters so resolveAction always finds room; the client then falls back to polling', async () => {
+    const started = await h.client.startRunAndWait(
+      scriptedInput([
+        { tool_calls: [call('call_1', 'append_file', { path: 'crowd.txt', content: '1' })] },
+        { tool_calls: [call('call_2', 'append_file', { path: 'crowd.txt', content: '2' })] },
+        { content: 'done' },
+      ]),
+    );
+    const first = started.pendingAction;
+    assert.ok(first);
+    const waits = Array.from({ length: MAX_CONCURRENT_WAITERS }, () =>
+      h.client.waitForPendingAction(started.runId, { afterActionId: first.actionId }),
+    );
+    // All of them are held by the run (accepted, not answered) before the next one is refused.
+    await eventually(
+      async () =>
+        (await historyEventTypes(started.runId)).filter((t) => t.includes('UPDATE_ACCEPTED')).length ===
+        MAX_CONCURRENT_WAITERS + 1,
+      'every waiter accepted',
+    );
+    await assert.rejects(
+      h.env.client.workflow
+        .getHandle(started.runId)
+        .executeUpdate(awaitPendingActionUpdate, { args: [{ afterActionId: first.actionId }] }),
+      (error: unknown) =>
+        error instanceof WorkflowUpdateFailedError &&
+        error.cause instanceof ApplicationFailure &&
+        error.cause.type === 'TooManyWaiters',
+    );
+    const polling = h.client.waitForPendingAction(started.runId, { afterActionId: first.actionId });
+    assert.ok((await approve(first, 'call_1')).ok, 'the approval is accepted while the waiters are held');
+    const answers = await Promise.all([...waits, polling]);
+    const next = answers[0]?.pendingAction;
+    assert.ok(next);
+    assert.notEqual(next.actionId, first.actionId);
+    for (const answer of answers) assert.deepEqual(answer, { status: 'requires_action', pendingAction: next });
+    assert.ok((await approve(next, 'call_2')).ok);
+    assert.equal((await h.client.result(started.runId)).status, 'completed');
+    assert.equal(await readSandboxFile(h.sandboxDir, 'crowd.txt'), '12');
   });
 
   it('an unknown run is RunNotFoundError; a malformed request is refused before it reaches history', async () => {
