@@ -37,7 +37,30 @@ export function refusalFromError(error: unknown): Refusal | undefined {
   };
 }
 
+/** How the server fails an update that the run's closing overtook (accepted, or on its way). */
+const CLOSED_UNDER_UPDATE = /aborted by closing workflow|AcceptedUpdateCompletedWorkflow/;
+
 /** True when Temporal says the run does not exist, or has closed (an update can no longer reach it). */
 export function isRunNotFound(error: unknown): boolean {
-  return error instanceof WorkflowNotFoundError;
+  if (error instanceof WorkflowNotFoundError) return true;
+  if (!(error instanceof WorkflowUpdateFailedError) || !(error.cause instanceof Error)) return false;
+  const cause = error.cause;
+  return (
+    CLOSED_UNDER_UPDATE.test(cause.message) ||
+    (cause instanceof ApplicationFailure && cause.type === 'AcceptedUpdateCompletedWorkflow')
+  );
+}
+
+/**
+ * True when the server dropped an update before the run accepted it ("Workflow Update is rejected
+ * because it wasn't processed by worker"). Seen on Temporal 1.32 when more updates than the per-run
+ * in-flight limit arrive while the run is being queried. Nothing was applied: resending the same
+ * update id is safe (if it did land, the first answer comes back).
+ */
+export function isUnprocessedUpdate(error: unknown): boolean {
+  return (
+    error instanceof WorkflowUpdateFailedError &&
+    error.cause instanceof ApplicationFailure &&
+    error.cause.type === 'UnprocessedUpdate'
+  );
 }

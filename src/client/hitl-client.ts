@@ -4,11 +4,10 @@ import {
   WithStartWorkflowOperation,
   WorkflowFailedError,
   WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
   type WorkflowHandle,
   type WorkflowStartOptions,
 } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import {
   awaitPendingActionUpdate,
@@ -17,7 +16,6 @@ import {
   describeIssues,
   FINAL_RUN_STATUSES,
   MAX_AWAIT_PENDING_MS,
-  TOO_MANY_WAITERS_ERROR_TYPE,
   GENERATION_RUN_WORKFLOW,
   getPendingActionQuery,
   getRunStateQuery,
@@ -45,7 +43,7 @@ import {
   type RunState,
   type RunStatus,
 } from '../contracts';
-import { InvalidRunInputError, isRunNotFound, refusalFromError, RunNotFoundError } from './errors';
+import { InvalidRunInputError, isRunNotFound, isUnprocessedUpdate, refusalFromError, RunNotFoundError } from './errors';
 import { listGrants, revokeGrant } from './grants';
 
 export type ResolveOutcome = { ok: true; result: ResolveResult } | { ok: false; refusal: Refusal };
@@ -115,12 +113,18 @@ function literal(value: string): string {
 /** Poll interval of `waitForPendingAction` when the run refuses another waiter. */
 const POLL_FALLBACK_MS = 250;
 
-function isTooManyWaiters(error: unknown): boolean {
-  return (
-    error instanceof WorkflowUpdateFailedError &&
-    error.cause instanceof ApplicationFailure &&
-    error.cause.type === TOO_MANY_WAITERS_ERROR_TYPE
-  );
+/** Resends of an update the server dropped before the run saw it (see isUnprocessedUpdate). */
+const UNPROCESSED_RETRIES = 5;
+
+async function retryUnprocessed<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await send();
+    } catch (error) {
+      if (!isUnprocessedUpdate(error) || attempt > UNPROCESSED_RETRIES) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
 }
 
 /** The run paused or ended: nothing more to wait for. */
@@ -182,23 +186,25 @@ export class HitlClient {
     for (;;) {
       let answer: PendingActionWait;
       try {
-        answer = await this.handle(runId).executeUpdate(awaitPendingActionUpdate, {
-          args: [
-            {
-              ...(options.afterActionId ? { afterActionId: options.afterActionId } : {}),
-              timeoutMs: waitSlice(deadline),
-            },
-          ],
-        });
+        answer = await retryUnprocessed(() =>
+          this.handle(runId).executeUpdate(awaitPendingActionUpdate, {
+            args: [
+              {
+                ...(options.afterActionId ? { afterActionId: options.afterActionId } : {}),
+                timeoutMs: waitSlice(deadline),
+              },
+            ],
+          }),
+        );
       } catch (error) {
-        // The run holds as many waiters as it allows: fall back to polling, which always works.
-        if (isTooManyWaiters(error)) return this.pollForPendingAction(runId, deadline, options.afterActionId);
         // Closed before (or while) the update reached it: answer with the status it ended in.
         if (!isRunNotFound(error)) throw error;
         const closed = await this.describeClosed(runId);
         if (closed === undefined) throw new RunNotFoundError(runId);
         return { status: closed, pendingAction: null };
       }
+      // The run holds as many waiters as it allows: poll instead.
+      if (answer.busy) return this.pollForPendingAction(runId, deadline, options.afterActionId);
       if (isAnswered(answer) || Date.now() >= deadline) return answer;
     }
   }
@@ -222,11 +228,12 @@ export class HitlClient {
   ): Promise<ResolveOutcome> {
     const shapeRefusal = checkResolutionShape(resolution);
     if (shapeRefusal) return { ok: false, refusal: shapeRefusal };
+    // One update id for every attempt, so a resend after UnprocessedUpdate can never apply twice.
+    const updateId = options.idempotencyKey ?? randomUUID();
     try {
-      const result = await this.handle(runId).executeUpdate(resolveActionUpdate, {
-        args: [resolution],
-        ...(options.idempotencyKey !== undefined ? { updateId: options.idempotencyKey } : {}),
-      });
+      const result = await retryUnprocessed(() =>
+        this.handle(runId).executeUpdate(resolveActionUpdate, { args: [resolution], updateId }),
+      );
       return { ok: true, result };
     } catch (error) {
       const refusal = refusalFromError(error);
@@ -316,7 +323,16 @@ export class HitlClient {
   /** The wait of `waitForPendingAction` by querying `getRunState` every 250 ms. */
   private async pollForPendingAction(runId: string, deadline: number, skip?: string): Promise<PendingActionWait> {
     for (;;) {
-      const { status, pendingAction } = await this.getRunState(runId);
+      let state: RunState;
+      try {
+        state = await this.getRunState(runId);
+      } catch (error) {
+        // A query can fail for a moment while the run is busy ("buffered query cleared"): ask again.
+        if (error instanceof RunNotFoundError || Date.now() >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, POLL_FALLBACK_MS));
+        continue;
+      }
+      const { status, pendingAction } = state;
       if (pendingAction && pendingAction.actionId !== skip) return { status: 'requires_action', pendingAction };
       const remaining = deadline - Date.now();
       if (FINAL_RUN_STATUSES.has(status) || remaining <= 0) return { status, pendingAction: null };
