@@ -12,12 +12,13 @@ export type RunStatus = z.infer<typeof RunStatusSchema>;
 export const FINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'aborted', 'failed']);
 
 /**
- * At most this many `awaitPendingAction` calls wait in one run at a time; more are refused with
- * TOO_MANY_WAITERS_ERROR_TYPE (before they enter history). The server caps in-flight updates per run
- * (10 by default), and `resolveAction` must always find room.
+ * At most this many `awaitPendingAction` calls wait in one run at a time; another one is answered at
+ * once with `busy: true` (poll instead). The server caps in-flight updates per run (10 by default) and
+ * holds back further updates, `resolveAction` included, until one completes: approvals must never wait
+ * behind waiters. (Refusing them in the validator instead made concurrent resolutions fail on the dev
+ * server with "Workflow Update is rejected because it wasn't processed by worker".)
  */
 export const MAX_CONCURRENT_WAITERS = 5;
-export const TOO_MANY_WAITERS_ERROR_TYPE = 'TooManyWaiters';
 
 /** Longest single `awaitPendingAction` wait; a caller that waits longer sends the update again. */
 export const MAX_AWAIT_PENDING_MS = 10 * 60 * 1000;
@@ -42,6 +43,8 @@ export type AwaitPendingActionRequest = z.infer<typeof AwaitPendingActionRequest
 export const AwaitPendingActionResultSchema = z.object({
   status: RunStatusSchema,
   pendingAction: PendingActionSchema.nullable(),
+  /** Too many callers already wait in this run: nothing was waited for; poll `getPendingAction` instead. */
+  busy: z.literal(true).optional(),
 });
 export type AwaitPendingActionResult = z.infer<typeof AwaitPendingActionResultSchema>;
 

@@ -9,7 +9,6 @@ import {
   awaitPendingActionUpdate,
   DEFAULT_AWAIT_PENDING_MS,
   MAX_CONCURRENT_WAITERS,
-  TOO_MANY_WAITERS_ERROR_TYPE,
   FINAL_RUN_STATUSES,
   type AskUserQuestionArgs,
   type AwaitPendingActionRequest,
@@ -255,13 +254,6 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
             nonRetryable: true,
           });
         }
-        if (waiters >= MAX_CONCURRENT_WAITERS) {
-          throw wf.ApplicationFailure.create({
-            type: TOO_MANY_WAITERS_ERROR_TYPE,
-            message: `${waiters} calls already wait for this run's pause; query getPendingAction instead`,
-            nonRetryable: true,
-          });
-        }
       },
     },
   );
@@ -273,6 +265,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     // Bounded, so a caller that gave up does not leave the update in flight (the server caps those);
     // not cancellable, so a cancelled run still answers its waiters with "aborted".
     if (!answered()) {
+      if (waiters > MAX_CONCURRENT_WAITERS) return { status, pendingAction: null, busy: true };
       await wf.CancellationScope.nonCancellable(() =>
         wf.condition(answered, request?.timeoutMs ?? DEFAULT_AWAIT_PENDING_MS, { summary: 'awaitPendingAction' }),
       );

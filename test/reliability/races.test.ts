@@ -102,6 +102,17 @@ describe('reliability: races (client + HTTP API processes)', function () {
       return fromHttp(res.status, res.body);
     };
 
+    // While they race, K waiters per run wait for the run's next pause (awaitPendingAction; those
+    // beyond the run's waiter cap fall back to polling): each must get the second action.
+    const waiters = runIds.map((runId) =>
+      Promise.all(
+        approvers.map(() =>
+          hitl
+            .waitForPendingAction(runId, { afterActionId: firstPending.get(runId)!.actionId, timeoutMs: 180_000 })
+            .catch((error: unknown) => ({ error: String(error) })),
+        ),
+      ),
+    );
     const perAction = await mapLimit(runIds, 4, async (runId) => {
       const action = firstPending.get(runId)!;
       const first = await Promise.all(approvers.map((_, i) => racer(runId, action, i)));
@@ -135,6 +146,16 @@ describe('reliability: races (client + HTTP API processes)', function () {
 
     // Every run pauses again on its second call; the owner approves it, and the run completes.
     const secondPending = await waitAllPaused(hitl, runIds, 120_000);
+    const waited = await Promise.all(waiters);
+    let waitersRight = 0;
+    const waiterProblems: string[] = [];
+    waited.forEach((answers, r) => {
+      const expected = secondPending.get(runIds[r]!)!;
+      for (const answer of answers) {
+        if ('pendingAction' in answer && answer.pendingAction?.actionId === expected.actionId) waitersRight += 1;
+        else waiterProblems.push(`${runIds[r]}: ${JSON.stringify(answer).slice(0, 300)}`);
+      }
+    });
     const stale = await hitl.resolve(runIds[0]!, {
       actionId: firstPending.get(runIds[0]!)!.actionId,
       approver: owner,
@@ -167,10 +188,13 @@ describe('reliability: races (client + HTTP API processes)', function () {
     figure(
       `resolution-race: ${m} actions x ${k} concurrent approvers (client + HTTP), ${winners} accepted, ` +
         `${alreadyResolved} AlreadyResolved, ${otherAnswers} other, ${retryMismatches} retries with a different answer, ` +
-        `${duplicates} duplicate tool executions`,
+        `${duplicates} duplicate tool executions; ${m * k} waiters for the next pause, ${waitersRight} got it, ` +
+        `${waiterProblems.length} did not`,
     );
 
     assert.deepEqual(problems.slice(0, 10), []);
+    assert.deepEqual(waiterProblems.slice(0, 10), []);
+
     assert.equal(winners, m);
     assert.equal(alreadyResolved, m * (k - 1));
     assert.equal(retryMismatches, 0);
