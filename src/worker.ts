@@ -21,7 +21,7 @@ export interface CreateWorkerOptions {
   taskQueue: string;
   /** The activities to register: normally `createWorkerActivities(client, taskQueue)`. */
   activities: object;
-  /** A prebuilt bundle (tests share one); default: bundle `src/workflows` at creation. */
+  /** A prebuilt bundle (tests share one), built with `failureConverterPath: FAILURE_CONVERTER_PATH`; default: bundle `src/workflows` at creation. */
   workflowBundle?: WorkflowBundleOption;
   /** Anything else for `Worker.create`. */
   workerOptions?: Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'activities' | 'workflowBundle'>;
@@ -29,6 +29,8 @@ export interface CreateWorkerOptions {
 
 /** Path of the workflow entry (`src/workflows/index.ts`, or `.js` when compiled). */
 export const WORKFLOWS_PATH = require.resolve('./workflows');
+/** The failure converter (well-formed strings); a prebuilt bundle must be built with it too. */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundle
@@ -36,6 +38,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     : { workflowsPath: WORKFLOWS_PATH };
   return Worker.create({
     ...options.workerOptions,
+    dataConverter: { ...options.workerOptions?.dataConverter, failureConverterPath: FAILURE_CONVERTER_PATH },
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,

@@ -14,7 +14,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createWorkerActivities } from '../src/activities';
 import { HITL_SEARCH_ATTRIBUTES } from '../src/contracts';
 import { resolveTemporalCliPath } from '../src/dev/temporal-cli';
-import { createWorker } from '../src/worker';
+import { createWorker, FAILURE_CONVERTER_PATH } from '../src/worker';
 
 /** History length after which the test server suggests continue-as-new. */
 export const SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 120;
@@ -44,7 +44,11 @@ export function getTestEnv(): Promise<TestWorkflowEnvironment> {
 /** The one workflow bundle of this test run. */
 export function getWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   installRuntime(); // before any worker (e.g. Worker.runReplayHistories) instantiates the default one
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: quietLogger() });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietLogger(),
+  });
   return bundle;
 }
 
