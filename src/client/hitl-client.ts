@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Client,
   WithStartWorkflowOperation,
   WorkflowFailedError,
   WorkflowNotFoundError,
+  type WorkflowExecutionDescription,
   type WorkflowHandle,
   type WorkflowStartOptions,
 } from '@temporalio/client';
@@ -122,7 +124,7 @@ async function retryUnprocessed<T>(send: () => Promise<T>): Promise<T> {
       return await send();
     } catch (error) {
       if (!isUnprocessedUpdate(error) || attempt > UNPROCESSED_RETRIES) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      await sleep(50 * 2 ** attempt);
     }
   }
 }
@@ -239,7 +241,7 @@ export class HitlClient {
       const refusal = refusalFromError(error);
       if (refusal) return { ok: false, refusal };
       if (isRunNotFound(error)) {
-        const closed = await this.describeStatus(runId);
+        const closed = (await this.describeRun(runId))?.status.name;
         if (closed === undefined) throw new RunNotFoundError(runId);
         return { ok: false, refusal: { type: 'NoPendingAction', message: `The run has already finished (${closed})` } };
       }
@@ -329,14 +331,14 @@ export class HitlClient {
       } catch (error) {
         // A query can fail for a moment while the run is busy ("buffered query cleared"): ask again.
         if (error instanceof RunNotFoundError || Date.now() >= deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, POLL_FALLBACK_MS));
+        await sleep(POLL_FALLBACK_MS);
         continue;
       }
       const { status, pendingAction } = state;
       if (pendingAction && pendingAction.actionId !== skip) return { status: 'requires_action', pendingAction };
       const remaining = deadline - Date.now();
       if (FINAL_RUN_STATUSES.has(status) || remaining <= 0) return { status, pendingAction: null };
-      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_FALLBACK_MS, remaining)));
+      await sleep(Math.min(POLL_FALLBACK_MS, remaining));
     }
   }
 
@@ -358,24 +360,17 @@ export class HitlClient {
 
   /** The final status of a closed run (its `HitlStatus`), or undefined when there is no such run. */
   private async describeClosed(runId: string): Promise<RunStatus | undefined> {
-    try {
-      const description = await this.handle(runId).describe();
-      const status = RunStatusSchema.safeParse(description.typedSearchAttributes.get(HitlStatus));
-      if (status.success && FINAL_RUN_STATUSES.has(status.data)) return status.data;
-      return description.status.name === 'COMPLETED'
-        ? 'completed'
-        : description.status.name === 'FAILED'
-          ? 'failed'
-          : 'aborted';
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return undefined;
-      throw error;
-    }
+    const description = await this.describeRun(runId);
+    if (description === undefined) return undefined;
+    const status = RunStatusSchema.safeParse(description.typedSearchAttributes.get(HitlStatus));
+    if (status.success && FINAL_RUN_STATUSES.has(status.data)) return status.data;
+    const temporalStatus = description.status.name;
+    return temporalStatus === 'COMPLETED' ? 'completed' : temporalStatus === 'FAILED' ? 'failed' : 'aborted';
   }
 
-  private async describeStatus(runId: string): Promise<string | undefined> {
+  private async describeRun(runId: string): Promise<WorkflowExecutionDescription | undefined> {
     try {
-      return (await this.handle(runId).describe()).status.name;
+      return await this.handle(runId).describe();
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return undefined;
       throw error;
