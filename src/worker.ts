@@ -11,7 +11,8 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { createWorkerActivities } from './activities';
+import { ConfigError, configSourceFromEnv } from './agent-config';
+import { createDefaultToolRegistry, createWorkerActivities, loadActivitiesConfigFromEnv } from './activities';
 import { describeTemporalConfig, loadTemporalConfig } from './config';
 
 export interface CreateWorkerOptions {
@@ -58,6 +59,10 @@ function workerLogLevel(): LogLevel {
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger(workerLogLevel()) });
   const config = loadTemporalConfig();
+  // The configuration file is validated before anything connects: a bad file stops the worker at once.
+  const registry = createDefaultToolRegistry();
+  const agents = configSourceFromEnv({ knownTools: new Set(registry.list().map((tool) => tool.name)) });
+  const activitiesConfig = { ...loadActivitiesConfigFromEnv(), agents };
   const connection = await NativeConnection.connect(config.connectionOptions).catch((err: unknown) => {
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(`cannot connect to Temporal at ${describeTemporalConfig(config)} (TEMPORAL_ADDRESS): ${reason}`);
@@ -66,7 +71,7 @@ async function main(): Promise<void> {
   const clientConnection = await Connection.connect(config.connectionOptions);
   try {
     const client = new Client({ connection: clientConnection, namespace: config.namespace });
-    const activities = createWorkerActivities(client, config.taskQueue);
+    const activities = createWorkerActivities(client, config.taskQueue, activitiesConfig, registry);
     const worker = await createWorker({
       connection,
       namespace: config.namespace,
@@ -74,7 +79,10 @@ async function main(): Promise<void> {
       activities,
     });
     const running = worker.run();
-    console.log(`worker polling task queue "${config.taskQueue}" on ${describeTemporalConfig(config)}`);
+    const scripted = activitiesConfig.enableScripted ? '; scripted model enabled' : '';
+    console.log(
+      `worker polling task queue "${config.taskQueue}" on ${describeTemporalConfig(config)} (agents from ${agents.description}${scripted})`,
+    );
     await running;
   } finally {
     await clientConnection.close();
@@ -86,6 +94,10 @@ if (require.main === module) {
   main().then(
     () => process.exit(0),
     (err: unknown) => {
+      if (err instanceof ConfigError) {
+        console.error(err.message);
+        process.exit(1);
+      }
       console.error(`worker failed: ${err instanceof Error ? err.message : String(err)}`);
       if (process.env.DEBUG && err instanceof Error) console.error(err.stack);
       process.exit(1);

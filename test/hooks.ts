@@ -16,6 +16,10 @@ import { HITL_SEARCH_ATTRIBUTES } from '../src/contracts';
 import { resolveTemporalCliPath } from '../src/dev/temporal-cli';
 import { createWorker, FAILURE_CONVERTER_PATH } from '../src/worker';
 
+// The scripted model is how the suites drive runs deterministically; workers accept it only when asked to
+// (DESIGN.md v1.1). The one test of a worker without it passes `enableScripted: false` itself.
+process.env.HITL_ENABLE_SCRIPTED ??= '1';
+
 /** History length after which the test server suggests continue-as-new. */
 export const SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 120;
 

@@ -19,8 +19,8 @@ import {
   ALL_DECISIONS,
   type ChatMessage,
   type HumanInterruptPayload,
-  type NormalizedRunInput,
-  RunInputSchema,
+  type NormalizedInlineRunInput,
+  InlineRunInputSchema,
   type ToolCall,
 } from '../../src/contracts';
 import { evaluateToolPolicy } from '../../src/policy';
@@ -103,7 +103,7 @@ export function createLangGraphSide(kind: SaverKind, dbFile: string | undefined,
 }
 
 export class LangGraphFlow implements Flow {
-  private readonly input: NormalizedRunInput = RunInputSchema.parse(benchRunInput());
+  private readonly input: NormalizedInlineRunInput = InlineRunInputSchema.parse(benchRunInput());
   private readonly toolStarts = new Map<string, number>();
   private readonly prefix = `lg-${Date.now().toString(36)}`;
   readonly graph;
@@ -171,6 +171,8 @@ export class LangGraphFlow implements Flow {
         if (call.name === 'noop') toolStarts.set(threadId, now());
         const result = await activities.executeTool({
           runId: threadId,
+          userId: input.userId,
+          conversationId: input.conversationId,
           toolCallId: call.id,
           name: call.name,
           arguments: call.arguments,

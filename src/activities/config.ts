@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
+import type { AgentConfigSource } from '../agent-config';
 import { describeIssues } from '../contracts';
 
 const REDACTED = '[redacted]';
@@ -73,6 +74,19 @@ export const ActivitiesConfigSchema = z.object({
       ),
     })
     .prefault({}),
+  /**
+   * Accept the deterministic `scripted` model provider (demos and tests only: `HITL_ENABLE_SCRIPTED=1`).
+   * Without it a run naming `scripted` fails `InvalidInput`, whatever its input says.
+   */
+  enableScripted: z.boolean().default(false),
+  /** The configuration file's agents and model endpoints; default: from the environment, on first use. */
+  agents: z
+    .custom<AgentConfigSource>(
+      (value) =>
+        typeof value === 'object' && value !== null && typeof (value as AgentConfigSource).current === 'function',
+      'expected an AgentConfigSource',
+    )
+    .optional(),
 });
 /** What callers pass: the key may be a plain string. */
 export type ActivitiesConfigInput = z.input<typeof ActivitiesConfigSchema>;
@@ -94,6 +108,7 @@ const ENV_FIELD_NAMES: Record<string, string> = {
   'model.apiKey': 'HITL_MODEL_API_KEY',
   'model.defaultModel': 'HITL_MODEL_NAME',
   'model.providerName': 'HITL_MODEL_PROVIDER_NAME',
+  enableScripted: 'HITL_ENABLE_SCRIPTED',
 };
 
 /**
@@ -104,6 +119,9 @@ const ENV_FIELD_NAMES: Record<string, string> = {
  * - `HITL_MODEL_API_KEY`: its key (optional: local servers often need none)
  * - `HITL_MODEL_NAME`: default model name
  * - `HITL_MODEL_PROVIDER_NAME`: provider name for the AI SDK (default `openai-compatible`)
+ * - `HITL_ENABLE_SCRIPTED`: `1` accepts the scripted demo provider (default: refused)
+ *
+ * The configuration file (`HITL_CONFIG`) is read by `createActivities` on first use, or passed as `agents`.
  */
 export function loadActivitiesConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ActivitiesConfig {
   const parsed = ActivitiesConfigSchema.safeParse({
@@ -114,6 +132,7 @@ export function loadActivitiesConfigFromEnv(env: NodeJS.ProcessEnv = process.env
       defaultModel: env.HITL_MODEL_NAME,
       providerName: env.HITL_MODEL_PROVIDER_NAME,
     },
+    enableScripted: flag(env.HITL_ENABLE_SCRIPTED),
   });
   if (!parsed.success) {
     // Issue paths are renamed to the variables; zod's messages do not quote the values.
@@ -135,6 +154,14 @@ export function defaultSandboxDir(): string {
     if (parent === dir) return path.resolve('.sandbox');
     dir = parent;
   }
+}
+
+/** `1`/`true`/`yes` (any case) is on; unset or empty is off; anything else is a mistake worth a message. */
+function flag(value: string | undefined): boolean | string {
+  const normalized = (value ?? '').trim().toLowerCase();
+  if (normalized === '' || normalized === '0' || normalized === 'false' || normalized === 'no') return false;
+  if (normalized === '1' || normalized === 'true' || normalized === 'yes') return true;
+  return value ?? '';
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

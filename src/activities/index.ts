@@ -8,12 +8,17 @@ import type {
   GrantActivities,
   HitlActivities,
   ModelTurn,
+  ResolveAgentRequest,
+  RunConfig,
   ToolResult,
 } from '../contracts';
+import { configSourceFromEnv, type AgentConfigSource } from '../agent-config';
+import { resolveAgentActivity } from './resolve-agent';
 import { loadActivitiesConfigFromEnv, type ActivitiesConfig } from './config';
 import { createModelDispatcher } from './model';
 import { ToolRegistry, type ToolContext } from './tools/registry';
 import { SANDBOX_TOOLS } from './tools/sandbox-files';
+import { userSandboxDir } from './tools/sandbox-path';
 
 export * from './config';
 export * from './model';
@@ -21,6 +26,7 @@ export * from './tools/registry';
 export * from './tools/idempotency';
 export * from './tools/sandbox-path';
 export * from './tools/sandbox-files';
+export * from './tools/specs';
 
 /** How often `callModel` heartbeats while it waits for the endpoint (the SDK throttles the sends). */
 const ACTIVITY_HEARTBEAT_MS = 1000;
@@ -42,7 +48,11 @@ export function createActivities(
   config: ActivitiesConfig = loadActivitiesConfigFromEnv(),
   registry: ToolRegistry = createDefaultToolRegistry(),
 ): HitlActivities {
-  const callModelFn = createModelDispatcher(config, registry);
+  // The configuration file is read when first needed, so a worker that runs only inline runs needs none.
+  let agents: AgentConfigSource | undefined = config.agents;
+  const agentConfig = (): AgentConfigSource =>
+    (agents ??= configSourceFromEnv({ knownTools: new Set(registry.list().map((tool) => tool.name)) }));
+  const callModelFn = createModelDispatcher(config, registry, agentConfig);
 
   return {
     async callModel(request: CallModelRequest): Promise<ModelTurn> {
@@ -51,13 +61,24 @@ export function createActivities(
       return whileHeartbeating(activity, () => callModelFn(request, { signal: activity.cancellationSignal }));
     },
 
+    async resolveAgentConfig(request: ResolveAgentRequest): Promise<RunConfig> {
+      return resolveAgentActivity(agentConfig(), registry, config.enableScripted, request);
+    },
+
     async executeTool(request: ExecuteToolRequest): Promise<ToolResult> {
+      // A request without a user (scheduled by an older workflow) must not fall back to the shared root.
+      const userId: unknown = request.userId;
+      if (typeof userId !== 'string' || userId === '') {
+        return { status: 'error', content: 'Tool call refused: it names no user, and tools run only in a user folder' };
+      }
       const activity = currentActivityContext();
       const ctx: ToolContext = {
         idempotencyKey: request.idempotencyKey,
         runId: request.runId,
         toolCallId: request.toolCallId,
-        sandboxDir: config.sandboxDir,
+        userId,
+        conversationId: typeof request.conversationId === 'string' ? request.conversationId : '',
+        sandboxDir: userSandboxDir(config.sandboxDir, userId),
         ...(activity !== undefined
           ? { heartbeat: () => activity.heartbeat(), signal: activity.cancellationSignal }
           : {}),

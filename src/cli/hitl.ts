@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // The `hitl` command: start demo runs, list and inspect runs, resolve paused ones, manage grants.
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, configSourceFromEnv, findAgent, summarizeAgent, type AgentConfigSource } from '../agent-config';
+import { createDefaultToolRegistry, toolSpecsOf } from '../activities';
 import { connectHitlClient, RunNotFoundError, type HitlClient, type ResolveOutcome } from '../client';
 import {
   FINAL_RUN_STATUSES,
@@ -13,6 +16,7 @@ import {
   type PendingAction,
   type Resolution,
   type RunStatus,
+  type Tighten,
 } from '../contracts';
 import { DEMO_NAMES, DEMOS, type DemoName } from './demos';
 import { formatGrants, formatPending, formatRuns, formatRunState } from './format';
@@ -37,6 +41,22 @@ export interface CliDeps {
   io: CliIo;
   /** Runs the product (`hitl dev`); default: `npm start` in this checkout. */
   runDev?: () => number;
+  /** The configuration file's agents; default: from the environment (`HITL_CONFIG`, ./hitl.config.yaml). */
+  agents?: () => AgentConfigSource;
+}
+
+function defaultAgents(): AgentConfigSource {
+  const registry = createDefaultToolRegistry();
+  return configSourceFromEnv({ knownTools: new Set(registry.list().map((tool) => tool.name)) });
+}
+
+/** Seconds as a positive number of milliseconds, or a usage error naming the option. */
+function positiveSeconds(text: string, option: string): number {
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new CliError('InvalidArguments', `${option} must be a positive number of seconds`);
+  }
+  return Math.ceil(seconds * 1000);
 }
 
 const SCOPES = GrantScopeSchema.options;
@@ -114,23 +134,101 @@ export function buildProgram(deps: CliDeps): Command {
       if (code !== 0) throw new CliError('DevFailed', `npm start exited with ${code}`);
     });
 
+  const agentSource = (): AgentConfigSource => (deps.agents ?? defaultAgents)();
+
   program
-    .command('start')
-    .description('start a scripted demo run and show what it waits for')
-    .addOption(new Option('--demo <name>', 'demo to start').choices(DEMO_NAMES).default('delete-file'))
-    .option('--user <userId>', 'owner of the run', 'u1')
+    .command('agents')
+    .description('list the agents of the configuration file (HITL_CONFIG, default ./hitl.config.yaml)')
     .option('--json', 'print JSON')
-    .action(async (opts: { demo: DemoName; user: string; json?: boolean }) => {
-      const client = await deps.connect();
-      const { runId, pendingAction: pending } = await client.startRunAndWait(DEMOS[opts.demo](opts.user), {
-        timeoutMs: 10_000,
-      });
-      print({ runId, pendingAction: pending }, opts.json, () =>
-        pending
-          ? `started ${runId}; it waits for a decision:\n${formatPending(pending)}\n\napprove with: hitl approve ${runId} --as ${opts.user}`
-          : `started ${runId}; it did not pause`,
+    .action((opts: { json?: boolean }) => {
+      const source = agentSource();
+      const loaded = source.current();
+      const registry = createDefaultToolRegistry();
+      const agents = loaded.config.agents.map((agent) =>
+        summarizeAgent(loaded, agent, (names) => toolSpecsOf(registry, names)),
+      );
+      print(agents, opts.json, () =>
+        agents.length === 0
+          ? `no agents (${source.description})`
+          : agents
+              .map(
+                (a) => `${a.id}  config ${a.configVersion}  ${a.name ?? ''}\n    tools: ${a.tools.join(', ') || '—'}`,
+              )
+              .join('\n'),
       );
     });
+
+  program
+    .command('start')
+    .description('start a run of an agent (default: the delete-file demo) and show what it waits for')
+    .option('--agent <agentId>', 'agent of the configuration file (see `hitl agents`)')
+    .addOption(new Option('--demo <name>', 'a demo: its agent and first message').choices(DEMO_NAMES))
+    .option('--message <text>', 'the user message that starts the conversation')
+    .option('--user <userId>', 'owner of the run', 'u1')
+    .option('--conversation <id>', 'conversation id (default: a new one)')
+    .option('--deny <pattern...>', 'tighten: deny these tools for this run')
+    .option('--ask <pattern...>', 'tighten: ask before these tools (only ones the agent would allow)')
+    .option('--ttl <seconds>', "tighten: a shorter approval TTL than the agent's")
+    .option('--abort-on-expiry', 'tighten: abort the run when an approval expires')
+    .option('--timeout <seconds>', 'how long to wait for the first pause', '10')
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: {
+        agent?: string;
+        demo?: DemoName;
+        message?: string;
+        user: string;
+        conversation?: string;
+        deny?: string[];
+        ask?: string[];
+        ttl?: string;
+        abortOnExpiry?: boolean;
+        timeout: string;
+        json?: boolean;
+      }) => {
+        if (opts.agent !== undefined && opts.demo !== undefined) {
+          throw new CliError('InvalidArguments', 'give --agent or --demo, not both');
+        }
+        const demo = opts.agent === undefined ? DEMOS[opts.demo ?? 'delete-file'] : undefined;
+        const agentId = opts.agent ?? demo!.agentId;
+        const message = opts.message ?? demo?.message;
+        if (message === undefined) throw new CliError('InvalidArguments', '--message is required with --agent');
+        const source = agentSource();
+        // The worker decides (its configuration is the one that counts), but a name unknown here is a typo.
+        if (source.current().file !== undefined && !findAgent(source.current(), agentId)) {
+          const known = source.current().config.agents.map((a) => a.id);
+          throw new CliError(
+            'AgentNotFound',
+            `no agent "${agentId}" in ${source.description} (agents: ${known.join(', ') || 'none'})`,
+          );
+        }
+        const tighten: Tighten = {
+          ...(opts.deny ? { deny: opts.deny } : {}),
+          ...(opts.ask ? { ask: opts.ask } : {}),
+          ...(opts.ttl !== undefined ? { approvalTtlMs: positiveSeconds(opts.ttl, '--ttl') } : {}),
+          ...(opts.abortOnExpiry ? { onExpiry: 'abort' as const } : {}),
+        };
+        const client = await deps.connect();
+        const answer = await client.startRunAndWait(
+          {
+            userId: opts.user,
+            conversationId: opts.conversation ?? `conversation-${randomUUID()}`,
+            agentId,
+            messages: [{ role: 'user', content: message }],
+            ...(Object.keys(tighten).length > 0 ? { tighten } : {}),
+          },
+          { timeoutMs: positiveSeconds(opts.timeout, '--timeout') },
+        );
+        const { runId, pendingAction: pending, status } = answer;
+        const failure =
+          status === 'failed' ? (await client.getRunState(runId).catch(() => undefined))?.error : undefined;
+        print({ runId, status, pendingAction: pending, ...(failure ? { error: failure } : {}) }, opts.json, () =>
+          pending
+            ? `started ${runId} (agent ${agentId}); it waits for a decision:\n${formatPending(pending)}\n\napprove with: hitl approve ${runId} --as ${opts.user}`
+            : `started ${runId} (agent ${agentId}); it did not pause: ${status}${failure ? ` — ${failure}` : ''}`,
+        );
+      },
+    );
 
   program
     .command('runs')
@@ -313,6 +411,10 @@ export async function main(argv: string[], deps: CliDeps): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof ConfigError) {
+      deps.io.err(`hitl: ${error.message}\n`);
+      return 1;
+    }
     if (error instanceof CliError) {
       deps.io.err(`hitl: ${error.type}: ${error.message}\n`);
       return 2;

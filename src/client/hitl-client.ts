@@ -29,7 +29,7 @@ import {
   resolveActionUpdate,
   resolveActionSignal,
   checkResolutionShape,
-  RunInputSchema,
+  parseRunInput,
   RunStatusSchema,
   type AwaitPendingActionResult,
   type NormalizedRunInput,
@@ -150,7 +150,11 @@ export class HitlClient {
     return this.client.workflow.getHandle(runId);
   }
 
-  /** Validates the input with the wire schema, then starts one `generationRun`. */
+  /**
+   * Validates the input with the wire schema, then starts one `generationRun`: an agent run
+   * (`{ userId, conversationId, agentId, messages, tighten? }`, resolved by the worker from its
+   * configuration file), or a v1 inline run (with `model`, `tools`, `policy`…; operators only).
+   */
   async startRun(input: RunInput, options: StartRunOptions = {}): Promise<{ runId: string }> {
     const start = this.startOptions(input, options);
     await this.client.workflow.start(GENERATION_RUN_WORKFLOW, start);
@@ -343,7 +347,7 @@ export class HitlClient {
   }
 
   private startOptions(input: RunInput, options: StartRunOptions): WorkflowStartOptions & { workflowId: string } {
-    const parsed = RunInputSchema.safeParse(input);
+    const parsed = parseRunInput(input);
     if (!parsed.success) throw new InvalidRunInputError(`Invalid RunInput: ${describeIssues(parsed.error)}`);
     return {
       taskQueue: this.taskQueue,

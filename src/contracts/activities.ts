@@ -1,5 +1,6 @@
+import type { ResolveAgentRequest, ToolSpec } from './agents';
 import type { ChatMessage, JsonObject, ModelTurn, ToolResult } from './messages';
-import type { ModelConfig } from './run-input';
+import type { ModelConfig, RunConfig } from './run-input';
 
 /** Argument of activity `callModel`. */
 export interface CallModelRequest {
@@ -10,11 +11,16 @@ export interface CallModelRequest {
   messages: ChatMessage[];
   /** Names of the tools offered to the model. */
   tools: string[];
+  /** The tools as pinned when an agent run started; without them the worker describes `tools` itself. */
+  toolSpecs?: ToolSpec[];
 }
 
 /** Argument of activity `executeTool`. */
 export interface ExecuteToolRequest {
   runId: string;
+  /** Whom the tool acts for: the sandbox file tools work in this user's folder only. */
+  userId: string;
+  conversationId: string;
   toolCallId: string;
   name: string;
   arguments: JsonObject;
@@ -26,4 +32,9 @@ export interface ExecuteToolRequest {
 export interface HitlActivities {
   callModel(request: CallModelRequest): Promise<ModelTurn>;
   executeTool(request: ExecuteToolRequest): Promise<ToolResult>;
+  /**
+   * The effective configuration of an agent run, from the worker's configuration file (fails
+   * non-retryable `InvalidInput` for an unknown agent or a provider this worker does not accept).
+   */
+  resolveAgentConfig(request: ResolveAgentRequest): Promise<RunConfig>;
 }

@@ -1,5 +1,6 @@
 // Everything here is sandbox-safe: the workflow bundle imports it.
 export * from './json-limits';
+export * from './agents';
 export * from './messages';
 export * from './run-input';
 export * from './pending-action';

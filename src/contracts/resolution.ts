@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApproverClaimsSchema } from './agents';
 import type { Refusal } from './errors';
 import { describeIssues } from './run-input';
 import { jsonLimitProblem, MAX_RESOLUTION_CHARS } from './json-limits';
@@ -34,6 +35,11 @@ export const ResolutionSchema = z.object({
   decisions: z.array(DecisionSchema).max(256).optional(),
   answer: z.unknown().optional(),
   answers: z.unknown().optional(),
+  /**
+   * Claims of the approver's verified token that the run's claim rules look at (wire addition). The HTTP
+   * API sets it from the token and never from the body; Temporal-level callers are operators.
+   */
+  approverClaims: ApproverClaimsSchema.optional(),
 });
 export type Resolution = z.input<typeof ResolutionSchema>;
 export type ParsedResolution = z.output<typeof ResolutionSchema>;

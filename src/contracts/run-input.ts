@@ -1,4 +1,13 @@
 import { z } from 'zod';
+import {
+  AgentIdSchema,
+  ApproverRulesSchema,
+  MAX_ID_CHARS,
+  TightenRulesSchema,
+  TightenSchema,
+  ToolPatternSchema,
+  ToolSpecSchema,
+} from './agents';
 import { ChatMessageSchema, ToolCallSchema } from './messages';
 
 export const DEFAULT_APPROVAL_TTL_MS = 24 * 60 * 60 * 1000;
@@ -7,8 +16,6 @@ export const DEFAULT_MAX_TURNS = 20;
 
 export const PolicyModeSchema = z.enum(['default', 'dontAsk', 'bypass']);
 export type PolicyMode = z.infer<typeof PolicyModeSchema>;
-
-const ToolPatternSchema = z.string().min(1).max(256);
 
 /**
  * LibreChat's `toolApproval` block. HITL is on only when `enabled === true`; a run that gives no
@@ -39,12 +46,19 @@ export const ScriptedModelSchema = z.object({
   script: z.array(ScriptedTurnSchema).max(1000),
 });
 
+/** Name of a model endpoint in the configuration file (`providers.<name>`). */
+export const EndpointNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" (at most 64, starting alphanumeric)');
+
 /**
- * A model served by the OpenAI-compatible endpoint configured on the worker. Keys and base URLs are
- * worker configuration and never part of the run input (so never in workflow history).
+ * A model served by an OpenAI-compatible endpoint configured on the worker: `endpoint` names one of
+ * the configuration file's `providers`; without it, the endpoint of the `HITL_MODEL_*` environment.
+ * Keys and base URLs are worker configuration and never part of the run input (so never in history).
  */
 export const OpenAICompatibleModelSchema = z.object({
   provider: z.literal('openai-compatible'),
+  endpoint: EndpointNameSchema.optional(),
   model: z.string().min(1).max(256).optional(),
   temperature: z.number().min(0).max(2).optional(),
   maxOutputTokens: z.number().int().positive().max(1_000_000).optional(),
@@ -53,30 +67,125 @@ export const OpenAICompatibleModelSchema = z.object({
 export const ModelConfigSchema = z.discriminatedUnion('provider', [ScriptedModelSchema, OpenAICompatibleModelSchema]);
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 
-const IdentitySchema = z.string().min(1).max(256);
+const IdentitySchema = z.string().min(1).max(MAX_ID_CHARS);
+const ConversationIdSchema = z.string().min(1).max(MAX_ID_CHARS);
+export const OnExpirySchema = z.enum(['abort', 'reject']);
 
-export const RunInputSchema = z.object({
+/**
+ * v1 input (wire): the run carries its own model, tools and policy. For Temporal-level callers
+ * (namespace access is operator access); the HTTP API never starts one. `tighten` applies here too.
+ */
+export const InlineRunInputSchema = z.object({
   userId: IdentitySchema,
-  conversationId: z.string().min(1).max(256),
-  agentId: z.string().min(1).max(256).optional(),
+  conversationId: ConversationIdSchema,
+  agentId: z.string().min(1).max(MAX_ID_CHARS).optional(),
   messages: z.array(ChatMessageSchema).min(1),
   model: ModelConfigSchema,
-  tools: z.array(z.string().min(1).max(256)).max(256).default([]),
+  tools: z.array(z.string().min(1).max(MAX_ID_CHARS)).max(256).default([]),
   policy: ToolPolicySchema.default(DEFAULT_POLICY),
   approvalTtlMs: z.number().int().positive().max(MAX_APPROVAL_TTL_MS).default(DEFAULT_APPROVAL_TTL_MS),
-  onExpiry: z.enum(['abort', 'reject']).default('abort'),
+  onExpiry: OnExpirySchema.default('abort'),
   approvers: z.array(IdentitySchema).min(1).max(100).optional(),
   maxTurns: z.number().int().positive().max(1000).default(DEFAULT_MAX_TURNS),
+  tighten: TightenSchema.optional(),
 });
-/** What callers send: defaults may be left out. */
-export type RunInput = z.input<typeof RunInputSchema>;
-/** What the workflow works with: every default applied. */
-export type NormalizedRunInput = z.output<typeof RunInputSchema>;
+export type InlineRunInput = z.input<typeof InlineRunInputSchema>;
+export type NormalizedInlineRunInput = z.output<typeof InlineRunInputSchema>;
 
-/** Zod issues as one readable line: `messages: Too small…; model.provider: Invalid input`. */
+/** Fields an agent run may not carry: its agent's configuration decides them. */
+const NOT_IN_AGENT_RUN =
+  "not part of an agent run: the agent's configuration decides it (a request may only tighten, see `tighten`)";
+
+/**
+ * v1.1 input (wire): the run names an agent of the configuration file; the worker resolves the agent
+ * (policy, tools, approvers, TTL, model) once, at the start, and pins it in the history.
+ */
+export const AgentRunInputSchema = z.strictObject(
+  {
+    userId: IdentitySchema,
+    conversationId: ConversationIdSchema,
+    agentId: AgentIdSchema,
+    messages: z.array(ChatMessageSchema).min(1),
+    tighten: TightenSchema.optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? NOT_IN_AGENT_RUN : undefined) },
+);
+export type AgentRunInput = z.input<typeof AgentRunInputSchema>;
+export type NormalizedAgentRunInput = z.output<typeof AgentRunInputSchema>;
+
+/** The one argument of `generationRun`: an agent run, or (with `model`) a v1 inline run. */
+export const RunInputSchema = z.union([AgentRunInputSchema, InlineRunInputSchema]);
+/** What callers send: defaults may be left out. */
+export type RunInput = AgentRunInput | InlineRunInput;
+/** What the workflow works with: every default applied. */
+export type NormalizedRunInput = NormalizedAgentRunInput | NormalizedInlineRunInput;
+
+/** True for v1 inline input: it carries its own `model`. */
+export function isInlineRunInput(input: unknown): boolean {
+  return typeof input === 'object' && input !== null && 'model' in input;
+}
+
+/**
+ * Parses a run input with the schema of its kind (inline when it has `model`, else agent), so a refusal
+ * names the fields of that kind instead of zod's "no union member matched".
+ */
+export function parseRunInput(raw: unknown): z.ZodSafeParseResult<NormalizedRunInput> {
+  return isInlineRunInput(raw) ? InlineRunInputSchema.safeParse(raw) : AgentRunInputSchema.safeParse(raw);
+}
+
+/**
+ * The effective configuration of a run, resolved once when it starts: from the agent (plus the request's
+ * tightening) for an agent run, from the input itself for an inline run. Agent runs record it in their
+ * history (the result of activity `resolveAgentConfig`) and carry it across continue-as-new, so a
+ * configuration edit never changes a run already started.
+ */
+export const RunConfigSchema = z.object({
+  agentId: z.string().min(1).max(MAX_ID_CHARS).optional(),
+  agentName: z.string().max(MAX_ID_CHARS).optional(),
+  /** Content hash of the agent's configuration (agent runs only). */
+  configVersion: z.string().max(64).optional(),
+  model: ModelConfigSchema,
+  /** The agent's system prompt, put before the conversation. */
+  instructions: z.string().max(100_000).optional(),
+  /** Names of the tools the model is offered. */
+  tools: z.array(z.string().min(1).max(MAX_ID_CHARS)).max(256),
+  /** Their descriptions and input schemas as pinned at the start (agent runs; inline runs use the worker's). */
+  toolSpecs: z.array(ToolSpecSchema).max(256).optional(),
+  policy: ToolPolicySchema,
+  tighten: TightenRulesSchema.prefault({}),
+  approvers: ApproverRulesSchema,
+  approvalTtlMs: z.number().int().positive().max(MAX_APPROVAL_TTL_MS),
+  onExpiry: OnExpirySchema,
+  maxTurns: z.number().int().positive().max(1000),
+});
+export type RunConfig = z.output<typeof RunConfigSchema>;
+
+/** The effective configuration of an inline (v1) run: its own fields, with the tightening applied. */
+export function inlineRunConfig(input: NormalizedInlineRunInput): RunConfig {
+  const tighten = input.tighten ?? {};
+  return {
+    ...(input.agentId !== undefined ? { agentId: input.agentId } : {}),
+    model: input.model,
+    tools: input.tools,
+    policy: input.policy,
+    tighten: { deny: tighten.deny ?? [], ask: tighten.ask ?? [] },
+    approvers: { users: input.approvers ?? [input.userId], claims: [] },
+    approvalTtlMs:
+      tighten.approvalTtlMs !== undefined ? Math.min(tighten.approvalTtlMs, input.approvalTtlMs) : input.approvalTtlMs,
+    onExpiry: tighten.onExpiry ?? input.onExpiry,
+    maxTurns: input.maxTurns,
+  };
+}
+
+/**
+ * Zod issues as one readable line: `messages: Too small…; model.provider: Invalid input`. Unknown keys
+ * of a strict object are named one by one (`policy: not part of an agent run…`).
+ */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 10)
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
+  const parts: string[] = [];
+  for (const issue of error.issues) {
+    const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+    for (const path of paths) parts.push(`${path.length ? path.join('.') : '(root)'}: ${issue.message}`);
+  }
+  return parts.slice(0, 10).join('; ');
 }

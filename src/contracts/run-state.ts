@@ -3,6 +3,7 @@ import { RefusalSchema } from './errors';
 import { ChatMessageSchema } from './messages';
 import { PendingActionSchema } from './pending-action';
 import { ResolveResultSchema, ScopeSchema } from './resolution';
+import { RunConfigSchema } from './run-input';
 import { DecisionKindSchema } from './pending-action';
 
 /** `HitlStatus` values (wire). */
@@ -73,6 +74,10 @@ export const RunStateSchema = z.object({
   messages: z.array(ChatMessageSchema),
   decisions: z.array(AuditEntrySchema),
   error: z.string().optional(),
+  /** The agent the run was started with (also an inline run's `agentId` label). */
+  agentId: z.string().optional(),
+  /** Content hash of the agent's configuration the run was started under (agent runs). */
+  configVersion: z.string().optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 
@@ -100,5 +105,7 @@ export const ContinuedStateSchema = z.object({
   expiredActionIds: z.array(z.string()),
   /** update id → the answer it got, so a retried update returns the first answer after continue-as-new. */
   acceptedUpdates: z.record(z.string(), ResolveResultSchema),
+  /** An agent run's pinned configuration: a continued run never resolves its agent again. */
+  config: RunConfigSchema.optional(),
 });
 export type ContinuedState = z.infer<typeof ContinuedStateSchema>;

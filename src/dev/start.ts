@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { DevServerError, startDevServer } from './dev-server';
 import { REPO_ROOT, TemporalCliNotFoundError } from './temporal-cli';
 import { startApiSurface } from '../server';
+import { ConfigError, configSourceFromEnv } from '../agent-config';
+import { createDefaultToolRegistry } from '../activities';
 
 /** Something `npm start` runs next to the worker (HTTP API, approver console, ...). */
 export interface Surface {
@@ -37,6 +39,16 @@ async function startSurfaces(_ctx: SurfaceContext): Promise<Surface[]> {
 const WORKER_STOP_TIMEOUT_MS = 15_000;
 
 async function main(): Promise<void> {
+  // The demo agents use the scripted model, which a worker accepts only when asked to.
+  process.env.HITL_ENABLE_SCRIPTED ??= '1';
+  // A bad configuration file stops here, in one line, before anything starts.
+  const agents = configSourceFromEnv({
+    knownTools: new Set(
+      createDefaultToolRegistry()
+        .list()
+        .map((tool) => tool.name),
+    ),
+  });
   installTemporalCli();
 
   const server = await startDevServer({ handleSignals: false, detached: true });
@@ -50,6 +62,8 @@ async function main(): Promise<void> {
 
   const db = server.dbFilename ? `state in ${path.relative(process.cwd(), server.dbFilename)}` : 'in memory';
   console.log(`Temporal dev server  ${server.address}  (namespace ${server.namespace}, ${db})`);
+  const agentIds = agents.current().config.agents.map((agent) => agent.id);
+  console.log(`Agents               ${agentIds.join(', ') || 'none'}  (from ${agents.description})`);
   if (server.uiUrl) console.log(`Temporal Web UI      ${server.uiUrl}`);
   if (server.addedSearchAttributes.length > 0) {
     console.log(`registered search attributes: ${server.addedSearchAttributes.join(', ')}`);
@@ -197,7 +211,7 @@ async function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> 
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof DevServerError || err instanceof TemporalCliNotFoundError) {
+  if (err instanceof DevServerError || err instanceof TemporalCliNotFoundError || err instanceof ConfigError) {
     console.error(err.message);
   } else {
     console.error(err);

@@ -1,4 +1,4 @@
-import { ASK_USER_QUESTION, type ToolPolicy } from '../contracts';
+import { ASK_USER_QUESTION, type TightenRules, type ToolPolicy } from '../contracts';
 import { matchesToolPattern } from './glob';
 
 /** The built-in question tool: exempt from approval unless a policy list names it exactly. */
@@ -7,7 +7,18 @@ export const ASK_USER_QUESTION_TOOL = ASK_USER_QUESTION;
 export type PolicyDecision = 'allow' | 'deny' | 'ask';
 
 /** Which step of the evaluation order produced the decision. */
-export type PolicyRule = 'deny' | 'ask' | 'allow' | 'grant' | 'bypass' | 'dontAsk' | 'default' | 'disabled' | 'exempt';
+export type PolicyRule =
+  | 'deny'
+  | 'ask'
+  | 'allow'
+  | 'grant'
+  | 'bypass'
+  | 'dontAsk'
+  | 'default'
+  | 'disabled'
+  | 'exempt'
+  | 'tightenDeny'
+  | 'tightenAsk';
 
 export type PolicyVerdict = {
   decision: PolicyDecision;
@@ -71,4 +82,29 @@ export function evaluateToolPolicy(
 
   if (verdict.decision === 'allow' || !policy.reason) return verdict;
   return { ...verdict, reason: renderReason(policy.reason, toolName) };
+}
+
+/**
+ * The agent's verdict, then the run request's tightening on top (DESIGN.md v1.1: a request can only
+ * tighten): a `tighten.deny` match denies; a `tighten.ask` match turns an *allow* into ask (or into a
+ * block when HITL is off, as any ask is). Tightening never turns a deny into an ask: with mode
+ * `dontAsk`, a plain `ask` entry would beat the mode and let an approver run the tool, so a request's
+ * ask entries apply only to calls the agent would allow outright. Grants cannot undo a tightening.
+ */
+export function evaluateRunPolicy(
+  toolName: string,
+  policy: ToolPolicy,
+  options: { grants?: ReadonlySet<string>; tighten?: TightenRules } = {},
+): PolicyVerdict {
+  const verdict = evaluateToolPolicy(toolName, policy, options.grants);
+  const tighten = options.tighten;
+  if (!tighten) return verdict;
+  const reason = policy.reason ? { reason: renderReason(policy.reason, toolName) } : {};
+  if (matchesAny(tighten.deny, toolName)) return { decision: 'deny', rule: 'tightenDeny', ...reason };
+  if (verdict.decision === 'allow' && matchesAny(tighten.ask, toolName)) {
+    return policy.enabled === true
+      ? { decision: 'ask', rule: 'tightenAsk', ...reason }
+      : { decision: 'deny', rule: 'disabled', ...reason };
+  }
+  return verdict;
 }

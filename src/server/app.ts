@@ -23,15 +23,26 @@ import {
   type HitlClient,
   type RunSummary,
 } from '../client';
-import { INVALID_GRANT_ERROR_TYPE, type Resolution } from '../contracts';
+import {
+  findAgent,
+  mayStartRuns,
+  staticConfigSource,
+  emptyConfig,
+  summarizeAgent,
+  type AgentConfigSource,
+} from '../agent-config';
+import { createDefaultToolRegistry, toolSpecsOf } from '../activities';
+import { DEFAULT_APPROVAL_TTL_MS, INVALID_GRANT_ERROR_TYPE, type Resolution, type ToolSpec } from '../contracts';
+import { approverClaimsFor } from '../policy';
 import { AuthError, bearerToken, createAuthenticator, type AuthConfig, type Identity } from './auth';
 import { consoleRoutes, normalizeWebUiUrl } from './console';
 import { RunEventStreams, streamRunEvents, type RunEventStreamOptions } from './events';
 import { ApiError, errorResponses, refusalToHttp, type ErrorBody, type ErrorType } from './http-errors';
-import { isOwner, mayRead, readRunAccess, type RunAccess } from './run-access';
+import { isOwner, mayApprove, mayRead, readRunAccess, type RunAccess } from './run-access';
 import {
   AbortResponseSchema,
   IDEMPOTENCY_KEY_HEADER,
+  ListAgentsResponseSchema,
   ListGrantsResponseSchema,
   ListRunsQuerySchema,
   ListRunsResponseSchema,
@@ -71,6 +82,13 @@ export interface BuildApiOptions {
   webUiUrl?: string;
   /** Temporal namespace for those links; default: the namespace of `client`. */
   namespace?: string;
+  /**
+   * The agents (the configuration file) runs are started with; `startApiServer` reads it from the
+   * environment. Without it there are no agents: `POST /runs` answers 404 for every agent.
+   */
+  agents?: AgentConfigSource;
+  /** Describes the agents' tools (for `GET /agents` versions); default: the built-in tools. */
+  describeTools?: (names: readonly string[]) => ToolSpec[];
 }
 
 const GRPC_DEADLINE_EXCEEDED = 4;
@@ -122,14 +140,20 @@ function routeKey(request: FastifyRequest): string {
   return `${request.method} ${request.routeOptions.url ?? ''}`;
 }
 
-function validationMessage(error: { validation: { instancePath: string; message?: string }[] }): {
+function validationMessage(error: {
+  validation: { instancePath: string; message?: string; keyword?: string; params?: Record<string, unknown> }[];
+}): {
   message: string;
   issues: { path: string; message: string }[];
 } {
-  const issues = error.validation.slice(0, 20).map((v) => ({
-    path: v.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(root)',
-    message: v.message ?? 'invalid',
-  }));
+  const issues = error.validation.slice(0, 20).flatMap((v) => {
+    const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    const message = v.message ?? 'invalid';
+    // An unknown field is named by its own path, not its parent's.
+    const keys = v.keyword === 'unrecognized_keys' && Array.isArray(v.params?.keys) ? v.params.keys : undefined;
+    if (keys) return keys.map((key) => ({ path: path ? `${path}.${String(key)}` : String(key), message }));
+    return [{ path: path || '(root)', message }];
+  });
   return { message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues };
 }
 
@@ -197,6 +221,8 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     apiVersion: API_VERSION,
   };
   const identities = new WeakMap<FastifyRequest, Identity>();
+  const agents = options.agents ?? staticConfigSource(emptyConfig({ knownTools: new Set() }));
+  const describeTools = options.describeTools ?? defaultDescribeTools();
 
   const app = Fastify({
     // A HEAD of the event stream would poll like a GET; only the declared methods are served.
@@ -258,18 +284,19 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
   });
   app.addHook('preClose', async () => streams.closeAll());
 
-  const sub = (request: FastifyRequest): string => {
-    const identity = identities.get(request);
-    if (!identity) throw new ApiError('Unauthorized', 'A bearer token is required');
-    return identity.sub;
+  const identity = (request: FastifyRequest): Identity => {
+    const found = identities.get(request);
+    if (!found) throw new ApiError('Unauthorized', 'A bearer token is required');
+    return found;
   };
+  const sub = (request: FastifyRequest): string => identity(request).sub;
 
   /** The run's access data; 403 unless the caller owns the run or may approve it. */
-  const readableRun = async (runId: string, caller: string): Promise<RunAccess> => {
+  const readableRun = async (runId: string, caller: Identity): Promise<RunAccess> => {
     const access = await readRunAccess(hitl, runId);
     if (!mayRead(access, caller)) {
-      throw new ApiError('NotAuthorized', `"${caller}" is neither the owner nor an approver of run ${runId}`, {
-        approver: caller,
+      throw new ApiError('NotAuthorized', `"${caller.sub}" is neither the owner nor an approver of run ${runId}`, {
+        approver: caller.sub,
       });
     }
     return access;
@@ -290,6 +317,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
       },
       security: [{ bearerAuth: [] }],
       tags: [
+        { name: 'agents', description: 'the configured agents runs are started with' },
         { name: 'runs', description: 'generation runs and their pending actions' },
         { name: 'grants', description: "the caller's remembered approvals (scope session / always)" },
       ],
@@ -311,24 +339,72 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
         schema: {
           tags: ['runs'],
           operationId: 'startRun',
-          summary: 'Start a generation run owned by the caller',
+          summary: 'Start a run of one of the configured agents, owned by the caller',
+          description:
+            'The owner is the token subject; the policy, tools, model, approvers and TTL are the agent’s ' +
+            '(the configuration file), resolved when the run starts and pinned in its history. The request ' +
+            'may only tighten them (`tighten`); any other field is refused with 400 naming it. 403 when the ' +
+            'caller is not one of the agent’s `users`; 404 for an unknown agent.',
           body: StartRunBodySchema,
-          response: { 201: StartRunResponseSchema, ...errorResponses(400, 401, 403, 413, 503) },
+          response: { 201: StartRunResponseSchema, ...errorResponses(400, 401, 403, 404, 413, 503) },
         },
       },
       async (request, reply) => {
-        const caller = sub(request);
-        if (request.body.userId !== undefined && request.body.userId !== caller) {
-          throw new ApiError('NotAuthorized', `userId must be the caller ("${caller}")`, {
-            userId: request.body.userId,
-            sub: caller,
+        const caller = identity(request);
+        const body = request.body;
+        const loaded = agents.current();
+        const agent = findAgent(loaded, body.agentId);
+        if (!agent) throw new ApiError('AgentNotFound', `No agent "${body.agentId}"`, { agentId: body.agentId });
+        if (!mayStartRuns(agent, caller)) {
+          throw new ApiError('NotAuthorized', `"${caller.sub}" may not start runs of agent "${agent.id}"`, {
+            agentId: agent.id,
+            sub: caller.sub,
           });
         }
-        const { runId } = await hitl.startRun({ ...request.body, userId: caller });
+        const ttl = body.tighten?.approvalTtlMs;
+        const agentTtl = agent.approvalTtl ?? loaded.config.defaults?.approvalTtl ?? DEFAULT_APPROVAL_TTL_MS;
+        if (ttl !== undefined && ttl > agentTtl) {
+          throw new ApiError(
+            'InvalidInput',
+            `tighten.approvalTtlMs: may only shorten the agent's approval TTL (${agentTtl} ms), got ${ttl}`,
+            { agentTtlMs: agentTtl },
+          );
+        }
+        const { runId } = await hitl.startRun({
+          userId: caller.sub,
+          agentId: agent.id,
+          conversationId: body.conversationId,
+          messages: body.messages,
+          ...(body.tighten !== undefined ? { tighten: body.tighten } : {}),
+        });
         return reply
           .code(201)
           .header('location', `/runs/${encodeURIComponent(runId)}`)
           .send({ runId });
+      },
+    );
+
+    api.get(
+      '/agents',
+      {
+        schema: {
+          tags: ['agents'],
+          operationId: 'listAgents',
+          summary: 'The agents the caller may start runs with',
+          description:
+            'From the configuration file (operator configuration). `configVersion` is the content hash a run ' +
+            'started now would be pinned to (it changes when the agent’s configuration does).',
+          response: { 200: ListAgentsResponseSchema, ...errorResponses(401) },
+        },
+      },
+      async (request) => {
+        const caller = identity(request);
+        const loaded = agents.current();
+        return {
+          agents: loaded.config.agents
+            .filter((agent) => mayStartRuns(agent, caller))
+            .map((agent) => summarizeAgent(loaded, agent, describeTools)),
+        };
       },
     );
 
@@ -371,7 +447,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
         },
       },
       async (request) => {
-        const caller = sub(request);
+        const caller = identity(request);
         const access = await readableRun(request.params.runId, caller);
         const state = await hitl.getRunState(request.params.runId);
         return {
@@ -380,8 +456,12 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
           userId: access.userId ?? null,
           conversationId: access.conversationId ?? null,
           ...(access.agentId !== undefined ? { agentId: access.agentId } : {}),
-          approvers: access.approvers,
-          caller: { sub: caller, owner: isOwner(access, caller), approver: access.approvers.includes(caller) },
+          ...(access.configVersion !== undefined && state.configVersion === undefined
+            ? { configVersion: access.configVersion }
+            : {}),
+          approvers: access.approvers.users,
+          approverClaims: access.approvers.claims,
+          caller: { sub: caller.sub, owner: isOwner(access, caller.sub), approver: mayApprove(access, caller) },
         };
       },
     );
@@ -398,7 +478,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
         },
       },
       async (request) => {
-        await readableRun(request.params.runId, sub(request));
+        await readableRun(request.params.runId, identity(request));
         return { pendingAction: await hitl.getPendingAction(request.params.runId) };
       },
     );
@@ -422,14 +502,24 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
         },
       },
       async (request, reply) => {
-        const caller = sub(request);
+        const caller = identity(request);
         const { runId } = request.params;
         // Strangers are refused here; the run's owner and approvers are judged (and audited) by the workflow.
-        await readableRun(runId, caller);
-        const resolution: Resolution = { ...request.body, approver: caller };
+        const access = await readableRun(runId, caller);
+        // The approver and the claims the run's rules look at come from the verified token, never the body.
+        const approverClaims = approverClaimsFor(access.approvers.claims, caller.claims);
+        const resolution: Resolution = {
+          ...request.body,
+          approver: caller.sub,
+          ...(Object.keys(approverClaims).length > 0 ? { approverClaims } : {}),
+        };
         const key = request.headers[IDEMPOTENCY_KEY_HEADER];
         // Keys are per caller: two users sending the same key never share an answer.
-        const outcome = await hitl.resolve(runId, resolution, key ? { idempotencyKey: `http:${caller}:${key}` } : {});
+        const outcome = await hitl.resolve(
+          runId,
+          resolution,
+          key ? { idempotencyKey: `http:${caller.sub}:${key}` } : {},
+        );
         if (outcome.ok) return outcome.result;
         const { status, body } = refusalToHttp(outcome.refusal);
         return reply.code(status).send(body);
@@ -496,7 +586,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
       },
       async (request, reply) => {
         const { runId } = request.params;
-        await readableRun(runId, sub(request));
+        await readableRun(runId, identity(request));
         reply.hijack();
         await streamRunEvents(hitl, runId, reply.raw, streamOptions, streams, request.log);
       },
@@ -556,4 +646,10 @@ function grantFailure(error: unknown): { message: string } | undefined {
     return { message: failure.message };
   }
   return undefined;
+}
+
+/** The built-in tools' descriptions (what a worker with the default registry pins). */
+function defaultDescribeTools(): (names: readonly string[]) => ToolSpec[] {
+  const registry = createDefaultToolRegistry();
+  return (names) => toolSpecsOf(registry, names);
 }

@@ -44,6 +44,8 @@ export type AuthConfig =
 export interface Identity {
   /** The token's `sub`: the owner / approver identity used everywhere in the API. */
   sub: string;
+  /** Every claim of the verified token (`role`, `groups`…), for the agents' claim rules. */
+  claims: Readonly<Record<string, unknown>>;
 }
 
 /** A token was missing, malformed, wrongly signed, expired, or had no usable `sub`. */
@@ -120,21 +122,22 @@ export function createAuthenticator(config: AuthConfig): Authenticate {
 
   return async (token: string): Promise<Identity> => {
     const jose = await loadJose();
-    let sub: unknown;
+    let claims: Record<string, unknown> = {};
     try {
       if (secretKey !== undefined) {
-        sub = (await jose.jwtVerify(token, secretKey, options)).payload.sub;
+        claims = (await jose.jwtVerify(token, secretKey, options)).payload;
       } else if (jwksUrl !== undefined) {
         jwks ??= jose.createRemoteJWKSet(jwksUrl);
-        sub = (await jose.jwtVerify(token, jwks, options)).payload.sub;
+        claims = (await jose.jwtVerify(token, jwks, options)).payload;
       }
     } catch (error) {
       throw new AuthError(describeJoseError(error));
     }
+    const sub = claims.sub;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) {
       throw new AuthError('The token has no usable "sub" claim');
     }
-    return { sub };
+    return { sub, claims };
   };
 }
 
@@ -161,6 +164,8 @@ function describeJoseError(error: unknown): string {
 export interface IssueTokenOptions {
   issuer?: string;
   audience?: string;
+  /** Extra claims (e.g. `{ role: 'approver' }`) for trying the agents' claim rules. */
+  claims?: Record<string, unknown>;
 }
 
 /**
@@ -175,7 +180,7 @@ export async function issueDevToken(
 ): Promise<string> {
   const jose = await loadJose();
   const now = Math.floor(Date.now() / 1000);
-  const jwt = new jose.SignJWT({})
+  const jwt = new jose.SignJWT({ ...options.claims })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(sub)
     .setIssuedAt(now)

@@ -25,7 +25,7 @@ export const REFUSAL_HTTP_STATUS = {
 export const API_ERROR_HTTP_STATUS = {
   /** The request (query string, path, JSON syntax, headers) is malformed. */
   InvalidRequest: 400,
-  /** The body of `POST /runs` does not match `RunInput`. */
+  /** The body of `POST /runs` is not a run request (unknown field, bad tightening…). */
   InvalidInput: 400,
   /** The body of `POST /grants/revoke` does not match `RevokeGrantRequest`. */
   InvalidGrant: 400,
@@ -33,6 +33,8 @@ export const API_ERROR_HTTP_STATUS = {
   Unauthorized: 401,
   /** No generation run with this id. */
   RunNotFound: 404,
+  /** No agent with this id in the configuration. */
+  AgentNotFound: 404,
   /** No such route. */
   NotFound: 404,
   /** The run has already finished (e.g. abort of a completed run). */

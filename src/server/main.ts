@@ -1,6 +1,8 @@
 // Entry point of the HTTP API: `ts-node src/server/main.ts` (or `startApiServer()` from the dev launcher).
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { configSourceFromEnv, type AgentConfigSource } from '../agent-config';
+import { createDefaultToolRegistry } from '../activities';
 import { connectHitlClient, type HitlClient } from '../client';
 import { buildApi } from './app';
 import { AuthConfigError, issueDevToken, loadAuthConfigFromEnv, type AuthConfig } from './auth';
@@ -30,6 +32,8 @@ export interface StartApiServerOptions {
   logger?: FastifyServerOptions['logger'];
   /** Base URL of the Temporal Web UI for the console's run links. Default `HITL_WEB_UI_URL`. */
   webUiUrl?: string;
+  /** The agents; default: the configuration file from the environment (`HITL_CONFIG`). */
+  agents?: AgentConfigSource;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -64,12 +68,24 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
   }
   const webUiUrl = options.webUiUrl ?? env.HITL_WEB_UI_URL;
   normalizeWebUiUrl(webUiUrl); // a bad URL fails before any connection is opened
+  // A bad configuration file fails here too (ConfigError, one line), before any connection is opened.
+  const agents =
+    options.agents ??
+    configSourceFromEnv({
+      env,
+      knownTools: new Set(
+        createDefaultToolRegistry()
+          .list()
+          .map((tool) => tool.name),
+      ),
+    });
   const ownClient = options.client === undefined;
   const client = options.client ?? (await connectHitlClient({ env }));
   const app = buildApi({
     client,
     auth,
     logger: options.logger ?? { level: env.HITL_LOG_LEVEL ?? 'info' },
+    agents,
     ...(webUiUrl !== undefined && webUiUrl !== '' ? { webUiUrl } : {}),
   });
   const port = options.port ?? portFrom(env.HITL_API_PORT) ?? DEFAULT_API_PORT;

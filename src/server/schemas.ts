@@ -2,30 +2,68 @@
 import { z } from 'zod';
 import { FilterValueSchema } from '../client/hitl-client';
 import {
+  AgentIdSchema,
+  AssistantMessageSchema,
+  ClaimRuleSchema,
   GrantSchema,
+  MAX_ID_CHARS,
   PendingActionSchema,
   ResolutionSchema,
   ResolveResultSchema,
-  RunInputSchema,
   RunStateSchema,
+  TightenSchema,
+  ToolMessageSchema,
+  UserMessageSchema,
   RunStatusSchema,
   RevokeGrantRequestSchema,
   RevokeGrantResultSchema,
 } from '../contracts';
 
-const IdentitySchema = z.string().min(1).max(256);
-
 export const RunIdParamsSchema = z.object({
   runId: z.string().min(1).max(256).describe('workflow id of the generation run'),
 });
 
-/** `POST /runs`: a `RunInput` whose owner is the caller. */
-export const StartRunBodySchema = RunInputSchema.extend({
-  userId: IdentitySchema.optional().describe(
-    'owner of the run; must equal the token subject, and is set from it when left out',
-  ),
-});
+/** Fields a run request may carry; anything else is refused (400) by name. */
+export const START_RUN_FIELDS = ['agentId', 'conversationId', 'messages', 'tighten'] as const;
+const NOT_IN_RUN_REQUEST =
+  "not allowed: a run request carries only agentId, conversationId, messages and tighten; the agent's configuration decides the rest";
+
+/** The transcript a request may send: user, assistant and tool messages (system prompts are the agent's). */
+export const RequestMessageSchema = z.discriminatedUnion('role', [
+  UserMessageSchema,
+  AssistantMessageSchema,
+  ToolMessageSchema,
+]);
+
+/**
+ * `POST /runs`: a run of one of the configured agents, owned by the caller (the token subject). It can
+ * only tighten the agent: extra deny / ask patterns, a shorter TTL, abort on expiry.
+ */
+export const StartRunBodySchema = z.strictObject(
+  {
+    agentId: AgentIdSchema.describe('one of the agents of `GET /agents`'),
+    conversationId: z.string().min(1).max(MAX_ID_CHARS),
+    messages: z
+      .array(RequestMessageSchema)
+      .min(1)
+      .describe('the conversation so far; system prompts come from the agent, not the request'),
+    tighten: TightenSchema.optional().describe(
+      'only stricter than the agent: more deny / ask patterns, a shorter approvalTtlMs, onExpiry "abort"',
+    ),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? NOT_IN_RUN_REQUEST : undefined) },
+);
 export type StartRunBody = z.output<typeof StartRunBodySchema>;
+
+/** `GET /agents`: the agents the caller may start runs with. */
+export const AgentSummarySchema = z.object({
+  id: z.string(),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  tools: z.array(z.string()),
+  configVersion: z.string().describe('content hash of the agent’s effective configuration'),
+});
+export const ListAgentsResponseSchema = z.object({ agents: z.array(AgentSummarySchema) });
 
 export const StartRunResponseSchema = z.object({ runId: z.string() });
 
@@ -59,7 +97,8 @@ export const RunViewSchema = RunStateSchema.extend({
   userId: z.string().nullable(),
   conversationId: z.string().nullable(),
   agentId: z.string().optional(),
-  approvers: z.array(z.string()),
+  approvers: z.array(z.string()).describe('identities that may resolve (for an agent run, once resolved)'),
+  approverClaims: z.array(ClaimRuleSchema).describe('claim rules: a caller whose token matches one may resolve too'),
   caller: z.object({
     sub: z.string(),
     owner: z.boolean().describe('the caller owns the run (may abort it)'),
@@ -74,7 +113,7 @@ export const PendingResponseSchema = z.object({ pendingAction: PendingActionSche
  * `POST /runs/:runId/resolve`: a `Resolution` without `approver`. The approver is the token subject;
  * an `approver` field in the body is ignored (stripped before anything else sees the body).
  */
-export const ResolveBodySchema = ResolutionSchema.omit({ approver: true });
+export const ResolveBodySchema = ResolutionSchema.omit({ approver: true, approverClaims: true });
 export type ResolveBody = z.output<typeof ResolveBodySchema>;
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';

@@ -25,10 +25,18 @@ import {
   HitlStatus,
   HitlUserId,
   INVALID_INPUT_ERROR_TYPE,
+  inlineRunConfig,
+  isInlineRunInput,
+  parseRunInput,
   resolveActionSignal,
   resolveActionUpdate,
-  RunInputSchema,
+  RUN_ACCESS_MEMO_KEY,
+  RunConfigSchema,
   truncateToolResult,
+  type ApproverRules,
+  type NormalizedAgentRunInput,
+  type RunAccessMemo,
+  type RunConfig,
   type AuditEntry,
   type ChatMessage,
   type ContinuedState,
@@ -37,6 +45,7 @@ import {
   type HitlActivities,
   type JsonObject,
   type NormalizedRunInput,
+  type NormalizedInlineRunInput,
   type PendingAction,
   type Refusal,
   type ResolveResult,
@@ -47,7 +56,7 @@ import {
   type ToolCall,
   type ToolMessage,
 } from '../contracts';
-import { evaluateToolPolicy, type PolicyVerdict } from '../policy';
+import { evaluateRunPolicy, evaluateToolPolicy, type PolicyVerdict } from '../policy';
 import { describePendingAction } from './details';
 import { checkResolution, type ResolutionCheck } from './validate-resolution';
 
@@ -84,6 +93,12 @@ const { recordGrant } = wf.proxyActivities<GrantActivities>({
 /** Policy outcomes a remembered grant can turn into "allow" (it never overrides deny or an explicit ask). */
 const GRANTABLE_RULES: ReadonlySet<PolicyVerdict['rule']> = new Set(['default', 'dontAsk', 'disabled']);
 const { executeTool } = wf.proxyActivities<HitlActivities>(TOOL_CALL_OPTIONS);
+// Reads the worker's configuration file: retried on transient errors, never on an unknown agent.
+const RESOLVE_AGENT_OPTIONS: wf.ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
+};
+const { resolveAgentConfig } = wf.proxyActivities<HitlActivities>(RESOLVE_AGENT_OPTIONS);
 
 type ToolOutcome = ToolMessage;
 
@@ -104,6 +119,17 @@ function blockedMessage(call: ToolCall, reason: string): ToolOutcome {
   return toolMessage(call, 'error', `Blocked: ${reason}`);
 }
 
+/**
+ * An activity refused the run's input (an unknown agent, a model provider the worker does not accept):
+ * the run fails with the same non-retryable `InvalidInput` as malformed input, naming the cause.
+ */
+function invalidInputCause(err: unknown): wf.ApplicationFailure | undefined {
+  if (!(err instanceof wf.ActivityFailure)) return undefined;
+  const cause = err.cause;
+  if (!(cause instanceof wf.ApplicationFailure) || cause.type !== INVALID_INPUT_ERROR_TYPE) return undefined;
+  return wf.ApplicationFailure.create({ type: INVALID_INPUT_ERROR_TYPE, message: cause.message, nonRetryable: true });
+}
+
 /** The reason shown for a tool the policy blocks when the policy has no `reason` template. */
 function defaultBlockReason(name: string, verdict: PolicyVerdict): string {
   switch (verdict.rule) {
@@ -111,6 +137,8 @@ function defaultBlockReason(name: string, verdict: PolicyVerdict): string {
       return `Tool "${name}" needs approval, but tool approval is disabled`;
     case 'dontAsk':
       return `Tool "${name}" is not allowed without approval (mode dontAsk)`;
+    case 'tightenDeny':
+      return `Tool "${name}" is denied for this run`;
     default:
       return `Tool "${name}" is denied by policy`;
   }
@@ -119,9 +147,15 @@ function defaultBlockReason(name: string, verdict: PolicyVerdict): string {
 export async function generationRun(rawInput: RunInput, continued?: ContinuedState): Promise<RunResult> {
   const info = wf.workflowInfo();
   const runId = info.workflowId;
-  const parsedInput = RunInputSchema.safeParse(rawInput);
+  const parsedInput = parseRunInput(rawInput);
   const parsedContinued = continued === undefined ? undefined : ContinuedStateSchema.safeParse(continued);
   const carried = parsedContinued?.success ? parsedContinued.data : undefined;
+  const inline = isInlineRunInput(rawInput);
+  // The effective configuration: an inline run's own fields; an agent run's is resolved by an activity
+  // below (once, then carried across continue-as-new), so until then nobody may resolve anything.
+  let config: RunConfig | undefined =
+    carried?.config ??
+    (parsedInput.success && inline ? inlineRunConfig(parsedInput.data as NormalizedInlineRunInput) : undefined);
 
   // ---- state, exposed by the queries ----
   let status: RunStatus = 'running';
@@ -135,7 +169,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   const resolvedActionIds = new Set(carried?.resolvedActionIds ?? []);
   const expiredActionIds = new Set(carried?.expiredActionIds ?? []);
   const acceptedUpdates = new Map<string, ResolveResult>(Object.entries(carried?.acceptedUpdates ?? {}));
-  const approvers = parsedInput.success ? (parsedInput.data.approvers ?? [parsedInput.data.userId]) : [];
+  const noApprovers: ApproverRules = { users: [], claims: [] };
   let pending: PendingAction | null = null;
   let accepted: AcceptedResolution | null = null;
   let errorMessage: string | undefined;
@@ -159,7 +193,12 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     const at = new Date().toISOString();
     let check: ResolutionCheck;
     try {
-      check = checkResolution(raw, { pending, approvers, resolvedActionIds, expiredActionIds });
+      check = checkResolution(raw, {
+        pending,
+        approvers: config?.approvers ?? noApprovers,
+        resolvedActionIds,
+        expiredActionIds,
+      });
     } catch (err) {
       // A handler must never throw anything but a typed refusal: that would fail the workflow task.
       const refusal: Refusal = { type: 'InvalidResolution', message: `Unreadable resolution: ${String(err)}` };
@@ -199,6 +238,19 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   }
 
   // ---- handlers: registered before the first await ----
+  /** `agentId` and `configVersion` for the queries (the input's label until an agent is resolved). */
+  function agentFields(): { agentId?: string; configVersion?: string } {
+    const agentId = config?.agentId ?? (parsedInput.success ? parsedInput.data.agentId : undefined);
+    return {
+      ...(agentId !== undefined ? { agentId } : {}),
+      ...(config?.configVersion !== undefined ? { configVersion: config.configVersion } : {}),
+    };
+  }
+  /** Current details in the Web UI; an agent run's start with the agent and its configuration version. */
+  function setDetails(markdown: string): void {
+    const header = config?.configVersion ? `Agent \`${config.agentId}\` · config \`${config.configVersion}\`\n\n` : '';
+    wf.setCurrentDetails(header + markdown);
+  }
   wf.setHandler(getPendingActionQuery, () => pending);
   wf.setHandler(getRunStateQuery, (): RunState => ({
     status,
@@ -207,6 +259,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     messages,
     decisions: audit,
     ...(errorMessage !== undefined ? { error: errorMessage } : {}),
+    ...agentFields(),
   }));
   wf.setHandler(
     resolveActionUpdate,
@@ -295,6 +348,8 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     throw wf.ApplicationFailure.create({ type: INVALID_INPUT_ERROR_TYPE, message: errorMessage, nonRetryable: true });
   }
   const input: NormalizedRunInput = parsedInput.data;
+  /** The run's configuration, once resolved (inline runs: from the start). */
+  const run = (): RunConfig => config!;
   wf.upsertSearchAttributes([
     { key: HitlUserId, value: input.userId },
     { key: HitlConversationId, value: input.conversationId },
@@ -308,12 +363,12 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   ): RunResult {
     pending = null;
     setSearchStatus(finalStatus);
-    wf.setCurrentDetails(`**${finalStatus}** (${finishReason})${extra.reason ? `: ${extra.reason}` : ''}`);
+    setDetails(`**${finalStatus}** (${finishReason})${extra.reason ? `: ${extra.reason}` : ''}`);
     return { status: finalStatus, finishReason, ...extra, turn, messages };
   }
 
   async function runTool(call: ToolCall, args: JsonObject, callIndex: number): Promise<ToolOutcome> {
-    wf.setCurrentDetails(`Running tool \`${call.name}\` (\`${call.id}\`)`);
+    setDetails(`Running tool \`${call.name}\` (\`${call.id}\`)`);
     // Stable across retries, replays and continue-as-new: the tool must not repeat its side effect.
     const idempotencyKey = `${runId}/${info.firstExecutionRunId}/${callIndex}/${call.id}`;
     const result = await executeTool.executeWithOptions(
@@ -321,7 +376,17 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
         summary: `tool ${call.name} (${call.id})`,
         ...TOOL_CALL_OPTIONS,
       },
-      [{ runId, toolCallId: call.id, name: call.name, arguments: args, idempotencyKey }],
+      [
+        {
+          runId,
+          userId: input.userId,
+          conversationId: input.conversationId,
+          toolCallId: call.id,
+          name: call.name,
+          arguments: args,
+          idempotencyKey,
+        },
+      ],
     );
     return toolMessage(call, result.status, result.content);
   }
@@ -373,7 +438,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     tools: string[],
   ): Promise<AcceptedResolution | null> {
     const createdAt = new Date();
-    const expiresAt = new Date(createdAt.getTime() + input.approvalTtlMs);
+    const expiresAt = new Date(createdAt.getTime() + run().approvalTtlMs);
     const actionId = wf.uuid4();
     pending = {
       actionId,
@@ -386,9 +451,9 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     };
     accepted = null;
     setSearchStatus('requires_action', { tools, expiresAt });
-    wf.setCurrentDetails(describePendingAction(pending));
+    setDetails(describePendingAction(pending));
 
-    await wf.condition(() => accepted !== null, input.approvalTtlMs, { summary: `approval expiry for ${actionId}` });
+    await wf.condition(() => accepted !== null, run().approvalTtlMs, { summary: `approval expiry for ${actionId}` });
     // A resolution handled in the same activation as the timer wins: it was accepted first.
     const resolution = accepted as AcceptedResolution | null;
     if (resolution === null) {
@@ -424,7 +489,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       },
       [...new Set(asked.map((a) => a.call.name))],
     );
-    if (resolution === null && input.onExpiry === 'abort') return 'expired';
+    if (resolution === null && run().onExpiry === 'abort') return 'expired';
     for (const { call, verdict } of asked) {
       const decision = resolution?.decisions.get(call.id);
       if (!decision) {
@@ -466,7 +531,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
         ? { type: 'ask_user_question', tool_call_id: call.id, question: args.questions[0]!, questions: args.questions }
         : { type: 'ask_user_question', tool_call_id: call.id, question: args };
     const resolution = await waitForResolution(payload, [ASK_USER_QUESTION]);
-    if (!resolution?.answer) return input.onExpiry === 'abort' ? 'expired' : blockedMessage(call, EXPIRED_REASON);
+    if (!resolution?.answer) return run().onExpiry === 'abort' ? 'expired' : blockedMessage(call, EXPIRED_REASON);
     return toolMessage(call, 'success', JSON.stringify(resolution.answer));
   }
 
@@ -480,16 +545,17 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     const asked: { call: ToolCall; verdict: PolicyVerdict }[] = [];
     const allowed: ToolCall[] = [];
     const questions: { call: ToolCall; args: AskUserQuestionArgs }[] = [];
-    const offered = calls.filter((call) => input.tools.includes(call.name));
-    const grants = offered.some((call) => GRANTABLE_RULES.has(evaluateToolPolicy(call.name, input.policy).rule))
+    const { tools, policy, tighten } = run();
+    const offered = calls.filter((call) => tools.includes(call.name));
+    const grants = offered.some((call) => GRANTABLE_RULES.has(evaluateToolPolicy(call.name, policy).rule))
       ? await currentGrants()
       : new Set<string>();
     for (const call of calls) {
-      if (!input.tools.includes(call.name)) {
+      if (!tools.includes(call.name)) {
         outcomes.set(call.id, toolMessage(call, 'error', `Tool "${call.name}" is not available in this run`));
         continue;
       }
-      const verdict = evaluateToolPolicy(call.name, input.policy, grants);
+      const verdict = evaluateRunPolicy(call.name, policy, { grants, tighten });
       if (verdict.decision === 'deny') {
         outcomes.set(call.id, blockedMessage(call, verdict.reason ?? defaultBlockReason(call.name, verdict)));
       } else if (call.name === ASK_USER_QUESTION) {
@@ -520,7 +586,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
 
   async function runTurns(): Promise<RunResult> {
     for (;;) {
-      if (turn >= input.maxTurns) return finish('completed', 'max_turns');
+      if (turn >= run().maxTurns) return finish('completed', 'max_turns');
       if (wf.workflowInfo().continueAsNewSuggested) {
         continuing = true;
         await wf.condition(wf.allHandlersFinished);
@@ -531,18 +597,30 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
           resolvedActionIds: [...resolvedActionIds],
           expiredActionIds: [...expiredActionIds],
           acceptedUpdates: Object.fromEntries(acceptedUpdates),
+          ...(inline ? {} : { config: run() }),
         };
-        await wf.continueAsNew<typeof generationRun>(input, state);
+        if (inline) await wf.continueAsNew<typeof generationRun>(input, state);
+        // An agent run keeps its memo (who may read and resolve it) in the next run of the chain.
+        else await wf.makeContinueAsNewFunc<typeof generationRun>({ memo: wf.workflowInfo().memo })(input, state);
       }
 
-      wf.setCurrentDetails(`Waiting for the model (call ${turn + 1} of at most ${input.maxTurns})`);
+      setDetails(`Waiting for the model (call ${turn + 1} of at most ${run().maxTurns})`);
       const callIndex = turn;
       const modelTurn = await callModel.executeWithOptions(
         {
           summary: `model call ${callIndex + 1}`,
           ...MODEL_CALL_OPTIONS,
         },
-        [{ runId, callIndex, model: input.model, messages, tools: input.tools }],
+        [
+          {
+            runId,
+            callIndex,
+            model: run().model,
+            messages,
+            tools: run().tools,
+            ...(run().toolSpecs !== undefined ? { toolSpecs: run().toolSpecs } : {}),
+          },
+        ],
       );
       turn += 1;
       const calls = modelTurn.tool_calls ?? [];
@@ -564,11 +642,48 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     }
   }
 
+  /**
+   * An agent run resolves its agent once, at the start, through an activity: the result is pinned in the
+   * history (a replay or a configuration edit never changes it) and published in the memo for the API.
+   */
+  async function resolveAgent(agentInput: NormalizedAgentRunInput): Promise<void> {
+    setDetails(`Resolving agent \`${agentInput.agentId}\``);
+    const resolved = await resolveAgentConfig.executeWithOptions(
+      { summary: `agent ${agentInput.agentId}`, ...RESOLVE_AGENT_OPTIONS },
+      [
+        {
+          agentId: agentInput.agentId,
+          userId: agentInput.userId,
+          conversationId: agentInput.conversationId,
+          ...(agentInput.tighten !== undefined ? { tighten: agentInput.tighten } : {}),
+        },
+      ],
+    );
+    const parsed = RunConfigSchema.safeParse(resolved);
+    if (!parsed.success) {
+      throw wf.ApplicationFailure.create({
+        type: INVALID_INPUT_ERROR_TYPE,
+        message: `Invalid agent configuration from the worker: ${describeIssues(parsed.error)}`,
+        nonRetryable: true,
+      });
+    }
+    config = parsed.data;
+    const memo: RunAccessMemo = {
+      agentId: agentInput.agentId,
+      configVersion: config.configVersion ?? '',
+      approvers: config.approvers,
+    };
+    wf.upsertMemo({ [RUN_ACCESS_MEMO_KEY]: memo });
+    if (config.instructions) messages.unshift({ role: 'system', content: config.instructions });
+  }
+
   let result: RunResult;
   try {
+    if (config === undefined) await resolveAgent(input as NormalizedAgentRunInput);
     result = await runTurns();
-  } catch (err) {
-    if (err instanceof wf.ContinueAsNew) throw err;
+  } catch (caught) {
+    if (caught instanceof wf.ContinueAsNew) throw caught;
+    const err = invalidInputCause(caught) ?? caught;
     // Handlers mutate `pending` and `accepted`; the casts stop TypeScript narrowing them to null here.
     const interrupted = pending as PendingAction | null;
     pending = null;
@@ -582,13 +697,13 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
         outcome: 'cancelled',
       });
       setSearchStatus('aborted');
-      wf.setCurrentDetails('**aborted** (cancelled)');
+      setDetails('**aborted** (cancelled)');
       await settleWaiters();
       throw err;
     }
     errorMessage = err instanceof Error ? err.message : String(err);
     setSearchStatus('failed');
-    wf.setCurrentDetails(`**failed**: ${errorMessage}`);
+    setDetails(`**failed**: ${errorMessage}`);
     await settleWaiters();
     throw err;
   }

@@ -1,6 +1,7 @@
 // Pure checks of a resolution against the run's pending action. Sandbox-safe: used by the workflow's
 // update and signal handlers, and unit-tested on its own.
 import {
+  type ApproverRules,
   jsonLimitProblem,
   MAX_ANSWER_CHARS,
   parseResolution,
@@ -11,13 +12,15 @@ import {
   type Refusal,
   type RefusalType,
 } from '../contracts';
+import { isApprover } from '../policy';
 
 /** Edited arguments larger than this (as JSON) are refused: they would bloat history for every later turn. */
 export const MAX_EDITED_ARGUMENTS_CHARS = 100_000;
 
 export interface ResolutionContext {
   pending: PendingAction | null;
-  approvers: readonly string[];
+  /** Who may resolve: named identities, and claim rules matched against `approverClaims`. */
+  approvers: ApproverRules;
   resolvedActionIds: ReadonlySet<string>;
   expiredActionIds: ReadonlySet<string>;
 }
@@ -76,7 +79,7 @@ export function checkResolution(raw: unknown, ctx: ResolutionContext): Resolutio
   const resolution = parsed.resolution;
   const who = { actionId: resolution.actionId, approver: resolution.approver };
 
-  if (!ctx.approvers.includes(resolution.approver)) {
+  if (!isApprover(ctx.approvers, resolution.approver, resolution.approverClaims)) {
     return refuse('NotAuthorized', `"${resolution.approver}" is not an approver of this run`, who);
   }
   if (ctx.resolvedActionIds.has(resolution.actionId)) {

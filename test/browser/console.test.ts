@@ -115,7 +115,13 @@ describe('approver console (browser, real API, real dev server)', function () {
   }
 
   it('lists the paused run, shows its action, approves it and follows it to completion over SSE', async () => {
-    const { runId, pending } = await startPaused(DEMOS['delete-file'](USER));
+    const demo = DEMOS['delete-file'];
+    const { runId, pending } = await startPaused({
+      userId: USER,
+      conversationId: 'demo-conversation',
+      agentId: demo.agentId,
+      messages: [{ role: 'user', content: demo.message }],
+    });
     // Two more paused runs, so the list looks like a working day.
     const batch = await startPaused(
       scriptedInput(
@@ -154,7 +160,7 @@ describe('approver console (browser, real API, real dev server)', function () {
         { userId: USER, conversationId: 'weekly-tidy', tools: ['ask_user_question', 'list_files'] },
       ),
     );
-    assert.equal(await readSandboxFile(h.sandboxDir, 'old-report.txt'), 'Q3 numbers\n');
+    assert.equal(await readSandboxFile(h.sandboxDir, 'old-report.txt', USER), 'Q3 numbers\n');
 
     await page.goto(consoleUrl(base, token));
     // The token moved from the fragment to sessionStorage; the address bar no longer shows it.
@@ -196,7 +202,7 @@ describe('approver console (browser, real API, real dev server)', function () {
     await page.locator('.feed-item', { hasText: 'Tool result: delete_file · success' }).waitFor();
     const audit = page.locator('table.audit tbody tr', { hasText: 'accepted' });
     await assertText(audit, [USER, 'update', 'call_2', 'approve · once', pending.actionId.slice(0, 8)]);
-    assert.equal(await readSandboxFile(h.sandboxDir, 'old-report.txt'), undefined, 'the file was deleted');
+    assert.equal(await readSandboxFile(h.sandboxDir, 'old-report.txt', USER), undefined, 'the file was deleted');
     await page.screenshot({ path: join(RESULTS_DIR, 'console-completed.png'), fullPage: true });
 
     // The two-call run, decided per call (not submitted): what docs/console.png shows.

@@ -42,7 +42,7 @@ describe('hitl command (real dev server)', function () {
     assert.equal(started.code, 0, started.err);
     const { runId, pendingAction } = JSON.parse(started.out) as { runId: string; pendingAction: PendingAction };
     assert.equal(pendingAction.payload.type, 'tool_approval');
-    assert.equal(await readSandboxFile(h.sandboxDir, 'old-report.txt'), 'Q3 numbers\n', 'the allowed write ran');
+    assert.equal(await readSandboxFile(h.sandboxDir, 'old-report.txt', user), 'Q3 numbers\n', 'the allowed write ran');
 
     const listed = await eventually(async () => {
       const r = await run('runs', '--paused', '--user', user, '--json');
@@ -74,7 +74,7 @@ describe('hitl command (real dev server)', function () {
     const result = await h.client.result(runId);
     assert.equal(result.status, 'completed');
     assert.equal(result.finalMessage, 'Done: old-report.txt is gone.');
-    assert.equal(await readSandboxFile(h.sandboxDir, 'old-report.txt'), undefined);
+    assert.equal(await readSandboxFile(h.sandboxDir, 'old-report.txt', user), undefined);
 
     const state = JSON.parse((await run('show', runId, '--json')).out) as RunState;
     assert.equal(state.status, 'completed');

@@ -618,8 +618,8 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
     });
     const targets = resolvable;
     const statuses = tally((await waitAllResults(hitl, targets, 120_000)).values());
-    const approvalLines = await Promise.all(approvalFiles.map((file) => countLines(sandboxDir, file)));
-    const oddLines = await Promise.all(oddIds.map((_, i) => countLines(sandboxDir, `odd/run-${i}.txt`)));
+    const approvalLines = await Promise.all(approvalFiles.map((file) => countLines(sandboxDir, OWNER, file)));
+    const oddLines = await Promise.all(oddIds.map((_, i) => countLines(sandboxDir, oddUsers[i]!, `odd/run-${i}.txt`)));
 
     // ---- 7. the whole task queue: no workflow task failed, nothing is left running, nothing escaped ----
     const everyRun = await workflowIdsOnQueue(cluster.client, taskQueue);

@@ -172,7 +172,7 @@ describe('reliability: races (client + HTTP API processes)', function () {
       assert.ok(outcome.ok, JSON.stringify(outcome));
     });
     const statuses = tally((await waitAllResults(hitl, runIds, 120_000)).values());
-    const lines = await Promise.all(files.map((file) => countLines(sandboxDir, file)));
+    const lines = await Promise.all(files.map((file) => countLines(sandboxDir, owner, file)));
     const duplicates = lines.reduce((sum, count) => sum + Math.max(0, count - 2), 0);
     // The audit log: one accepted entry per action, and each losing racer judged once (retries are
     // answered by Temporal from the update id, not judged again).
@@ -270,7 +270,7 @@ describe('reliability: races (client + HTTP API processes)', function () {
       const entries = entriesFor(state, pending.get(runId)!.actionId);
       const accepted = entries.filter((x) => x.outcome === 'accepted').length;
       const expiredEntries = entries.filter((x) => x.outcome === 'expired').length;
-      const lines = await countLines(sandboxDir, files[i]!);
+      const lines = await countLines(sandboxDir, owner, files[i]!);
       const toolMessage = state.messages.find((msg) => msg.role === 'tool' && msg.tool_call_id === 'call_1');
       let outcome: 'resolved' | 'expired' | 'both' | 'neither';
       if (accepted === 1 && expiredEntries === 0) outcome = 'resolved';

@@ -79,7 +79,7 @@ describe('reliability: server restart (file-backed dev server, SIGKILL)', functi
     });
     const results = await waitAllResults(hitl, runIds, 180_000);
     const statuses = tally(results.values());
-    const lines = await Promise.all(files.map((file) => countLines(sandboxDir, file)));
+    const lines = await Promise.all(files.map((file, i) => countLines(sandboxDir, owner(i), file)));
     const duplicates = lines.reduce((sum, count) => sum + Math.max(0, count - 1), 0);
     const completed = statuses.completed ?? 0;
     const scan = await scanHistories(cluster.client, runIds);

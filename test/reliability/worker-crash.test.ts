@@ -71,7 +71,7 @@ describe('reliability: worker crashes (real worker processes, SIGKILL)', functio
 
     const results = await waitAllResults(hitl, runIds, 180_000);
     const statuses = tally(results.values());
-    const lines = await Promise.all(files.map((file) => countLines(sandboxDir, file)));
+    const lines = await Promise.all(files.map((file, i) => countLines(sandboxDir, `crash-u${i % 5}`, file)));
     const completed = statuses.completed ?? 0;
     const duplicates = lines.reduce((sum, count) => sum + Math.max(0, count - 1), 0);
     const missing = lines.filter((count) => count === 0).length;
@@ -154,7 +154,7 @@ describe('reliability: worker crashes (real worker processes, SIGKILL)', functio
       'every tool to be mid-execution on the first worker',
       60_000,
     );
-    const linesAtKill = await Promise.all(files.map((file) => countLines(sandboxDir, file)));
+    const linesAtKill = await Promise.all(files.map((file) => countLines(sandboxDir, 'crash-tool-user', file)));
     await worker.kill();
     const killedAt = Date.now();
     worker = await cluster.startWorker({ taskQueue, sandboxDir, entry: SLOW_TOOL_WORKER_ENTRY, env });
@@ -162,7 +162,7 @@ describe('reliability: worker crashes (real worker processes, SIGKILL)', functio
     const results = await waitAllResults(hitl, runIds, 180_000);
     const recoverySeconds = ((Date.now() - killedAt) / 1000).toFixed(1);
     const statuses = tally(results.values());
-    const lines = await Promise.all(files.map((file) => countLines(sandboxDir, file)));
+    const lines = await Promise.all(files.map((file) => countLines(sandboxDir, 'crash-tool-user', file)));
     const logs = await Promise.all(runIds.map((_, i) => probeOf(i)));
     const scan = await scanHistories(cluster.client, runIds);
     const retried = runIds.filter((runId) => (scan.maxActivityAttempt.get(runId) ?? 0) >= 2).length;

@@ -256,6 +256,8 @@ describe('openai-compatible model provider', function () {
     const result = await createDefaultToolRegistry().execute(call.name, call.arguments, {
       idempotencyKey: 'k',
       runId: 'r',
+      userId: 'u1',
+      conversationId: 'c1',
       toolCallId: call.id,
       sandboxDir: '/nonexistent-sandbox',
     });

@@ -40,7 +40,7 @@ const pending: PendingAction = {
 function context(overrides: Partial<ResolutionContext> = {}): ResolutionContext {
   return {
     pending,
-    approvers: ['u1', 'boss'],
+    approvers: { users: ['u1', 'boss'], claims: [] },
     resolvedActionIds: new Set(),
     expiredActionIds: new Set(),
     ...overrides,

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { RunInput } from '../../src/contracts';
+import type { InlineRunInput as RunInput } from '../../src/contracts';
 import { HITL_SEARCH_ATTRIBUTES } from '../../src/contracts';
 import { resolveTemporalCliPath } from '../../src/dev/temporal-cli';
 import {
@@ -100,7 +100,7 @@ describe('remembered decisions in runs (real dev server)', function () {
     });
     const result = await h.client.result(runId);
     assert.equal(result.status, 'completed');
-    assert.equal(await readSandboxFile(h.sandboxDir, 's.txt'), '12');
+    assert.equal(await readSandboxFile(h.sandboxDir, 's.txt', user), '12');
     const state = await h.client.getRunState(runId);
     assert.deepEqual(
       state.decisions.map((d) => [d.via, d.outcome, d.grant?.tool, d.grant?.scope]),
@@ -137,7 +137,7 @@ describe('remembered decisions in runs (real dev server)', function () {
     );
     const result = await h.client.result(runId);
     assert.match(toolMessages(result.messages)[0]?.content ?? '', /^Blocked: /);
-    assert.equal(await readSandboxFile(h.sandboxDir, 'd3.txt'), undefined);
+    assert.equal(await readSandboxFile(h.sandboxDir, 'd3.txt', user), undefined);
   });
 
   it('revoking a grant makes the next call pause again', async () => {

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createWorkerActivities, loadActivitiesConfigFromEnv } from '../../src/activities';
+import { createWorkerActivities, loadActivitiesConfigFromEnv, userSandboxDir } from '../../src/activities';
+import type { AgentConfigSource } from '../../src/agent-config';
 import { HitlClient } from '../../src/client';
-import type { PendingAction, RunInput, ToolMessage } from '../../src/contracts';
+import type { InlineRunInput as RunInput, PendingAction, ToolMessage } from '../../src/contracts';
 import { getTestEnv, getWorkflowBundle } from '../hooks';
 
 export const REPLAY_HISTORIES_DIR = join(__dirname, '..', 'replay-histories');
@@ -22,7 +23,15 @@ export interface Harness {
 
 /** A worker with the real activities; by default against the shared dev server, on a fresh task queue and sandbox. */
 export async function startHarness(
-  options: { env?: TestWorkflowEnvironment; taskQueue?: string; sandboxDir?: string } = {},
+  options: {
+    env?: TestWorkflowEnvironment;
+    taskQueue?: string;
+    sandboxDir?: string;
+    /** The worker's agents (default: the repo's hitl.config.yaml, read on first use). */
+    agents?: AgentConfigSource;
+    /** Accept the scripted provider (default: yes, see test/hooks.ts). */
+    enableScripted?: boolean;
+  } = {},
 ): Promise<Harness> {
   const env = options.env ?? (await getTestEnv());
   const sandboxDir = options.sandboxDir ?? (await mkdtemp(join(tmpdir(), 'hitl-sandbox-')));
@@ -31,7 +40,12 @@ export async function startHarness(
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: await getWorkflowBundle(),
-    activities: createWorkerActivities(env.client, taskQueue, { ...loadActivitiesConfigFromEnv(), sandboxDir }),
+    activities: createWorkerActivities(env.client, taskQueue, {
+      ...loadActivitiesConfigFromEnv(),
+      sandboxDir,
+      ...(options.agents ? { agents: options.agents } : {}),
+      ...(options.enableScripted !== undefined ? { enableScripted: options.enableScripted } : {}),
+    }),
   });
   const running = worker.run();
   return {
@@ -83,8 +97,9 @@ export function waitForPending(client: HitlClient, runId: string): Promise<Pendi
   return eventually(() => client.getPendingAction(runId), `a pending action on ${runId}`);
 }
 
-export async function readSandboxFile(sandboxDir: string, path: string): Promise<string | undefined> {
-  return readFile(join(sandboxDir, path), 'utf8').catch(() => undefined);
+/** A file in the sandbox folder of `userId` (the tools write there); u1 is the user of `scriptedInput`. */
+export async function readSandboxFile(sandboxDir: string, path: string, userId = 'u1'): Promise<string | undefined> {
+  return readFile(join(userSandboxDir(sandboxDir, userId), path), 'utf8').catch(() => undefined);
 }
 
 /** With RECORD_HISTORIES=1, saves the run's history as a replay fixture (see test/workflow/replay.test.ts). */

@@ -1,12 +1,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { CallModelRequest, ModelTurn } from '../../contracts';
+import { scriptedDisabledMessage, type AgentConfigSource } from '../../agent-config';
 import type { ActivitiesConfig } from '../config';
 import type { ToolRegistry } from '../tools/registry';
-import { OpenAICompatibleModel, type ModelCallOptions } from './openai-compatible';
+import { ModelEndpoints } from './endpoints';
+import type { ModelCallOptions } from './openai-compatible';
 import { callScriptedModel } from './scripted';
 import { ModelErrorType } from './errors';
 
 export { ModelErrorType, toModelFailure } from './errors';
+export { expandEnv, ModelEndpoints, providerSettings } from './endpoints';
 export { callScriptedModel, SCRIPT_EXHAUSTED_TURN, type ScriptedModelConfig } from './scripted';
 export {
   OpenAICompatibleModel,
@@ -19,16 +22,30 @@ export {
 
 export type CallModelFn = (request: CallModelRequest, options?: ModelCallOptions) => Promise<ModelTurn>;
 
-/** One entry point for every provider, chosen by `request.model.provider`. */
-export function createModelDispatcher(config: ActivitiesConfig, registry: ToolRegistry): CallModelFn {
-  const openAICompatible = new OpenAICompatibleModel(config.model, registry);
+/** `ApplicationFailure.type` that fails the whole run as invalid input (the workflow passes it on). */
+const INVALID_INPUT = 'InvalidInput';
+
+/**
+ * One entry point for every provider, chosen by `request.model.provider` (and `endpoint`). The scripted
+ * provider answers only on a worker started with HITL_ENABLE_SCRIPTED=1: otherwise the run fails
+ * `InvalidInput`, whatever its input says.
+ */
+export function createModelDispatcher(
+  config: ActivitiesConfig,
+  registry: ToolRegistry,
+  agents: () => AgentConfigSource,
+): CallModelFn {
+  const endpoints = new ModelEndpoints(config.model, registry, agents);
   return async (request, options) => {
     const model = request.model;
     switch (model.provider) {
       case 'scripted':
+        if (!config.enableScripted) {
+          throw ApplicationFailure.nonRetryable(scriptedDisabledMessage('This run'), INVALID_INPUT);
+        }
         return callScriptedModel(model, request.callIndex);
       case 'openai-compatible':
-        return openAICompatible.call(request, model, options);
+        return endpoints.get(model.endpoint).call(request, model, options);
       default:
         throw ApplicationFailure.nonRetryable(
           `Unknown model provider ${JSON.stringify((model as { provider?: unknown }).provider)}`,

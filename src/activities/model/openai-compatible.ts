@@ -20,12 +20,22 @@ import {
   type ModelConfig,
   type ModelTurn,
   type ToolCall,
+  type ToolSpec,
 } from '../../contracts';
 import type { ActivitiesConfig } from '../config';
 import { INVALID_ARGUMENTS_KEY, type ToolRegistry } from '../tools/registry';
+import { toolSpecsOf } from '../tools/specs';
 import { ModelErrorType, toModelFailure } from './errors';
 
 export type OpenAICompatibleModelConfig = Extract<ModelConfig, { provider: 'openai-compatible' }>;
+
+/** Where an endpoint is: the environment's (`HITL_MODEL_*`) or one of the configuration file's `providers`. */
+export type EndpointSettings = ActivitiesConfig['model'] & {
+  /** Extra request headers (values already taken from the environment). */
+  headers?: Record<string, string>;
+  /** How the endpoint is named in messages: `HITL_MODEL_BASE_URL`, or `providers.openai (hitl.config.yaml)`. */
+  label?: string;
+};
 
 export interface ModelCallOptions {
   /** Aborts the HTTP request (activity cancellation). */
@@ -43,11 +53,11 @@ const DEFAULT_PROVIDER_NAME = 'openai-compatible';
  * Temporal whether a retry can help (see `toModelFailure`). The key never leaves this object.
  */
 export class OpenAICompatibleModel {
-  readonly #settings: ActivitiesConfig['model'];
+  readonly #settings: EndpointSettings;
   readonly #registry: ToolRegistry;
   #provider: OpenAICompatibleProvider | undefined;
 
-  constructor(settings: ActivitiesConfig['model'], registry: ToolRegistry) {
+  constructor(settings: EndpointSettings, registry: ToolRegistry) {
     this.#settings = settings;
     this.#registry = registry;
   }
@@ -61,11 +71,13 @@ export class OpenAICompatibleModel {
     const modelName = model.model ?? this.#settings.defaultModel;
     if (modelName === undefined) {
       throw ApplicationFailure.nonRetryable(
-        'No model name for provider "openai-compatible": set HITL_MODEL_NAME on the worker or model.model in the run input',
+        this.#settings.label
+          ? `No model name for ${this.#settings.label}: set the agent's model.model or the provider's defaultModel`
+          : 'No model name for provider "openai-compatible": set HITL_MODEL_NAME on the worker or model.model in the run input',
         ModelErrorType.NotConfigured,
       );
     }
-    const tools = this.#toolSet(request.tools);
+    const tools = this.#toolSet(request.toolSpecs ?? toolSpecsOf(this.#registry, request.tools));
     let result: Awaited<ReturnType<typeof generateText<ToolSet>>>;
     try {
       result = await generateText({
@@ -97,7 +109,7 @@ export class OpenAICompatibleModel {
 
   #getProvider(): OpenAICompatibleProvider {
     if (this.#provider) return this.#provider;
-    const { baseUrl, apiKey, providerName } = this.#settings;
+    const { baseUrl, apiKey, providerName, headers } = this.#settings;
     if (baseUrl === undefined) {
       throw ApplicationFailure.nonRetryable(
         'Provider "openai-compatible" is not configured on this worker: set HITL_MODEL_BASE_URL (and HITL_MODEL_API_KEY if the endpoint needs one)',
@@ -108,13 +120,13 @@ export class OpenAICompatibleModel {
       baseURL: baseUrl,
       name: providerName ?? DEFAULT_PROVIDER_NAME,
       apiKey: apiKey?.reveal(),
+      ...(headers !== undefined ? { headers } : {}),
     });
     return this.#provider;
   }
 
-  /** The requested tools that exist in the registry, without `execute`. */
-  #toolSet(names: readonly string[]): ToolSet | undefined {
-    const descriptions = this.#registry.describe(names);
+  /** The tools as the model sees them (pinned specs, or the registry's), without `execute`. */
+  #toolSet(descriptions: readonly Pick<ToolSpec, 'name' | 'description' | 'inputSchema'>[]): ToolSet | undefined {
     if (descriptions.length === 0) return undefined;
     const tools: ToolSet = {};
     for (const description of descriptions) {
@@ -122,7 +134,7 @@ export class OpenAICompatibleModel {
       // and the registry is the one place that validates them (after approval, with edits applied).
       tools[description.name] = tool({
         description: description.description,
-        inputSchema: jsonSchema<unknown>(description.inputJsonSchema as JSONSchema7),
+        inputSchema: jsonSchema<unknown>(description.inputSchema as JSONSchema7),
       });
     }
     return tools;

@@ -9,7 +9,10 @@ export interface ToolContext {
   idempotencyKey: string;
   runId: string;
   toolCallId: string;
-  /** Absolute root of the file tools. */
+  /** Whom the call acts for. */
+  userId: string;
+  conversationId: string;
+  /** Absolute root of the file tools: the user's own folder (`userSandboxDir`), never the shared root. */
   sandboxDir: string;
   /** Records liveness (Temporal activity heartbeat) so long tools can be cancelled and timed out. */
   heartbeat?: () => void;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { lstat, mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { LEDGER_DIR_NAME } from './idempotency';
@@ -8,6 +9,41 @@ export class SandboxPathError extends Error {
     super(message);
     this.name = 'SandboxPathError';
   }
+}
+
+/** Folder of the sandbox root that holds one folder per user. */
+export const USERS_DIR_NAME = 'users';
+
+/** Ids used as folder names as they are: no `.`, `/`, `\`, NUL or `~` can appear in them. */
+const PLAIN_USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Hex digits of sha256 kept in a hashed folder name (128 bits). */
+const HASHED_FOLDER_HEX = 32;
+
+/**
+ * The folder name of `userId` under `<sandbox>/users/`: the id itself when it is plain
+ * (`/^[A-Za-z0-9_-]{1,64}$/`), else `~` + the first 32 hex digits of its sha256. `~` never appears in a
+ * plain id, so the two forms cannot collide, and `.`, `..`, `/` or NUL never reach the file system.
+ */
+export function userSandboxFolder(userId: string): string {
+  if (userId === '') throw new Error('userId must not be empty');
+  if (PLAIN_USER_ID.test(userId)) return userId;
+  return `~${createHash('sha256').update(userIdBytes(userId)).digest('hex').slice(0, HASHED_FOLDER_HEX)}`;
+}
+
+/** The sandbox of one user: `<sandboxRoot>/users/<userSandboxFolder(userId)>`. */
+export function userSandboxDir(sandboxRoot: string, userId: string): string {
+  return path.join(sandboxRoot, USERS_DIR_NAME, userSandboxFolder(userId));
+}
+
+/**
+ * The bytes hashed for `userId`: its UTF-8. UTF-8 turns every lone surrogate into U+FFFD, so `"\ud800"`,
+ * `"\udc00"` and `"\ufffd"` would share a folder; an ill-formed id is hashed as 0xFF (a byte UTF-8 never
+ * contains) followed by its UTF-16 code units instead, which keeps every id apart.
+ */
+function userIdBytes(userId: string): Buffer {
+  const utf8 = Buffer.from(userId, 'utf8');
+  if (utf8.toString('utf8') === userId) return utf8;
+  return Buffer.concat([Buffer.from([0xff]), Buffer.from(userId, 'utf16le')]);
 }
 
 export interface SandboxPath {

@@ -3,8 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { userSandboxDir } from '../../../src/activities';
 import type { HitlClient } from '../../../src/client';
-import type { PendingAction, RunInput } from '../../../src/contracts';
+import type { PendingAction, InlineRunInput as RunInput } from '../../../src/contracts';
 import { mapLimit, until } from './suite';
 
 type Script = Extract<RunInput['model'], { provider: 'scripted' }>['script'];
@@ -27,9 +28,9 @@ export function appendTurn(callId: string, file: string, line: string) {
   return { tool_calls: [{ id: callId, name: 'append_file', arguments: { path: file, content: `${line}\n` } }] };
 }
 
-/** Lines of a sandbox file (0 when it does not exist). */
-export async function countLines(sandboxDir: string, file: string): Promise<number> {
-  const text = await readFile(path.join(sandboxDir, file), 'utf8').catch(() => '');
+/** Lines of a file in the sandbox folder of `userId`, where that user's runs write (0 when it does not exist). */
+export async function countLines(sandboxDir: string, userId: string, file: string): Promise<number> {
+  const text = await readFile(path.join(userSandboxDir(sandboxDir, userId), file), 'utf8').catch(() => '');
   return text.split('\n').filter((line) => line !== '').length;
 }
 
