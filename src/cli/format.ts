@@ -60,6 +60,9 @@ export function formatRuns(runs: RunSummary[]): string {
 
 export function formatRunState(runId: string, state: RunState): string {
   const lines = [`run ${runId}: ${state.status} (model calls: ${state.turn})${state.error ? ` — ${state.error}` : ''}`];
+  if (state.agentId !== undefined) {
+    lines.push(`agent ${state.agentId}${state.configVersion !== undefined ? `  config ${state.configVersion}` : ''}`);
+  }
   lines.push(state.pendingAction ? formatPending(state.pendingAction) : 'no pending action');
   if (state.decisions.length > 0) {
     lines.push('audit log:');

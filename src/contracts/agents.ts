@@ -52,12 +52,22 @@ export type ApproverRules = z.output<typeof ApproverRulesSchema>;
  * What a run request may add on top of its agent (wire, DESIGN.md v1.1): more `deny` and `ask` patterns,
  * a shorter TTL, abort on expiry. Nothing here can allow a tool or widen anything.
  */
-export const TightenSchema = z.strictObject({
-  deny: z.array(ToolPatternSchema).max(100).optional(),
-  ask: z.array(ToolPatternSchema).max(100).optional(),
-  approvalTtlMs: z.number().int().positive().optional(),
-  onExpiry: z.literal('abort').optional(),
-});
+export const TightenSchema = z.strictObject(
+  {
+    deny: z.array(ToolPatternSchema).max(100).optional(),
+    ask: z.array(ToolPatternSchema).max(100).optional(),
+    approvalTtlMs: z.number().int().positive().optional(),
+    onExpiry: z
+      .literal('abort', { error: 'only "abort": a request may make expiry stricter, never softer' })
+      .optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? 'not allowed: tighten holds only deny, ask, approvalTtlMs (shorter) and onExpiry "abort"'
+        : undefined,
+  },
+);
 export type Tighten = z.infer<typeof TightenSchema>;
 
 /** The pattern part of a request's tightening, as the policy applies it after the agent's own policy. */

@@ -158,7 +158,7 @@ function validationMessage(error: {
 }
 
 const VALIDATION_PREFIX: Partial<Record<ErrorType, string>> = {
-  InvalidInput: 'Invalid RunInput',
+  InvalidInput: 'Invalid run request',
   InvalidResolution: 'Invalid resolution',
   InvalidGrant: 'Invalid grant revocation',
   InvalidRequest: 'Invalid request',

@@ -13,7 +13,7 @@ import {
   RunAccessMemoSchema,
   type ApproverRules,
 } from '../contracts';
-import { isApprover } from '../policy';
+import { approverClaimsFor, isApprover } from '../policy';
 import type { Identity } from './auth';
 
 const GRPC_INVALID_ARGUMENT = 3;
@@ -36,9 +36,12 @@ export function isOwner(access: RunAccess, sub: string): boolean {
   return access.userId !== undefined && access.userId === sub;
 }
 
-/** The owner, a named approver, or a caller whose token matches one of the run's claim rules. */
+/**
+ * A named approver, or a caller whose token matches one of the run's claim rules — judged on exactly the
+ * claims the API passes to the workflow (`approverClaimsFor`), so reading and resolving never disagree.
+ */
 export function mayApprove(access: RunAccess, caller: Identity): boolean {
-  return isApprover(access.approvers, caller.sub, caller.claims);
+  return isApprover(access.approvers, caller.sub, approverClaimsFor(access.approvers.claims, caller.claims));
 }
 
 export function mayRead(access: RunAccess, caller: Identity): boolean {

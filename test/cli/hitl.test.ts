@@ -167,4 +167,57 @@ describe('hitl command (real dev server)', function () {
     assert.equal(revoked.out, 'revoked 1 grant(s)\n');
     assert.equal((await run('grants', user)).out, 'no grants\n');
   });
+
+  it('lists the agents and starts runs of one, with tightening; an unknown agent is one line', async () => {
+    const agents = await run('agents', '--json');
+    assert.equal(agents.code, 0, agents.err);
+    const listed = JSON.parse(agents.out) as { id: string; configVersion: string; tools: string[] }[];
+    assert.deepEqual(
+      listed.map((a) => a.id),
+      ['files-demo', 'files', 'reader'],
+    );
+    assert.match(listed[0]!.configVersion, /^[0-9a-f]{12}$/);
+    assert.match(
+      (await run('agents')).out,
+      /^files-demo {2}config [0-9a-f]{12} {2}Files demo \(scripted\)\n {4}tools: write_file/,
+    );
+
+    // The demo agent allows write_file; `--deny write_file` stops it for this run alone.
+    const user = `cli-${randomUUID()}`;
+    const started = await run(
+      'start',
+      '--agent',
+      'files-demo',
+      '--message',
+      'tidy up',
+      '--user',
+      user,
+      '--deny',
+      'write_*',
+      '--json',
+    );
+    assert.equal(started.code, 0, started.err);
+    const { runId, pendingAction } = JSON.parse(started.out) as { runId: string; pendingAction: PendingAction };
+    assert.equal(pendingAction.payload.type, 'tool_approval');
+    assert.equal(await readSandboxFile(h.sandboxDir, 'old-report.txt', user), undefined, 'the denied write never ran');
+    const state = await h.client.getRunState(runId);
+    assert.equal(state.agentId, 'files-demo');
+    assert.match(state.configVersion ?? '', /^[0-9a-f]{12}$/);
+    assert.equal(state.configVersion, listed[0]!.configVersion, 'the version `hitl agents` shows');
+    assert.match((await run('show', runId)).out, new RegExp(`^agent files-demo {2}config ${state.configVersion}$`, 'm'));
+    await h.client.abort(runId);
+
+    const unknown = await run('start', '--agent', 'nope', '--message', 'x');
+    assert.equal(unknown.code, 2);
+    assert.match(
+      unknown.err,
+      /^hitl: AgentNotFound: no agent "nope" in hitl\.config\.yaml \(agents: files-demo, files, reader\)\n$/,
+    );
+    const noMessage = await run('start', '--agent', 'files');
+    assert.equal(noMessage.code, 2);
+    assert.match(noMessage.err, /^hitl: InvalidArguments: --message is required with --agent\n$/);
+    const badTtl = await run('start', '--demo', 'delete-file', '--ttl', '-1');
+    assert.equal(badTtl.code, 2);
+    assert.match(badTtl.err, /^hitl: InvalidArguments: --ttl must be a positive number of seconds\n$/);
+  });
 });

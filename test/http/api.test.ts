@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { HitlClient } from '../../src/client';
-import type { PendingAction, ResolveResult, RunInput, RunState, RunStatus, ToolMessage } from '../../src/contracts';
+import type {
+  InlineRunInput,
+  PendingAction,
+  ResolveResult,
+  RunState,
+  RunStatus,
+  ToolMessage,
+} from '../../src/contracts';
 import {
   AuthConfigError,
   buildApi,
@@ -15,7 +22,7 @@ import {
   type RunView,
 } from '../../src/server';
 import { call, eventually, readSandboxFile, scriptedInput, startHarness, type Harness } from '../workflow/harness';
-import { openSse, request, type ApiResponse, type RequestOptions, type SseEvent } from './client';
+import { agentsFromConfig, openSse, request, type ApiResponse, type RequestOptions, type SseEvent } from './client';
 
 /** Counts state queries, to see that an SSE stream stops polling when its client goes away. */
 class CountingClient extends HitlClient {
@@ -27,6 +34,32 @@ class CountingClient extends HitlClient {
 }
 
 const SECRET = randomBytes(32).toString('base64url');
+
+/**
+ * The agents `POST /runs` starts (operator configuration). Runs that only need to be read, resolved,
+ * streamed or aborted are started at the Temporal level with inline input, as an operator may.
+ */
+const AGENTS = {
+  toolApproval: { enabled: true, mode: 'default' },
+  agents: [
+    {
+      id: 'agent-http',
+      model: {
+        provider: 'scripted',
+        script: [
+          {
+            content: 'Appending.',
+            tool_calls: [call('call_1', 'append_file', { path: 'http/full.txt', content: 'F' })],
+          },
+          { content: 'All done.' },
+        ],
+      },
+      tools: ['append_file'],
+      users: ['*'],
+    },
+    { id: 'chat', model: { provider: 'scripted', script: [{ content: 'hi' }] }, users: ['*'] },
+  ],
+};
 
 describe('HTTP API (real server, real dev server)', function () {
   this.timeout(60_000);
@@ -44,25 +77,35 @@ describe('HTTP API (real server, real dev server)', function () {
       api<T>('POST', path, { token: tokens[sub]!, body: body ?? {}, ...(headers ? { headers } : {}) }),
   });
 
-  /** Starts a run through the API as `owner` and waits for its first pending action. */
-  async function startPaused(
-    owner: string,
-    input: Omit<RunInput, 'userId'>,
-  ): Promise<{ runId: string; pending: PendingAction }> {
-    const started = await as(owner).post<{ runId: string }>('/runs', input);
-    assert.equal(started.status, 201, JSON.stringify(started.body));
-    const runId = started.body.runId;
-    const pending = await eventually(async () => {
+  /** Waits through the API for the first pending action of a run `owner` may read. */
+  async function pendingOf(owner: string, runId: string): Promise<PendingAction> {
+    return eventually(async () => {
       const res = await as(owner).get<{ pendingAction: PendingAction | null }>(`/runs/${runId}/pending`);
       return res.body.pendingAction;
     }, `a pending action on ${runId}`);
-    return { runId, pending };
+  }
+
+  /**
+   * Starts an inline run of `owner` at the Temporal level (operators may; `POST /runs` only starts
+   * agents) and waits through the API for its first pending action.
+   */
+  async function startPaused(
+    owner: string,
+    input: Omit<InlineRunInput, 'userId'>,
+  ): Promise<{ runId: string; pending: PendingAction }> {
+    const runId = await startInline(owner, input);
+    return { runId, pending: await pendingOf(owner, runId) };
+  }
+
+  /** Starts an inline run of `owner` at the Temporal level. */
+  async function startInline(owner: string, input: Omit<InlineRunInput, 'userId'>): Promise<string> {
+    return (await h.client.startRun({ ...input, userId: owner })).runId;
   }
 
   function input(
     script: Parameters<typeof scriptedInput>[0],
-    overrides: Partial<RunInput> = {},
-  ): Omit<RunInput, 'userId'> {
+    overrides: Partial<InlineRunInput> = {},
+  ): Omit<InlineRunInput, 'userId'> {
     const { userId: _owner, ...rest } = scriptedInput(script, overrides);
     return rest;
   }
@@ -80,12 +123,14 @@ describe('HTTP API (real server, real dev server)', function () {
   }
 
   before(async () => {
-    h = await startHarness();
+    const agents = agentsFromConfig(AGENTS);
+    h = await startHarness({ agents });
     client = new CountingClient(h.env.client, h.client.taskQueue);
     app = buildApi({
       client,
       auth: { kind: 'secret', secret: SECRET },
       events: { pollIntervalMs: 100, heartbeatMs: 150 },
+      agents,
     });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     for (const sub of ['u1', 'boss', 'mallory', 'u2']) tokens[sub] = await issueDevToken(SECRET, sub, 600);
@@ -108,6 +153,7 @@ describe('HTTP API (real server, real dev server)', function () {
       ];
       for (const [what, options, message] of cases) {
         for (const [method, path] of [
+          ['GET', '/agents'],
           ['GET', '/runs'],
           ['POST', '/runs'],
           ['GET', '/runs/x'],
@@ -135,6 +181,7 @@ describe('HTTP API (real server, real dev server)', function () {
       assert.equal(res.status, 200);
       assert.match(res.body.openapi, /^3\.1/);
       assert.deepEqual(Object.keys(res.body.paths).sort(), [
+        '/agents',
         '/grants',
         '/grants/revoke',
         '/runs',
@@ -150,12 +197,35 @@ describe('HTTP API (real server, real dev server)', function () {
         .schema as { properties: Record<string, unknown>; required: string[] };
       assert.ok(resolveSchema.properties.actionId && resolveSchema.properties.decisions);
       assert.equal(resolveSchema.properties.approver, undefined, 'the approver comes from the token');
+      // POST /runs is the agent request: nothing but these four fields, and nothing else accepted.
       const startSchema = res.body.paths['/runs']!.post!.requestBody!.content['application/json']!.schema as {
         properties: Record<string, unknown>;
         required: string[];
+        additionalProperties?: unknown;
       };
-      assert.ok(startSchema.properties.model && startSchema.properties.policy);
-      assert.ok(!startSchema.required.includes('userId'));
+      assert.deepEqual(Object.keys(startSchema.properties).sort(), [
+        'agentId',
+        'conversationId',
+        'messages',
+        'tighten',
+      ]);
+      assert.deepEqual([...startSchema.required].sort(), ['agentId', 'conversationId', 'messages']);
+      assert.equal(startSchema.additionalProperties, false);
+      const tighten = startSchema.properties.tighten as {
+        properties: Record<string, unknown>;
+        additionalProperties?: unknown;
+      };
+      assert.deepEqual(Object.keys(tighten.properties).sort(), ['approvalTtlMs', 'ask', 'deny', 'onExpiry']);
+      assert.equal(tighten.additionalProperties, false);
+      const messages = startSchema.properties.messages as {
+        items: { oneOf: { properties: { role: { enum: string[] } } }[] };
+      };
+      assert.deepEqual(
+        messages.items.oneOf.flatMap((m) => m.properties.role.enum).sort(),
+        ['assistant', 'tool', 'user'],
+        'no system messages in a request',
+      );
+      assert.deepEqual(Object.keys(res.body.paths['/agents']!), ['get']);
       assert.equal((await api('GET', '/healthz')).status, 200);
     });
 
@@ -203,21 +273,16 @@ describe('HTTP API (real server, real dev server)', function () {
   });
 
   describe('runs', () => {
-    it('start (owner = token subject), read, pending, list, resolve: a full run over HTTP', async () => {
+    it('start an agent run (owner = token subject), read, pending, list, resolve: a full run over HTTP', async () => {
       const conversationId = `conv-${randomUUID()}`;
-      const { runId, pending } = await startPaused(
-        'u1',
-        input(
-          [
-            {
-              content: 'Appending.',
-              tool_calls: [call('call_1', 'append_file', { path: 'http/full.txt', content: 'F' })],
-            },
-            { content: 'All done.' },
-          ],
-          { conversationId, agentId: 'agent-http' },
-        ),
-      );
+      const started = await as('u1').post<{ runId: string }>('/runs', {
+        agentId: 'agent-http',
+        conversationId,
+        messages: [{ role: 'user', content: 'Append to my file' }],
+      });
+      assert.equal(started.status, 201, JSON.stringify(started.body));
+      const runId = started.body.runId;
+      const pending = await pendingOf('u1', runId);
       assert.equal(pending.userId, 'u1');
       assert.equal(pending.runId, runId);
 
@@ -228,7 +293,9 @@ describe('HTTP API (real server, real dev server)', function () {
       assert.equal(view.body.userId, 'u1');
       assert.equal(view.body.conversationId, conversationId);
       assert.equal(view.body.agentId, 'agent-http');
+      assert.match(view.body.configVersion ?? '', /^[0-9a-f]{12}$/);
       assert.deepEqual(view.body.approvers, ['u1']);
+      assert.deepEqual(view.body.approverClaims, []);
       assert.deepEqual(view.body.caller, { sub: 'u1', owner: true, approver: true });
       assert.equal(view.body.messages[0]?.role, 'user');
 
@@ -269,26 +336,38 @@ describe('HTTP API (real server, real dev server)', function () {
       }, 'the completed run in the listing');
     });
 
-    it('POST /runs: userId must be the caller; invalid input 400; bad query 400; oversized body 413; bad JSON 400', async () => {
-      const body = input([{ content: 'hi' }]);
-      const explicit = await as('u1').post<{ runId: string }>('/runs', { ...body, userId: 'u1' });
-      assert.equal(explicit.status, 201);
-      assert.equal(explicit.headers.get('location'), `/runs/${explicit.body.runId}`);
+    it("POST /runs: 201 with Location; a userId (even the caller's) or invalid input 400; bad query 400; oversized body 413; bad JSON 400", async () => {
+      const body = {
+        agentId: 'chat',
+        conversationId: `conv-${randomUUID()}`,
+        messages: [{ role: 'user', content: 'hi' }],
+      };
+      const started = await as('u1').post<{ runId: string }>('/runs', body);
+      assert.equal(started.status, 201, JSON.stringify(started.body));
+      assert.equal(started.headers.get('location'), `/runs/${started.body.runId}`);
 
-      const other = await as('u1').post<ErrorBody>('/runs', { ...body, userId: 'boss' });
-      assert.equal(other.status, 403);
-      assert.equal(other.body.type, 'NotAuthorized');
-      assert.deepEqual(other.body.details, { userId: 'boss', sub: 'u1' });
+      // The owner is the token subject: a body may not name one, not even the caller itself.
+      for (const userId of ['u1', 'boss']) {
+        const owner = await as('u1').post<ErrorBody & { details: { issues: { path: string }[] } }>('/runs', {
+          ...body,
+          userId,
+        });
+        assert.equal(owner.status, 400, userId);
+        assert.equal(owner.body.type, 'InvalidInput');
+        assert.deepEqual(
+          owner.body.details.issues.map((i) => i.path),
+          ['userId'],
+        );
+      }
 
       const invalid = await as('u1').post<ErrorBody & { details: { issues: { path: string }[] } }>('/runs', {
-        ...body,
+        conversationId: 'c',
         messages: [],
-        model: { provider: 'nope' },
       });
       assert.equal(invalid.status, 400);
       assert.equal(invalid.body.type, 'InvalidInput');
       assert.match(invalid.body.error, /messages/);
-      assert.ok(invalid.body.details.issues.some((i) => i.path === 'messages'));
+      assert.deepEqual(invalid.body.details.issues.map((i) => i.path).sort(), ['agentId', 'messages']);
 
       const badQuery = await as('u1').get<ErrorBody>('/runs?status=sleeping');
       assert.equal(badQuery.status, 400);
@@ -311,7 +390,8 @@ describe('HTTP API (real server, real dev server)', function () {
       });
       assert.equal(text.status, 415);
       assert.equal(text.body.type, 'UnsupportedMediaType');
-      await h.client.result(explicit.body.runId);
+      const result = await h.client.result(started.body.runId);
+      assert.equal(result.finalMessage, 'hi');
     });
 
     it('read access: owner and approvers may read; strangers get 403; unknown runs 404', async () => {
@@ -669,8 +749,8 @@ describe('HTTP API (real server, real dev server)', function () {
 
   describe('server-sent events', () => {
     it('delivers the pause, then the tool result and the completion, in order, with ids and heartbeats', async () => {
-      const started = await as('u1').post<{ runId: string }>(
-        '/runs',
+      const runId = await startInline(
+        'u1',
         input([
           {
             content: 'Appending.',
@@ -679,7 +759,6 @@ describe('HTTP API (real server, real dev server)', function () {
           { content: 'Finished.' },
         ]),
       );
-      const { runId } = started.body;
       const stream = await openSse(`${base}/runs/${runId}/events`, tokens.u1);
       assert.equal(stream.status, 200);
       assert.match(stream.contentType ?? '', /^text\/event-stream/);
@@ -726,9 +805,9 @@ describe('HTTP API (real server, real dev server)', function () {
     });
 
     it('accepts ?access_token= (EventSource) and a finished run streams its snapshot and ends', async () => {
-      const started = await as('u1').post<{ runId: string }>('/runs', input([{ content: 'Nothing to do.' }]));
-      await h.client.result(started.body.runId);
-      const stream = await openSse(`${base}/runs/${started.body.runId}/events?access_token=${tokens.u1}`);
+      const runId = await startInline('u1', input([{ content: 'Nothing to do.' }]));
+      await h.client.result(runId);
+      const stream = await openSse(`${base}/runs/${runId}/events?access_token=${tokens.u1}`);
       assert.equal(stream.status, 200);
       const events = await stream.rest();
       assert.deepEqual(

@@ -30,9 +30,24 @@ describe('auth', () => {
   describe('HS256 secret', () => {
     const authenticate = createAuthenticator({ kind: 'secret', secret: SECRET });
 
-    it('accepts a dev token and returns its subject', async () => {
-      assert.deepEqual(await authenticate(await issueDevToken(SECRET, 'alice', 60)), { sub: 'alice' });
-      assert.deepEqual(await authenticate(await issueDevToken(SECRET, 'bob', '2h')), { sub: 'bob' });
+    it('accepts a dev token and returns its subject and its claims', async () => {
+      const alice = await authenticate(await issueDevToken(SECRET, 'alice', 60));
+      assert.equal(alice.sub, 'alice');
+      assert.deepEqual(Object.keys(alice.claims).sort(), ['exp', 'iat', 'sub']);
+      assert.equal(alice.claims.sub, 'alice');
+      assert.equal((await authenticate(await issueDevToken(SECRET, 'bob', '2h'))).sub, 'bob');
+    });
+
+    it('dev tokens carry extra claims (for claim rules); they cannot replace the subject', async () => {
+      const identity = await authenticate(
+        await issueDevToken(SECRET, 'alice', 60, {
+          claims: { role: 'approver', groups: ['ops', 'sre'], sub: 'mallory' },
+        }),
+      );
+      assert.equal(identity.sub, 'alice');
+      assert.equal(identity.claims.sub, 'alice');
+      assert.equal(identity.claims.role, 'approver');
+      assert.deepEqual(identity.claims.groups, ['ops', 'sre']);
     });
 
     it('refuses expired, wrongly signed, unsigned, subject-less and never-expiring tokens', async () => {
@@ -63,12 +78,12 @@ describe('auth', () => {
         strict(await issueDevToken(SECRET, 'alice', 60, { issuer: 'https://idp', audience: 'other' })),
         /aud/,
       );
-      assert.deepEqual(
-        await strict(await issueDevToken(SECRET, 'alice', 60, { issuer: 'https://idp', audience: 'hitl' })),
-        {
-          sub: 'alice',
-        },
+      const identity = await strict(
+        await issueDevToken(SECRET, 'alice', 60, { issuer: 'https://idp', audience: 'hitl' }),
       );
+      assert.equal(identity.sub, 'alice');
+      assert.equal(identity.claims.iss, 'https://idp');
+      assert.equal(identity.claims.aud, 'hitl');
     });
   });
 
@@ -92,13 +107,19 @@ describe('auth', () => {
     });
     after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    const sign = (key: PrivateKey, kid: string, sub = 'carol') =>
-      new jose.SignJWT({}).setProtectedHeader({ alg: 'ES256', kid }).setSubject(sub).setExpirationTime('5m').sign(key);
+    const sign = (key: PrivateKey, kid: string, sub = 'carol', claims: Record<string, unknown> = {}) =>
+      new jose.SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', kid })
+        .setSubject(sub)
+        .setExpirationTime('5m')
+        .sign(key);
 
-    it('verifies tokens signed by a key of the set (fetched once, then cached)', async () => {
+    it('verifies tokens signed by a key of the set (fetched once, then cached), with their claims', async () => {
       const authenticate = createAuthenticator({ kind: 'jwks', jwksUrl });
-      assert.deepEqual(await authenticate(await sign(privateKey, 'k1')), { sub: 'carol' });
-      assert.deepEqual(await authenticate(await sign(privateKey, 'k1', 'dave')), { sub: 'dave' });
+      const carol = await authenticate(await sign(privateKey, 'k1', 'carol', { role: 'approver' }));
+      assert.equal(carol.sub, 'carol');
+      assert.equal(carol.claims.role, 'approver');
+      assert.equal((await authenticate(await sign(privateKey, 'k1', 'dave'))).sub, 'dave');
       assert.equal(fetches, 1);
     });
 

@@ -1,4 +1,20 @@
-// Small HTTP and SSE helpers for the API tests: real fetch against a listening server.
+// Small HTTP and SSE helpers for the API tests: real fetch against a listening server; an in-memory
+// agent configuration for the API and the worker.
+import { createDefaultToolRegistry } from '../../src/activities';
+import { parseConfig, staticConfigSource, type AgentConfigSource } from '../../src/agent-config';
+
+/**
+ * A configuration held in memory (what hitl.config.yaml would hold, as a value), validated like the file.
+ * Give the same source to `buildApi({ agents })` and `startHarness({ agents })`.
+ */
+export function agentsFromConfig(value: unknown): AgentConfigSource {
+  const knownTools = new Set(
+    createDefaultToolRegistry()
+      .list()
+      .map((tool) => tool.name),
+  );
+  return staticConfigSource(parseConfig(value, { knownTools, file: 'test-agents.yaml' }));
+}
 
 export interface ApiResponse<T> {
   status: number;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Grant, PendingAction, ResolveResult, RunInput } from '../../src/contracts';
+import type { Grant, PendingAction, ResolveResult } from '../../src/contracts';
 import { buildApi, issueDevToken, type ErrorBody } from '../../src/server';
 import { call, eventually, scriptedInput, startHarness, type Harness } from '../workflow/harness';
 import { request, type ApiResponse } from './client';
@@ -25,15 +25,20 @@ describe('HTTP API: grants (real server, real dev server)', function () {
   const post = <T>(sub: string, path: string, body: unknown): Promise<ApiResponse<T>> =>
     request<T>(base, 'POST', path, { token: tokens[sub]!, body });
 
-  /** Through the API: start a run of `user` whose one call asks, approve it with `scope`, wait for the grant. */
+  /**
+   * A run of `user` whose one call asks (started at the Temporal level, as an operator may: only the
+   * approval matters here); through the API: approve it with `scope`, wait for the run to complete.
+   */
   async function approveThroughApi(scope: 'session' | 'always', conversationId: string): Promise<string> {
-    const { userId: _owner, ...input }: RunInput = scriptedInput(
-      [{ tool_calls: [call('call_1', 'append_file', { path: 'grants/api.txt', content: 'G' })] }, { content: 'Done.' }],
-      { conversationId },
+    const { runId } = await h.client.startRun(
+      scriptedInput(
+        [
+          { tool_calls: [call('call_1', 'append_file', { path: 'grants/api.txt', content: 'G' })] },
+          { content: 'Done.' },
+        ],
+        { userId: user, conversationId },
+      ),
     );
-    const started = await post<{ runId: string }>(user, '/runs', input);
-    assert.equal(started.status, 201, JSON.stringify(started.body));
-    const runId = started.body.runId;
     const pending = await eventually(async () => {
       const res = await get<{ pendingAction: PendingAction | null }>(user, `/runs/${runId}/pending`);
       return res.body.pendingAction;

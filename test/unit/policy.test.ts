@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import type { ToolPolicy } from '../../src/contracts';
-import { ASK_USER_QUESTION_TOOL, evaluateToolPolicy, matchesToolPattern } from '../../src/policy';
+import {
+  approverClaimsFor,
+  ASK_USER_QUESTION_TOOL,
+  claimRuleMatches,
+  evaluateRunPolicy,
+  evaluateToolPolicy,
+  isApprover,
+  matchesToolPattern,
+} from '../../src/policy';
 import type { PolicyVerdict } from '../../src/policy';
 
 /** An enabled policy with empty lists, mode `default`, overridden by `overrides`. */
@@ -434,5 +442,120 @@ describe('policy', () => {
       assert.equal(JSON.stringify(p), snapshot);
       assert.deepEqual([...grants], ['g']);
     });
+  });
+});
+
+describe('a run request can only tighten (evaluateRunPolicy)', () => {
+  const tighten = (deny: string[] = [], ask: string[] = []) => ({ deny, ask });
+  const decide = (name: string, p: ToolPolicy, t = tighten(), grants?: ReadonlySet<string>) =>
+    evaluateRunPolicy(name, p, { tighten: t, ...(grants ? { grants } : {}) });
+
+  it('without tightening it is exactly evaluateToolPolicy', () => {
+    for (const p of [
+      policy(),
+      policy({ mode: 'bypass' }),
+      policy({ mode: 'dontAsk', allow: ['a'] }),
+      policy({ enabled: false }),
+    ]) {
+      for (const name of ['a', 'b', ASK_USER_QUESTION_TOOL]) {
+        assert.deepEqual(decide(name, p), evaluateToolPolicy(name, p));
+        assert.deepEqual(evaluateRunPolicy(name, p), evaluateToolPolicy(name, p));
+      }
+    }
+  });
+
+  it('tighten.deny denies whatever the agent says (allow, bypass, ask, grant), with the reason template', () => {
+    const p = policy({ mode: 'bypass', allow: ['write_file'], ask: ['delete_*'], reason: 'no {tool}' });
+    for (const name of ['write_file', 'delete_file', 'other']) {
+      assert.deepEqual(decide(name, p, tighten(['*'])), {
+        decision: 'deny',
+        rule: 'tightenDeny',
+        reason: `no ${name}`,
+      });
+    }
+    assert.equal(decide('x', policy(), tighten(['x']), new Set(['x'])).decision, 'deny', 'a grant does not undo it');
+    assert.deepEqual(decide('x', policy(), tighten(['x'])), { decision: 'deny', rule: 'tightenDeny' });
+  });
+
+  it('tighten.ask turns an allow into ask, and a grant cannot undo it', () => {
+    assert.deepEqual(decide('write_file', policy({ allow: ['write_file'] }), tighten([], ['write_*'])), {
+      decision: 'ask',
+      rule: 'tightenAsk',
+    });
+    assert.equal(decide('x', policy({ mode: 'bypass' }), tighten([], ['x'])).decision, 'ask');
+    assert.equal(decide('x', policy(), tighten([], ['x']), new Set(['x'])).decision, 'ask');
+  });
+
+  it('tighten.ask never turns a deny into ask (mode dontAsk, deny lists, HITL off)', () => {
+    // A plain `ask` entry would beat dontAsk and let an approver run the tool: a request must not.
+    assert.deepEqual(decide('write_file', policy({ mode: 'dontAsk' }), tighten([], ['write_file'])), {
+      decision: 'deny',
+      rule: 'dontAsk',
+    });
+    assert.equal(decide('rm', policy({ deny: ['rm'] }), tighten([], ['rm'])).decision, 'deny');
+    // HITL off: what would ask is blocked, so an asked allow is blocked too.
+    assert.deepEqual(decide('read', policy({ enabled: false, allow: ['read'] }), tighten([], ['read'])), {
+      decision: 'deny',
+      rule: 'disabled',
+    });
+  });
+
+  it('an ask of the agent stays an ask (tightening adds nothing a person could approve)', () => {
+    for (const p of [policy(), policy({ ask: ['x'] })])
+      assert.equal(decide('x', p, tighten([], ['x'])).decision, 'ask');
+  });
+
+  it('property: tightened verdicts are never more permissive than the agent alone', () => {
+    const rank = { allow: 2, ask: 1, deny: 0 } as const;
+    const names = ['read_file', 'write_file', 'delete_file', 'web_search', ASK_USER_QUESTION_TOOL, 'x'];
+    const patterns = [[], ['*'], ['read_*'], ['*_file'], ['x'], [ASK_USER_QUESTION_TOOL]];
+    const policies = [
+      policy(),
+      policy({ mode: 'bypass' }),
+      policy({ mode: 'dontAsk', allow: ['read_*'] }),
+      policy({ enabled: false, allow: ['read_file'] }),
+      policy({ allow: ['*'], ask: ['delete_*'], deny: ['web_*'] }),
+    ];
+    for (const p of policies)
+      for (const name of names)
+        for (const deny of patterns)
+          for (const ask of patterns) {
+            const before = evaluateToolPolicy(name, p).decision;
+            const after = decide(name, p, tighten(deny, ask)).decision;
+            assert.ok(rank[after] <= rank[before], `${name} ${JSON.stringify({ p, deny, ask })}: ${before} → ${after}`);
+          }
+  });
+});
+
+describe('claim rules (principals)', () => {
+  it('every claim of a rule must hold one of its values; lists match by any item; case-sensitive', () => {
+    assert.equal(claimRuleMatches({ role: 'approver' }, { role: 'approver' }), true);
+    assert.equal(claimRuleMatches({ role: ['a', 'approver'] }, { role: 'approver' }), true);
+    assert.equal(claimRuleMatches({ groups: 'ops' }, { groups: ['dev', 'ops'] }), true);
+    assert.equal(claimRuleMatches({ role: 'approver', org: 'acme' }, { role: 'approver' }), false);
+    assert.equal(claimRuleMatches({ role: 'approver' }, { role: 'Approver' }), false);
+    assert.equal(claimRuleMatches({ role: 'approver' }, { role: 7 }), false);
+    assert.equal(claimRuleMatches({ role: 'approver' }, {}), false);
+    assert.equal(claimRuleMatches({ role: 'approver' }, undefined), false);
+    assert.equal(claimRuleMatches({}, { role: 'approver' }), false, 'an empty rule matches nobody');
+    assert.equal(claimRuleMatches({ toString: 'x' }, {}), false, 'inherited properties are not claims');
+  });
+
+  it('isApprover: named users, or a claim rule over the verified claims', () => {
+    const rules = { users: ['u1', 'boss'], claims: [{ role: 'approver' }] };
+    assert.equal(isApprover(rules, 'boss'), true);
+    assert.equal(isApprover(rules, 'carol'), false);
+    assert.equal(isApprover(rules, 'carol', { role: 'approver' }), true);
+    assert.equal(isApprover({ users: [], claims: [] }, 'u1', { role: 'approver' }), false);
+  });
+
+  it('approverClaimsFor takes only the claims the rules name, as strings or string lists', () => {
+    const token = { sub: 'carol', role: 'approver', groups: ['a', 7, 'b'], secret: 'x', org: { nested: true } };
+    assert.deepEqual(approverClaimsFor([{ role: 'approver' }, { groups: 'a', org: 'acme' }], token), {
+      role: 'approver',
+      groups: ['a', 'b'],
+    });
+    assert.deepEqual(approverClaimsFor([], token), {});
+    assert.deepEqual(approverClaimsFor([{ role: 'x' }], { role: 'y'.repeat(300) }), {}, 'oversized values are dropped');
   });
 });

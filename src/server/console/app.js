@@ -37,7 +37,8 @@
 /**
  * @typedef {{ runId: string, status: RunStatus, turn: number, pendingAction: PendingAction | null,
  *   messages: ChatMessage[], decisions: AuditEntry[], error?: string, userId: string | null,
- *   conversationId: string | null, agentId?: string, approvers: string[],
+ *   conversationId: string | null, agentId?: string, configVersion?: string, approvers: string[],
+ *   approverClaims: Record<string, string | string[]>[],
  *   caller: { sub: string, owner: boolean, approver: boolean } }} RunView
  */
 /**
@@ -1054,8 +1055,14 @@ function runHeader(run, onAbort) {
     ['User', run.userId ?? '—'],
     ['Conversation', run.conversationId ?? '—'],
   ];
-  if (run.agentId) facts.push(['Agent', run.agentId]);
-  facts.push(['Approvers', run.approvers.join(', ') || '—'], ['Turn', String(run.turn)]);
+  if (run.agentId)
+    facts.push(['Agent', run.configVersion ? `${run.agentId} · config ${run.configVersion}` : run.agentId]);
+  const claimRules = (run.approverClaims ?? []).map((rule) =>
+    Object.entries(rule)
+      .map(([claim, values]) => `${claim}=${Array.isArray(values) ? values.join('|') : values}`)
+      .join(' & '),
+  );
+  facts.push(['Approvers', [...run.approvers, ...claimRules].join(', ') || '—'], ['Turn', String(run.turn)]);
   return h(
     'div',
     { class: 'page-header run-header' },
