@@ -204,7 +204,10 @@ describe('hitl command (real dev server)', function () {
     assert.equal(state.agentId, 'files-demo');
     assert.match(state.configVersion ?? '', /^[0-9a-f]{12}$/);
     assert.equal(state.configVersion, listed[0]!.configVersion, 'the version `hitl agents` shows');
-    assert.match((await run('show', runId)).out, new RegExp(`^agent files-demo {2}config ${state.configVersion}$`, 'm'));
+    assert.match(
+      (await run('show', runId)).out,
+      new RegExp(`^agent files-demo {2}config ${state.configVersion}$`, 'm'),
+    );
     await h.client.abort(runId);
 
     const unknown = await run('start', '--agent', 'nope', '--message', 'x');
