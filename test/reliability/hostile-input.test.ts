@@ -22,11 +22,13 @@ import {
 } from '../../src/contracts';
 import { ERROR_TYPES, type ErrorBody } from '../../src/server';
 import { request } from '../http/client';
+import { AGENTS, HOSTILE_AGENT_FILE } from './support/agents';
 import { startCluster, taskQueueFor, type ApiHandle, type Cluster } from './support/cluster';
 import {
   hostileAnswers,
   hostileEditedArguments,
   hostileResolution,
+  hostileAgentRequest,
   hostileRunInput,
   SEED,
   type HostileCase,
@@ -48,6 +50,8 @@ import { figure, FULL, mapLimit, SIZES, until } from './support/suite';
 const OWNER = 'hostile-owner';
 /** The only identity allowed to resolve the targets; the owner may read them but not resolve them. */
 const APPROVER = 'hostile-approver';
+/** Who sends the hostile `POST /runs` requests: no run of this identity may ever exist. */
+const STARTER = 'hostile-starter';
 const REFUSAL_SET = new Set<string>(REFUSAL_TYPES);
 const ERROR_TYPE_SET = new Set<string>(ERROR_TYPES);
 const OVERSIZED = /size|limit|large|exceed/i;
@@ -116,13 +120,22 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
     };
     const rawStarts = FULL ? 150 : 12;
     const weirdValidRuns = FULL ? 20 : 4;
-    const runInputs = total - counts.resolutions - counts.answers - counts.edits - rawStarts - weirdValidRuns;
+    /** Valid but odd `POST /runs` requests (unicode owners, odd transcripts and tightening): they must complete. */
+    const oddAgentRuns = FULL ? 20 : 4;
+    const runInputs =
+      total - counts.resolutions - counts.answers - counts.edits - rawStarts - weirdValidRuns - oddAgentRuns;
+    /** Hostile agent requests through `POST /runs` (the rest of `runInputs` are inline inputs via the client). */
+    const agentRequests = Math.ceil(runInputs / 2);
     const problems: string[] = [];
     const outcomes: string[] = [];
     const problem = (what: string) => {
       if (problems.length < 50) problems.push(what);
     };
-    const [ownerToken, approverToken] = await Promise.all([api.token(OWNER), api.token(APPROVER)]);
+    const [ownerToken, approverToken, starterToken] = await Promise.all([
+      api.token(OWNER),
+      api.token(APPROVER),
+      api.token(STARTER),
+    ]);
     const handle = (runId: string) => cluster.client.workflow.getHandle(runId);
 
     // ---- the targets: runs paused on a tool approval, on a batch of questions, and runs that take edits ----
@@ -386,7 +399,7 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
     {
       const res = await request<ErrorBody>(api.url, 'POST', '/runs', {
         token: ownerToken,
-        body: { ...runInput(OWNER, []), messages: [{ role: 'user', content: big(2 * MB) }] },
+        body: { agentId: AGENTS.hostile, conversationId: 'c', messages: [{ role: 'user', content: big(2 * MB) }] },
       });
       if (res.status !== 413 || res.body.type !== 'PayloadTooLarge')
         problem(`HTTP start 2 MB → ${res.status} ${short(res.body)}`);
@@ -430,20 +443,31 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
     });
     const edgeStuck = edgeStates.filter((state) => state === undefined).length;
 
-    // ---- 3. run inputs: HTTP POST /runs, HitlClient.startRun, and raw workflow starts ----
-    const badInputs = fc.sample(hostileRunInput, { numRuns: runInputs + rawStarts, seed: SEED + 7 });
-    const runInputOutcomes = await mapLimit(badInputs.slice(0, runInputs), 16, async (input, i) => {
-      if (i % 2 === 0) {
-        const res = await request<ErrorBody>(api.url, 'POST', '/runs', {
-          token: ownerToken,
-          ...(input === undefined ? { rawBody: '' } : { rawBody: JSON.stringify(input) }),
-          headers: { 'content-type': 'application/json' },
-        });
-        if ([400, 403, 413].includes(res.status) && ERROR_TYPE_SET.has(res.body?.type))
-          return `http-start:${res.status}`;
-        problem(`HTTP start ${short(input)} → ${res.status} ${short(res.body)}`);
-        return `http-start:unexpected-${res.status}`;
-      }
+    // ---- 3. run inputs: agent requests via HTTP POST /runs, inline inputs via HitlClient.startRun, raw starts ----
+    // A run request names an agent and may only tighten it: every hostile one is refused with 400 (413 only
+    // when the body is over the API's limit), never a 5xx, and never starts a run (checked on the queue below).
+    const badRequests = fc.sample(hostileAgentRequest(AGENTS.hostile), { numRuns: agentRequests, seed: SEED + 5 });
+    const agentRequestOutcomes = await mapLimit(badRequests, 16, async ({ label, value }) => {
+      const body = JSON.stringify(value);
+      const res = await request<ErrorBody>(api.url, 'POST', '/runs', {
+        token: starterToken,
+        rawBody: body,
+        headers: { 'content-type': 'application/json' },
+      }).catch((error: unknown) => ({
+        status: -1,
+        body: { type: errorText(error) } as ErrorBody,
+        headers: new Headers(),
+      }));
+      if (res.status === 400 && ['InvalidInput', 'InvalidRequest'].includes(res.body?.type))
+        return `http-start:400:${res.body.type} (${label})`;
+      if (res.status === 413 && res.body?.type === 'PayloadTooLarge' && Buffer.byteLength(body) > MB)
+        return `http-start:413:PayloadTooLarge (${label})`;
+      problem(`HTTP start (${label}) ${short(value)} → ${res.status} ${short(res.body)}`);
+      return `http-start:unexpected-${res.status}`;
+    });
+    const clientInputs = runInputs - agentRequests;
+    const badInputs = fc.sample(hostileRunInput, { numRuns: clientInputs + Math.ceil(rawStarts / 2), seed: SEED + 7 });
+    const clientOutcomes = await mapLimit(badInputs.slice(0, clientInputs), 16, async (input) => {
       try {
         await hitl.startRun(input as RunInput);
         problem(`client started ${short(input)}`);
@@ -454,9 +478,20 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
         return 'client-start:untyped-error';
       }
     });
+    const runInputOutcomes = [...agentRequestOutcomes, ...clientOutcomes];
     // Raw starts bypass the client's check: the workflow itself must fail them at once with InvalidInput.
-    const rawIds = badInputs.slice(runInputs).map(() => `hostile-raw-${randomUUID()}`);
-    await mapLimit(badInputs.slice(runInputs), 8, async (input, i) => {
+    // Half are inline inputs, half agent requests (with their owner) that are invalid as a run input too.
+    const rawInputs: unknown[] = [
+      ...badInputs.slice(clientInputs),
+      ...fc
+        .sample(
+          hostileAgentRequest(AGENTS.hostile).filter((r) => r.workflowRefuses),
+          { numRuns: Math.floor(rawStarts / 2), seed: SEED + 13 },
+        )
+        .map((r) => ({ userId: STARTER, ...r.value })),
+    ];
+    const rawIds = rawInputs.map(() => `hostile-raw-${randomUUID()}`);
+    await mapLimit(rawInputs, 8, async (input, i) => {
       await cluster.client.workflow.start(GENERATION_RUN_WORKFLOW, {
         taskQueue,
         workflowId: rawIds[i]!,
@@ -475,7 +510,7 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
       }
     });
     for (const [i, outcome] of rawOutcomes.entries()) {
-      if (outcome !== 'raw-start:InvalidInput') problem(`raw start ${short(badInputs[runInputs + i])} → ${outcome}`);
+      if (outcome !== 'raw-start:InvalidInput') problem(`raw start ${short(rawInputs[i])} → ${outcome}`);
     }
 
     // ---- 4. edited arguments: objects are accepted (tool validates them), the rest IncompleteDecision ----
@@ -580,6 +615,79 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
       30_000,
     ).catch(() => 0);
 
+    // ---- 5b. valid but odd agent requests through POST /runs: unicode owners, odd conversation ids and
+    // transcripts, tightening that changes nothing. They start, pause, are approved over HTTP and complete ----
+    const oddAgentUsers = Array.from({ length: oddAgentRuns }, (_, i) => `Ägënt-用户-😀\u202e-${i}`);
+    const oddTranscript = (i: number) =>
+      [
+        [{ role: 'user', content: `odd ✓ \u0000 e\u0301 \u202eevil 😀 \ud800 ${i}` }],
+        [
+          { role: 'user', content: 'delete ../../x' },
+          {
+            role: 'assistant',
+            content: '',
+            tool_calls: [{ id: 'h1', name: 'delete_file', arguments: { path: '../../x' } }],
+          },
+          { role: 'tool', tool_call_id: 'h1', name: 'delete_file', status: 'error', content: 'refused' },
+          { role: 'user', content: '" OR HitlUserId="victim' },
+        ],
+        [{ role: 'user', content: 'y'.repeat(100_000) }],
+      ][i % 3]!;
+    // None of these patterns matches append_file (`*` is the only wildcard; literal, anchored, case-sensitive).
+    const oddTighten = (i: number) =>
+      [
+        undefined,
+        {},
+        { deny: ['APPEND_FILE', 'append_file ', '😀*', '*_files_*', 'delete_file'], ask: ['nothing_*'] },
+        { approvalTtlMs: 3_600_000, onExpiry: 'abort' },
+        { ask: ['append_file', 'append_*'] },
+      ][i % 5];
+    const oddAgentTokens = await Promise.all(oddAgentUsers.map((user) => api.token(user)));
+    const oddAgentStarts = await mapLimit(oddAgentUsers, 4, async (_, i) => {
+      const tighten = oddTighten(i);
+      const body = {
+        agentId: AGENTS.hostile,
+        conversationId: `conv ✓ ${i} <script>" OR HitlConversationId="x`,
+        messages: oddTranscript(i),
+        ...(tighten !== undefined ? { tighten } : {}),
+      };
+      const res = await request<{ runId: string } & ErrorBody>(api.url, 'POST', '/runs', {
+        token: oddAgentTokens[i]!,
+        body,
+      });
+      if (res.status !== 201) problem(`odd agent request ${i} ${short(body)} → ${res.status} ${short(res.body)}`);
+      return res.status === 201 ? res.body.runId : undefined;
+    });
+    const oddAgentIds = oddAgentStarts.filter((runId): runId is string => runId !== undefined);
+    const oddAgentPending = await waitAllPaused(hitl, oddAgentIds, 60_000);
+    const oddAgentResolved = await mapLimit(oddAgentUsers, 4, async (user, i) => {
+      const runId = oddAgentStarts[i];
+      if (runId === undefined) return false;
+      const action = oddAgentPending.get(runId)!;
+      const asked = action.payload.type === 'tool_approval' ? action.payload.action_requests : [];
+      if (asked.length !== 1 || asked[0]!.name !== 'append_file' || asked[0]!.arguments.path !== HOSTILE_AGENT_FILE)
+        problem(`odd agent run ${i} paused on ${short(asked)}`);
+      const res = await request<ErrorBody>(api.url, 'POST', `/runs/${encodeURIComponent(runId)}/resolve`, {
+        token: oddAgentTokens[i]!,
+        body: { actionId: action.actionId, decisions: [{ tool_call_id: 'call_1', decision: 'approve' }] },
+      });
+      if (res.status !== 200) problem(`odd agent run ${i}: approval by ${user} → ${res.status} ${short(res.body)}`);
+      return res.status === 200;
+    });
+    const oddAgentListed = await until(
+      async () => {
+        const listed = await Promise.all(
+          oddAgentTokens.map(
+            async (token) => (await request<{ runs: { runId: string }[] }>(api.url, 'GET', '/runs', { token })).body,
+          ),
+        );
+        const right = listed.filter((list, i) => list.runs.length === 1 && list.runs[0]!.runId === oddAgentStarts[i]);
+        return right.length === oddAgentUsers.length ? right.length : undefined;
+      },
+      'GET /runs to list each odd agent user’s run, and only it',
+      30_000,
+    ).catch(() => 0);
+
     // ---- 6. afterwards: every target still paused on the same action, signals all recorded; then resolvable ----
     for (const runId of [...approvalIds, ...questionIds]) {
       const state = await hitl.getRunState(runId);
@@ -616,13 +724,30 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
       if (!outcome.ok) problem(`final resolution of ${runId} refused: ${short(outcome.refusal)}`);
       return outcome.ok;
     });
-    const targets = resolvable;
+    const targets = [...resolvable, ...oddAgentIds];
     const statuses = tally((await waitAllResults(hitl, targets, 120_000)).values());
     const approvalLines = await Promise.all(approvalFiles.map((file) => countLines(sandboxDir, OWNER, file)));
     const oddLines = await Promise.all(oddIds.map((_, i) => countLines(sandboxDir, oddUsers[i]!, `odd/run-${i}.txt`)));
+    const oddAgentLines = await Promise.all(
+      oddAgentUsers.map((user) => countLines(sandboxDir, user, HOSTILE_AGENT_FILE)),
+    );
 
     // ---- 7. the whole task queue: no workflow task failed, nothing is left running, nothing escaped ----
     const everyRun = await workflowIdsOnQueue(cluster.client, taskQueue);
+    // Every run on the queue is one this scenario started on purpose: no refused input started one.
+    const startedOnPurpose = new Set([
+      ...approvalIds,
+      ...questionIds,
+      ...edgeIds,
+      ...rawIds,
+      ...editIds,
+      ...oddIds,
+      ...oddAgentIds,
+    ]);
+    const startedByRefused = everyRun.filter((runId) => !startedOnPurpose.has(runId));
+    for (const runId of startedByRefused.slice(0, 5)) problem(`a run nobody meant to start is on the queue: ${runId}`);
+    const starterRuns = await hitl.listRuns({ userId: STARTER, limit: 100 });
+    if (starterRuns.length > 0) problem(`${starterRuns.length} runs of ${STARTER}, whose every request was refused`);
     const scan = await scanHistories(cluster.client, everyRun);
     const rawOversizeRuns = new Set(edgeIds.filter((_, i) => edges[i]!.rawOversize));
     const payloadLimitElsewhere = [...scan.payloadTooLarge.keys()].filter((runId) => !rawOversizeRuns.has(runId));
@@ -643,11 +768,15 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
       ...rawOutcomes,
       ...editOutcomes.flat(),
     ];
-    const sent = all.length + oddIds.length;
+    const sent = all.length + oddIds.length + oddAgentUsers.length;
+    const runInputsSent = runInputOutcomes.length + rawOutcomes.length;
     figure(
       `hostile-input: ${sent} hostile inputs (seed ${SEED}; ${sends.length} resolutions/answers via update+signal+HTTP, ` +
-        `${edges.length + startEdges.length} oversized or deeply nested (${edgeStuck} left a run stuck), ${runInputs + rawStarts} run inputs, ${edits.length} edited arguments, ` +
-        `${oddIds.length} odd-but-valid runs), ${problems.length} mishandled, ${scan.workflowTaskFailures} workflow task failures ` +
+        `${edges.length + startEdges.length} oversized or deeply nested (${edgeStuck} left a run stuck), ` +
+        `${runInputsSent} run inputs (${agentRequestOutcomes.length} agent requests via POST /runs, ` +
+        `${agentRequestOutcomes.filter((o) => o.startsWith('http-start:400:')).length} refused 400; ${clientOutcomes.length} inline via the client; ` +
+        `${rawOutcomes.length} raw starts; ${startedByRefused.length} runs started by them), ${edits.length} edited arguments, ` +
+        `${oddIds.length + oddAgentUsers.length} odd-but-valid runs (${oddAgentUsers.length} via POST /runs)), ${problems.length} mishandled, ${scan.workflowTaskFailures} workflow task failures ` +
         `in ${everyRun.length} runs (+${payloadLimitFailures} PayloadsTooLarge from > 2 MB raw updates, runs unharmed), ${stillRunning} stuck, ${escaped.length} sandbox escapes, ` +
         `${targets.length - (statuses.completed ?? 0)} targets not completed after a correct resolution`,
     );
@@ -674,6 +803,14 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
       oddIds.map(() => 1),
     );
     assert.equal(oddListed, oddUsers.length);
+    assert.deepEqual(
+      oddAgentLines,
+      oddAgentUsers.map(() => 1),
+      'every odd agent request ran its approved tool once, in its owner’s folder',
+    );
+    assert.ok(oddAgentResolved.every(Boolean));
+    assert.equal(oddAgentListed, oddAgentUsers.length);
+    assert.deepEqual(startedByRefused, [], 'no refused input started a run');
     assert.deepEqual(escaped, []);
     assert.ok(!existsSync(path.join(cluster.dir, escapeName)));
     assert.equal(polluted, 0);

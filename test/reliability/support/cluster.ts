@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { HitlClient } from '../../../src/client';
 import { startDevServer, type DevServer } from '../../../src/dev/dev-server';
 import { issueDevToken } from '../../../src/server/auth';
+import { writeSuiteConfig } from './agents';
 import { freePort, spawnTsEntry, type ChildHandle } from './processes';
 
 const WORKER_READY = /worker polling task queue/;
@@ -23,6 +24,8 @@ export interface Cluster {
   /** Temp folder holding the server's database, its log and the sandboxes. */
   dir: string;
   dbFile: string;
+  /** The configuration file (agents) every worker and HTTP API process of the cluster reads (`HITL_CONFIG`). */
+  configFile: string;
   port: number;
   server: DevServer;
   address: string;
@@ -56,13 +59,17 @@ export interface ApiHandle {
   url: string;
   secret: string;
   process: ChildHandle;
-  /** A bearer token for `sub`, valid `ttlSeconds` (negative: already expired). */
-  token(sub: string, ttlSeconds?: number): Promise<string>;
+  /** A bearer token for `sub`, valid `ttlSeconds` (negative: already expired), with extra `claims`. */
+  token(sub: string, ttlSeconds?: number, claims?: Record<string, unknown>): Promise<string>;
 }
 
 export async function startCluster(label: string): Promise<Cluster> {
   const dir = mkdtempSync(path.join(tmpdir(), `hitl-rel-${label}-`));
   const dbFile = path.join(dir, 'temporal.db');
+  const configFile = writeSuiteConfig(path.join(dir, 'hitl.config.yaml'));
+  // Children get their environment from here explicitly, not by chance from the mocha process: the agents
+  // of this suite, and the scripted model (refused by a worker that is not told to accept it).
+  const agentEnv = { HITL_CONFIG: configFile, HITL_LIBRECHAT_CONFIG: '', HITL_ENABLE_SCRIPTED: '1' };
   const port = await freePort();
   const launch = () =>
     startDevServer({
@@ -85,6 +92,7 @@ export async function startCluster(label: string): Promise<Cluster> {
   const cluster: Cluster = {
     dir,
     dbFile,
+    configFile,
     port,
     get server() {
       return server;
@@ -112,6 +120,7 @@ export async function startCluster(label: string): Promise<Cluster> {
         HITL_TASK_QUEUE: options.taskQueue,
         HITL_SANDBOX_DIR: options.sandboxDir,
         HITL_WORKER_LOG_LEVEL: 'ERROR',
+        ...agentEnv,
         ...options.env,
       });
       started.add(worker);
@@ -130,6 +139,7 @@ export async function startCluster(label: string): Promise<Cluster> {
         HITL_API_PORT: String(apiPort),
         HITL_LOG_LEVEL: 'error',
         HITL_DEV: '',
+        ...agentEnv,
       });
       started.add(api);
       const match = await api.waitFor(API_READY, START_TIMEOUT_MS);
@@ -137,7 +147,8 @@ export async function startCluster(label: string): Promise<Cluster> {
         url: match[1]!,
         secret,
         process: api,
-        token: (sub, ttlSeconds = 3600) => issueDevToken(secret, sub, ttlSeconds),
+        token: (sub, ttlSeconds = 3600, claims) =>
+          issueDevToken(secret, sub, ttlSeconds, claims !== undefined ? { claims } : {}),
       };
     },
     async close() {
