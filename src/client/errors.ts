@@ -16,6 +16,18 @@ export class RunNotFoundError extends Error {
   }
 }
 
+/**
+ * An idempotent start (`startRun` / `startRunAndWait` with `idempotencyKey`) whose key already named a run
+ * started with a different request. `runId` is that run; nothing was started.
+ */
+export class IdempotencyKeyReusedError extends Error {
+  override readonly name = 'IdempotencyKeyReusedError';
+  readonly type = 'IdempotencyKeyReused';
+  constructor(readonly runId: string) {
+    super(`The idempotency key already started run "${runId}" with a different request`);
+  }
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

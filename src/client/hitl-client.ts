@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Client,
   WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
   type WorkflowExecutionDescription,
@@ -45,14 +46,77 @@ import {
   type RunState,
   type RunStatus,
 } from '../contracts';
-import { InvalidRunInputError, isRunNotFound, isUnprocessedUpdate, refusalFromError, RunNotFoundError } from './errors';
+import {
+  IdempotencyKeyReusedError,
+  InvalidRunInputError,
+  isRunNotFound,
+  isUnprocessedUpdate,
+  refusalFromError,
+  RunNotFoundError,
+} from './errors';
 import { listGrants, revokeGrant } from './grants';
 
 export type ResolveOutcome = { ok: true; result: ResolveResult } | { ok: false; refusal: Refusal };
 
 export interface StartRunOptions {
-  /** Workflow id of the run; a fresh `run-<uuid>` when left out. */
+  /** Workflow id of the run; a fresh `run-<uuid>` when left out. Not together with `idempotencyKey`. */
   runId?: string;
+  /**
+   * Makes the start idempotent (1-200 visible ASCII characters, chosen by the caller per request). The run
+   * id is derived from `input.userId` and the key (`idempotentRunId`); Temporal refuses a second execution
+   * with that id, running or closed (for as long as the namespace retains the closed one). A retry with the
+   * same input answers with the same run (`created: false`); the same key with another input throws
+   * `IdempotencyKeyReusedError`. Concurrent retries end with one run.
+   */
+  idempotencyKey?: string;
+}
+
+/** What a start answers: the run, and whether this call started it (false: an idempotent retry). */
+export interface StartedRun {
+  runId: string;
+  created: boolean;
+}
+
+/** The syntax of an idempotency key (also the `Idempotency-Key` header of the HTTP API). */
+export const IdempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,200}$/, 'Idempotency-Key must be 1-200 visible ASCII characters');
+
+/**
+ * Memo key under which a run started with an idempotency key records the fingerprint of its request
+ * (`{ fingerprint }`), written with the start itself: a retry compares it (one describe, no worker). The
+ * memo is carried across continue-as-new.
+ */
+export const START_REQUEST_MEMO_KEY = 'hitlStartRequest';
+const StartRequestMemoSchema = z.object({ fingerprint: z.string() });
+
+/**
+ * The run id of an idempotent start: `run-` + SHA-256 of the owner and the key (an unambiguous encoding of
+ * the pair), so equal keys of two users name two runs and a key can never name another user's run.
+ */
+export function idempotentRunId(userId: string, idempotencyKey: string): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify(['temporal-hitl/start-run/v1', userId, idempotencyKey]))
+    .digest('hex');
+  return `run-${digest}`;
+}
+
+/** JSON with object keys sorted at every level and `undefined` members left out: one text per value. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) {
+    // As JSON.stringify does: an undefined array element is null.
+    return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+}
+
+/** Fingerprint of a run request: SHA-256 of the canonical JSON of the normalized `RunInput`. */
+export function runRequestFingerprint(input: NormalizedRunInput): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(input)).digest('hex')}`;
 }
 
 export interface WaitForPendingActionOptions {
@@ -154,33 +218,53 @@ export class HitlClient {
    * Validates the input with the wire schema, then starts one `generationRun`: an agent run
    * (`{ userId, conversationId, agentId, messages, tighten? }`, resolved by the worker from its
    * configuration file), or a v1 inline run (with `model`, `tools`, `policy`…; operators only).
+   * With `idempotencyKey`, a retry answers with the run the first call started (see `StartRunOptions`).
    */
-  async startRun(input: RunInput, options: StartRunOptions = {}): Promise<{ runId: string }> {
-    const start = this.startOptions(input, options);
-    await this.client.workflow.start(GENERATION_RUN_WORKFLOW, start);
-    return { runId: start.workflowId };
+  async startRun(input: RunInput, options: StartRunOptions = {}): Promise<StartedRun> {
+    const { start, fingerprint } = this.startOptions(input, options);
+    try {
+      await this.client.workflow.start(GENERATION_RUN_WORKFLOW, start);
+    } catch (error) {
+      if (fingerprint === undefined || !(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      await this.checkSameRequest(start.workflowId, fingerprint);
+      return { runId: start.workflowId, created: false };
+    }
+    return { runId: start.workflowId, created: true };
   }
 
   /**
    * Starts a run and waits for its first pause (or its end) in one call: update-with-start of
-   * `awaitPendingAction`, answered by the workflow task that paused. No polling.
+   * `awaitPendingAction`, answered by the workflow task that paused. No polling. With `idempotencyKey`, a
+   * retry of a run that exists already waits on that run (`created: false`): its current pause, or its end.
    */
   async startRunAndWait(
     input: RunInput,
     options: StartRunOptions & Pick<WaitForPendingActionOptions, 'timeoutMs'> = {},
-  ): Promise<{ runId: string } & PendingActionWait> {
-    const start = this.startOptions(input, options);
+  ): Promise<StartedRun & PendingActionWait> {
+    const { start, fingerprint } = this.startOptions(input, options);
     const runId = start.workflowId;
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_AWAIT_PENDING_MS);
-    const first = await this.client.workflow.executeUpdateWithStart(awaitPendingActionUpdate, {
-      args: [{ timeoutMs: waitSlice(deadline) }],
-      startWorkflowOperation: new WithStartWorkflowOperation(GENERATION_RUN_WORKFLOW, {
-        ...start,
-        workflowIdConflictPolicy: 'FAIL',
-      }),
-    });
-    if (isAnswered(first) || Date.now() >= deadline) return { runId, ...first };
-    return { runId, ...(await this.waitForPendingAction(runId, { timeoutMs: deadline - Date.now() })) };
+    let first: PendingActionWait;
+    try {
+      first = await this.client.workflow.executeUpdateWithStart(awaitPendingActionUpdate, {
+        args: [{ timeoutMs: waitSlice(deadline) }],
+        startWorkflowOperation: new WithStartWorkflowOperation(GENERATION_RUN_WORKFLOW, {
+          ...start,
+          workflowIdConflictPolicy: 'FAIL',
+        }),
+      });
+    } catch (error) {
+      if (fingerprint === undefined || !(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      await this.checkSameRequest(runId, fingerprint);
+      const wait = await this.waitForPendingAction(runId, { timeoutMs: Math.max(1, deadline - Date.now()) });
+      return { runId, created: false, ...wait };
+    }
+    if (isAnswered(first) || Date.now() >= deadline) return { runId, created: true, ...first };
+    return {
+      runId,
+      created: true,
+      ...(await this.waitForPendingAction(runId, { timeoutMs: deadline - Date.now() })),
+    };
   }
 
   /**
@@ -346,20 +430,57 @@ export class HitlClient {
     }
   }
 
-  private startOptions(input: RunInput, options: StartRunOptions): WorkflowStartOptions & { workflowId: string } {
+  private startOptions(
+    input: RunInput,
+    options: StartRunOptions,
+  ): { start: WorkflowStartOptions & { workflowId: string }; fingerprint: string | undefined } {
     const parsed = parseRunInput(input);
     if (!parsed.success) throw new InvalidRunInputError(`Invalid RunInput: ${describeIssues(parsed.error)}`);
-    return {
+    const base = {
       taskQueue: this.taskQueue,
-      workflowId: options.runId ?? `run-${randomUUID()}`,
       args: [parsed.data],
       staticSummary: staticSummaryOf(parsed.data),
       typedSearchAttributes: [
-        { key: HitlStatus, value: 'running' },
+        { key: HitlStatus, value: 'running' as const },
         { key: HitlUserId, value: parsed.data.userId },
         { key: HitlConversationId, value: parsed.data.conversationId },
       ],
     };
+    const key = options.idempotencyKey;
+    if (key === undefined) {
+      return { start: { ...base, workflowId: options.runId ?? `run-${randomUUID()}` }, fingerprint: undefined };
+    }
+    if (options.runId !== undefined) {
+      throw new InvalidRunInputError('runId and idempotencyKey exclude each other: the key decides the run id');
+    }
+    const keyCheck = IdempotencyKeySchema.safeParse(key);
+    if (!keyCheck.success) throw new InvalidRunInputError(`idempotencyKey: ${describeIssues(keyCheck.error)}`);
+    const fingerprint = runRequestFingerprint(parsed.data);
+    return {
+      start: {
+        ...base,
+        workflowId: idempotentRunId(parsed.data.userId, key),
+        // One execution per id, ever: neither a running nor a closed run (while retained) lets another start.
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        memo: { [START_REQUEST_MEMO_KEY]: { fingerprint } },
+      },
+      fingerprint,
+    };
+  }
+
+  /**
+   * After Temporal refused a second execution of an idempotent run id: the existing run must be a
+   * `generationRun` started with the same request (fingerprint in its memo), else the key was reused.
+   */
+  private async checkSameRequest(runId: string, fingerprint: string): Promise<void> {
+    const description = await this.describeRun(runId);
+    // Refused as a duplicate, then gone: deleted (retention) in between. Rare; the caller may retry.
+    if (description === undefined) throw new RunNotFoundError(runId);
+    const recorded = StartRequestMemoSchema.safeParse(description.memo?.[START_REQUEST_MEMO_KEY]);
+    const same =
+      description.type === GENERATION_RUN_WORKFLOW && recorded.success && recorded.data.fingerprint === fingerprint;
+    if (!same) throw new IdempotencyKeyReusedError(runId);
   }
 
   /** The final status of a closed run (its `HitlStatus`), or undefined when there is no such run. */

@@ -17,6 +17,7 @@ import {
 import { z } from 'zod';
 import { isGrpcServiceError } from '@temporalio/client';
 import {
+  IdempotencyKeyReusedError,
   InvalidGrantRequestError,
   InvalidRunInputError,
   RunNotFoundError,
@@ -42,6 +43,7 @@ import { isOwner, mayApprove, mayRead, readRunAccess, type RunAccess } from './r
 import {
   AbortResponseSchema,
   IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAYED_HEADER,
   ListAgentsResponseSchema,
   ListGrantsResponseSchema,
   ListRunsQuerySchema,
@@ -56,6 +58,7 @@ import {
   RunViewSchema,
   SseQuerySchema,
   StartRunBodySchema,
+  StartRunHeadersSchema,
   StartRunResponseSchema,
   type RunSummaryDto,
 } from './schemas';
@@ -176,6 +179,13 @@ function toErrorResponse(error: FastifyError, request: FastifyRequest): ApiError
   }
   if (error instanceof RunNotFoundError) return new ApiError('RunNotFound', error.message, { runId: error.runId });
   if (error instanceof InvalidRunInputError) return new ApiError('InvalidInput', error.message);
+  if (error instanceof IdempotencyKeyReusedError) {
+    return new ApiError(
+      'IdempotencyKeyReused',
+      `This Idempotency-Key already started run ${error.runId} with a different request body`,
+      { runId: error.runId },
+    );
+  }
   if (error instanceof InvalidGrantRequestError) return new ApiError('InvalidGrant', error.message);
   const cause: unknown = error;
   const grpcCode: number | undefined = isGrpcServiceError(cause) ? cause.code : undefined;
@@ -344,9 +354,18 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
             'The owner is the token subject; the policy, tools, model, approvers and TTL are the agent’s ' +
             '(the configuration file), resolved when the run starts and pinned in its history. The request ' +
             'may only tighten them (`tighten`); any other field is refused with 400 naming it. 403 when the ' +
-            'caller is not one of the agent’s `users`; 404 for an unknown agent.',
+            'caller is not one of the agent’s `users`; 404 for an unknown agent. With `Idempotency-Key`, the ' +
+            'run id is derived from the caller and the key: the first request starts the run (201), a retry ' +
+            'with the same body answers with that run (200, header `Idempotent-Replayed: true`), also after it ' +
+            'ended (for as long as the Temporal namespace retains it); the same key with another body is 409 ' +
+            '`IdempotencyKeyReused` with the existing `runId` in `details`. Keys are per caller.',
+          headers: StartRunHeadersSchema,
           body: StartRunBodySchema,
-          response: { 201: StartRunResponseSchema, ...errorResponses(400, 401, 403, 404, 413, 503) },
+          response: {
+            200: StartRunResponseSchema.describe('a retry: the run an earlier request with this key started'),
+            201: StartRunResponseSchema.describe('the run was started'),
+            ...errorResponses(400, 401, 403, 404, 409, 413, 503),
+          },
         },
       },
       async (request, reply) => {
@@ -370,17 +389,21 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
             { agentTtlMs: agentTtl },
           );
         }
-        const { runId } = await hitl.startRun({
-          userId: caller.sub,
-          agentId: agent.id,
-          conversationId: body.conversationId,
-          messages: body.messages,
-          ...(body.tighten !== undefined ? { tighten: body.tighten } : {}),
-        });
-        return reply
-          .code(201)
-          .header('location', `/runs/${encodeURIComponent(runId)}`)
-          .send({ runId });
+        const key = request.headers[IDEMPOTENCY_KEY_HEADER];
+        // With a key, the run id is derived from the caller (token subject) and the key: keys are per caller.
+        const { runId, created } = await hitl.startRun(
+          {
+            userId: caller.sub,
+            agentId: agent.id,
+            conversationId: body.conversationId,
+            messages: body.messages,
+            ...(body.tighten !== undefined ? { tighten: body.tighten } : {}),
+          },
+          key !== undefined ? { idempotencyKey: key } : {},
+        );
+        reply.header('location', `/runs/${encodeURIComponent(runId)}`);
+        if (!created) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
+        return reply.code(created ? 201 : 200).send({ runId });
       },
     );
 

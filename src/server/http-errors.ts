@@ -39,6 +39,8 @@ export const API_ERROR_HTTP_STATUS = {
   NotFound: 404,
   /** The run has already finished (e.g. abort of a completed run). */
   RunClosed: 409,
+  /** `POST /runs`: the caller's `Idempotency-Key` already started a run with a different body (`details.runId`). */
+  IdempotencyKeyReused: 409,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   InternalError: 500,

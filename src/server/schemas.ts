@@ -1,6 +1,6 @@
 // Request and response shapes of the HTTP API, built from the wire schemas in src/contracts.
 import { z } from 'zod';
-import { FilterValueSchema } from '../client/hitl-client';
+import { FilterValueSchema, IdempotencyKeySchema } from '../client/hitl-client';
 import {
   AgentIdSchema,
   AssistantMessageSchema,
@@ -67,6 +67,19 @@ export const ListAgentsResponseSchema = z.object({ agents: z.array(AgentSummaryS
 
 export const StartRunResponseSchema = z.object({ runId: z.string() });
 
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+/** Set (`true`) on the 200 answer of a `POST /runs` retry: the run was started by an earlier request. */
+export const IDEMPOTENT_REPLAYED_HEADER = 'idempotent-replayed';
+
+/** `POST /runs` headers: an optional `Idempotency-Key` (per caller) makes a retry answer with the same run. */
+export const StartRunHeadersSchema = z.looseObject({
+  [IDEMPOTENCY_KEY_HEADER]: IdempotencyKeySchema.optional().describe(
+    'a retry with the same key and the same body (by the same caller) answers 200 with the run the first ' +
+      'request started (201); the same key with another body is 409 IdempotencyKeyReused. Kept as long as ' +
+      'the namespace retains the run',
+  ),
+});
+
 /** `GET /runs` filters; the owner is always the caller. */
 export const ListRunsQuerySchema = z.object({
   status: RunStatusSchema.optional().describe('only runs with this HitlStatus'),
@@ -116,13 +129,10 @@ export const PendingResponseSchema = z.object({ pendingAction: PendingActionSche
 export const ResolveBodySchema = ResolutionSchema.omit({ approver: true, approverClaims: true });
 export type ResolveBody = z.output<typeof ResolveBodySchema>;
 
-export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 export const ResolveHeadersSchema = z.looseObject({
-  [IDEMPOTENCY_KEY_HEADER]: z
-    .string()
-    .regex(/^[\x21-\x7e]{1,200}$/, 'Idempotency-Key must be 1-200 visible ASCII characters')
-    .optional()
-    .describe('a retry with the same key (by the same caller, on the same run) returns the first answer'),
+  [IDEMPOTENCY_KEY_HEADER]: IdempotencyKeySchema.optional().describe(
+    'a retry with the same key (by the same caller, on the same run) returns the first answer',
+  ),
 });
 
 export { ResolveResultSchema };
