@@ -13,6 +13,9 @@ export const JsonObjectSchema = z.record(z.string(), z.unknown()).superRefine((v
 });
 export type JsonObject = z.infer<typeof JsonObjectSchema>;
 
+/** Most tool calls one model turn may make (more is refused as an invalid turn). */
+export const MAX_TOOL_CALLS_PER_TURN = 128;
+
 export const ToolCallSchema = z.object({
   id: z.string().min(1).max(256),
   name: z.string().min(1).max(256),
@@ -28,12 +31,12 @@ export const UserMessageSchema = z.object({ role: z.literal('user'), content: z.
 export const AssistantMessageSchema = z.object({
   role: z.literal('assistant'),
   content: z.string().optional(),
-  tool_calls: z.array(ToolCallSchema).optional(),
+  tool_calls: z.array(ToolCallSchema).max(MAX_TOOL_CALLS_PER_TURN).optional(),
 });
 export const ToolMessageSchema = z.object({
   role: z.literal('tool'),
-  tool_call_id: z.string().min(1),
-  name: z.string().min(1),
+  tool_call_id: z.string().min(1).max(256),
+  name: z.string().min(1).max(256),
   status: ToolResultStatusSchema,
   content: z.string(),
 });
@@ -52,7 +55,7 @@ export type ToolMessage = z.infer<typeof ToolMessageSchema>;
 export const ModelTurnSchema = z
   .object({
     content: z.string().optional(),
-    tool_calls: z.array(ToolCallSchema).optional(),
+    tool_calls: z.array(ToolCallSchema).max(MAX_TOOL_CALLS_PER_TURN).optional(),
   })
   .refine((turn) => new Set((turn.tool_calls ?? []).map((c) => c.id)).size === (turn.tool_calls ?? []).length, {
     message: 'tool call ids must be unique within one model turn',

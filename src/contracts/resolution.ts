@@ -15,15 +15,18 @@ export const MAX_ANSWER_CHARS = 16_000;
  * workflow (not here) so that a missing or malformed value is refused as `IncompleteDecision`,
  * the type DESIGN.md gives it, rather than as a schema error.
  */
+/** A tool call id from outside: bounded, because refusals echo it into the audit log. */
+const ToolCallIdSchema = z.string().min(1).max(256);
+
 export const DecisionSchema = z.discriminatedUnion('decision', [
-  z.object({ tool_call_id: z.string().min(1), decision: z.literal('approve'), scope: ScopeSchema.default('once') }),
+  z.object({ tool_call_id: ToolCallIdSchema, decision: z.literal('approve'), scope: ScopeSchema.default('once') }),
   z.object({
-    tool_call_id: z.string().min(1),
+    tool_call_id: ToolCallIdSchema,
     decision: z.literal('reject'),
     reason: z.string().max(MAX_REASON_CHARS).optional(),
   }),
-  z.object({ tool_call_id: z.string().min(1), decision: z.literal('edit'), editedArguments: z.unknown().optional() }),
-  z.object({ tool_call_id: z.string().min(1), decision: z.literal('respond'), responseText: z.unknown().optional() }),
+  z.object({ tool_call_id: ToolCallIdSchema, decision: z.literal('edit'), editedArguments: z.unknown().optional() }),
+  z.object({ tool_call_id: ToolCallIdSchema, decision: z.literal('respond'), responseText: z.unknown().optional() }),
 ]);
 export type DecisionInput = z.input<typeof DecisionSchema>;
 export type Decision = z.output<typeof DecisionSchema>;

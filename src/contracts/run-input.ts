@@ -8,7 +8,7 @@ import {
   ToolPatternSchema,
   ToolSpecSchema,
 } from './agents';
-import { ChatMessageSchema, ToolCallSchema } from './messages';
+import { ChatMessageSchema, MAX_TOOL_CALLS_PER_TURN, ToolCallSchema } from './messages';
 
 export const DEFAULT_APPROVAL_TTL_MS = 24 * 60 * 60 * 1000;
 export const MAX_APPROVAL_TTL_MS = 365 * 24 * 60 * 60 * 1000;
@@ -37,7 +37,7 @@ export const DEFAULT_POLICY: ToolPolicy = { enabled: true, mode: 'default', allo
 /** One assistant turn of the scripted (deterministic) model. */
 export const ScriptedTurnSchema = z.object({
   content: z.string().optional(),
-  tool_calls: z.array(ToolCallSchema).optional(),
+  tool_calls: z.array(ToolCallSchema).max(MAX_TOOL_CALLS_PER_TURN).optional(),
 });
 export type ScriptedTurn = z.infer<typeof ScriptedTurnSchema>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RefusalSchema } from './errors';
-import { ChatMessageSchema } from './messages';
+import { ChatMessageSchema, MAX_TOOL_CALLS_PER_TURN, ToolCallSchema, ToolMessageSchema } from './messages';
 import { PendingActionSchema } from './pending-action';
 import { ResolveResultSchema, ScopeSchema } from './resolution';
 import { RunConfigSchema } from './run-input';
@@ -78,6 +78,8 @@ export const RunStateSchema = z.object({
   agentId: z.string().optional(),
   /** Content hash of the agent's configuration the run was started under (agent runs). */
   configVersion: z.string().optional(),
+  /** Audit entries dropped to keep the log bounded (oldest refusals first); the history has them all. */
+  decisionsDropped: z.number().int().nonnegative().optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 
@@ -94,6 +96,25 @@ export const RunResultSchema = z.object({
 export type RunResult = z.infer<typeof RunResultSchema>;
 
 /**
+ * A model turn whose run continued as new while it waited for a person: the next run resumes it at the
+ * same pending action (same `actionId`, same `expiresAt`), without calling the model or any tool again.
+ */
+export const TurnInProgressSchema = z.object({
+  callIndex: z.number().int().nonnegative(),
+  calls: z.array(ToolCallSchema).max(MAX_TOOL_CALLS_PER_TURN),
+  /** Tool messages decided so far (denied, allowed and run, invalid), by tool_call_id. */
+  outcomes: z.record(z.string(), ToolMessageSchema),
+  /** The calls of the approval pause, with the policy's reason. */
+  asked: z.array(z.object({ id: z.string(), reason: z.string().optional() })),
+  /** ids of the ask_user_question calls, one pause each, in call order. */
+  questions: z.array(z.string()),
+  /** Which pause the turn is in: the approval, or the n-th question. */
+  stage: z.union([z.literal('approval'), z.number().int().nonnegative()]),
+  pending: PendingActionSchema,
+});
+export type TurnInProgress = z.infer<typeof TurnInProgressSchema>;
+
+/**
  * Second workflow argument, passed only by the workflow itself on continue-as-new: the transcript,
  * the audit log and what was resolved, so a long run keeps its memory and its exactly-once answers.
  */
@@ -107,5 +128,9 @@ export const ContinuedStateSchema = z.object({
   acceptedUpdates: z.record(z.string(), ResolveResultSchema),
   /** An agent run's pinned configuration: a continued run never resolves its agent again. */
   config: RunConfigSchema.optional(),
+  /** Audit entries dropped so far. */
+  decisionsDropped: z.number().int().nonnegative().optional(),
+  /** Set when the run continued as new while paused: the turn to resume. */
+  turnInProgress: TurnInProgressSchema.optional(),
 });
 export type ContinuedState = z.infer<typeof ContinuedStateSchema>;

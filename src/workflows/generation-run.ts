@@ -55,17 +55,27 @@ import {
   type RunStatus,
   type ToolCall,
   type ToolMessage,
+  type TurnInProgress,
 } from '../contracts';
 import { evaluateRunPolicy, evaluateToolPolicy, type PolicyVerdict } from '../policy';
+import { AuditLog } from './audit-log';
 import { describePendingAction } from './details';
 import { checkResolution, type ResolutionCheck } from './validate-resolution';
 
 type AcceptedResolution = Extract<ResolutionCheck, { ok: true }>;
+/** A turn being decided: what a continue-as-new while paused carries, but the pending action. */
+type TurnState = Omit<TurnInProgress, 'pending'>;
 
 export const EXPIRED_REASON = 'Approval expired before a decision was made';
 export const REJECTED_REASON = 'Rejected by user';
-/** Refused attempts kept in the audit log; older refusals are dropped first, accepted entries never. */
-export const MAX_REFUSALS_IN_AUDIT = 500;
+export { MAX_AUDIT_CHARS, MAX_REFUSALS_IN_AUDIT } from './audit-log';
+/**
+ * Updates one run handles before it continues as new while paused: below Temporal's 2 000 per run (and
+ * its suggestion at 90 %), with room for a burst that arrives while the handlers drain.
+ */
+export const UPDATES_BEFORE_CONTINUE_AS_NEW = 1500;
+/** `patched()` id: runs that paused before continue-as-new-while-paused existed replay without it. */
+export const CONTINUE_WHILE_PAUSED_PATCH = 'continue-as-new-while-paused';
 
 // Both activities heartbeat every second, so a worker that dies mid-call is noticed within the
 // heartbeat timeout and the call is retried elsewhere (tools with the same idempotency key).
@@ -158,34 +168,28 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     (parsedInput.success && inline ? inlineRunConfig(parsedInput.data as NormalizedInlineRunInput) : undefined);
 
   // ---- state, exposed by the queries ----
-  let status: RunStatus = 'running';
+  let status: RunStatus = carried?.turnInProgress ? 'requires_action' : 'running';
   let turn = carried?.turn ?? 0;
   const messages: ChatMessage[] = carried
     ? [...carried.messages]
     : parsedInput.success
       ? [...parsedInput.data.messages]
       : [];
-  const audit: AuditEntry[] = carried ? [...carried.decisions] : [];
+  const audit = new AuditLog(carried?.decisions ?? [], carried?.decisionsDropped ?? 0);
+  /** Updates this run has handled (accepted or refused by the handler): Temporal caps them per run. */
+  let updatesThisRun = 0;
   const resolvedActionIds = new Set(carried?.resolvedActionIds ?? []);
   const expiredActionIds = new Set(carried?.expiredActionIds ?? []);
   const acceptedUpdates = new Map<string, ResolveResult>(Object.entries(carried?.acceptedUpdates ?? {}));
   const noApprovers: ApproverRules = { users: [], claims: [] };
-  let pending: PendingAction | null = null;
+  // A run that continued as new while paused is paused from its first moment: updates buffered for it are
+  // delivered as soon as the handlers below are registered, before the main code resumes the turn.
+  let pending: PendingAction | null = carried?.turnInProgress?.pending ?? null;
   let accepted: AcceptedResolution | null = null;
   let errorMessage: string | undefined;
 
-  let refusalsInAudit = audit.filter((e) => e.outcome === 'refused').length;
   function record(entry: AuditEntry): void {
-    audit.push(entry);
-    if (entry.outcome !== 'refused') return;
-    refusalsInAudit += 1;
-    if (refusalsInAudit > MAX_REFUSALS_IN_AUDIT) {
-      audit.splice(
-        audit.findIndex((e) => e.outcome === 'refused'),
-        1,
-      );
-      refusalsInAudit -= 1;
-    }
+    audit.record(entry);
   }
 
   /** Shared by update and signal: checks, records, and on success resolves before any await. */
@@ -257,13 +261,15 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     turn,
     pendingAction: pending,
     messages,
-    decisions: audit,
+    decisions: audit.entries,
     ...(errorMessage !== undefined ? { error: errorMessage } : {}),
+    ...(audit.dropped > 0 ? { decisionsDropped: audit.dropped } : {}),
     ...agentFields(),
   }));
   wf.setHandler(
     resolveActionUpdate,
     (resolution) => {
+      updatesThisRun += 1;
       const updateId = wf.currentUpdateInfo()?.id;
       const earlier = updateId === undefined ? undefined : acceptedUpdates.get(updateId);
       if (earlier) return earlier;
@@ -290,6 +296,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   wf.setHandler(
     awaitPendingActionUpdate,
     async (request): Promise<AwaitPendingActionResult> => {
+      updatesThisRun += 1;
       waiters += 1;
       try {
         return await waitForPause(request);
@@ -432,30 +439,93 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     }
   }
 
-  /** Publishes one pending action and waits for its resolution; null when it expired first. */
+  /** The state a continued run starts from (everything but the turn in progress). */
+  function continuedState(turnInProgress?: TurnInProgress): ContinuedState {
+    return {
+      turn,
+      messages,
+      decisions: audit.entries,
+      resolvedActionIds: [...resolvedActionIds],
+      expiredActionIds: [...expiredActionIds],
+      acceptedUpdates: Object.fromEntries(acceptedUpdates),
+      ...(inline ? {} : { config: run() }),
+      ...(audit.dropped > 0 ? { decisionsDropped: audit.dropped } : {}),
+      ...(turnInProgress ? { turnInProgress } : {}),
+    };
+  }
+
+  /**
+   * Continues as new once every handler has finished: waiters answer "ask again" (their next update
+   * reaches the new run), so no accepted update is cut off. Returns only if a resolution was accepted
+   * while the handlers drained (the caller goes on with it); otherwise it does not return.
+   */
+  async function continueAsNewNow(turnInProgress?: TurnInProgress): Promise<void> {
+    continuing = true;
+    await wf.condition(wf.allHandlersFinished);
+    if (accepted !== null) {
+      continuing = false;
+      return;
+    }
+    const state = continuedState(turnInProgress);
+    if (inline) await wf.continueAsNew<typeof generationRun>(input, state);
+    // An agent run keeps its memo (who may read and resolve it) in the next run of the chain.
+    else await wf.makeContinueAsNewFunc<typeof generationRun>({ memo: wf.workflowInfo().memo })(input, state);
+  }
+
+  /**
+   * Time to hand over to a fresh run while paused: Temporal suggests it (history size, or 90 % of the
+   * updates a run may take), or this run has handled UPDATES_BEFORE_CONTINUE_AS_NEW updates itself.
+   */
+  function shouldContinueWhilePaused(): boolean {
+    return wf.workflowInfo().continueAsNewSuggested || updatesThisRun >= UPDATES_BEFORE_CONTINUE_AS_NEW;
+  }
+
+  /** The turn being decided, kept current so a continue-as-new while paused can carry it. */
+  let currentTurn: TurnState | null = null;
+
+  /**
+   * Publishes one pending action (or, in a continued run, the one the previous run was waiting for) and
+   * waits for its resolution; null when it expired first. While it waits, the run continues as new
+   * whenever the update count or the history nears Temporal's limits, keeping the action and its expiry.
+   */
   async function waitForResolution(
     payload: HumanInterruptPayload,
     tools: string[],
+    resumed?: PendingAction,
   ): Promise<AcceptedResolution | null> {
-    const createdAt = new Date();
-    const expiresAt = new Date(createdAt.getTime() + run().approvalTtlMs);
-    const actionId = wf.uuid4();
-    pending = {
-      actionId,
-      runId,
-      userId: input.userId,
-      conversationId: input.conversationId,
-      createdAt: createdAt.toISOString(),
-      expiresAt: expiresAt.toISOString(),
-      payload,
-    };
-    accepted = null;
+    // Runs paused before this change replay without continue-as-new while paused.
+    const mayContinue = wf.patched(CONTINUE_WHILE_PAUSED_PATCH);
+    const createdAt = resumed ? new Date(resumed.createdAt) : new Date();
+    const expiresAt = resumed ? new Date(resumed.expiresAt) : new Date(createdAt.getTime() + run().approvalTtlMs);
+    const actionId = resumed?.actionId ?? wf.uuid4();
+    // A resumed action is already pending (and may even have been resolved in this run's first moment).
+    if (!resumed) {
+      pending = {
+        actionId,
+        runId,
+        userId: input.userId,
+        conversationId: input.conversationId,
+        createdAt: createdAt.toISOString(),
+        expiresAt: expiresAt.toISOString(),
+        payload,
+      };
+      accepted = null;
+    }
+    const action = resumed ?? pending!;
     setSearchStatus('requires_action', { tools, expiresAt });
-    setDetails(describePendingAction(pending));
+    setDetails(describePendingAction(action));
 
-    await wf.condition(() => accepted !== null, run().approvalTtlMs, { summary: `approval expiry for ${actionId}` });
+    const stopWaiting = () => accepted !== null || (mayContinue && shouldContinueWhilePaused());
+    while (accepted === null) {
+      const remaining = expiresAt.getTime() - Date.now();
+      if (remaining <= 0) break;
+      const woken = await wf.condition(stopWaiting, remaining, { summary: `approval expiry for ${actionId}` });
+      if (!woken || accepted !== null) break;
+      // Nothing decided yet, but the run is near its limits: the next run waits for the same action.
+      await continueAsNewNow(currentTurn ? { ...currentTurn, pending: action } : undefined);
+    }
     // A resolution handled in the same activation as the timer wins: it was accepted first.
-    const resolution = accepted as AcceptedResolution | null;
+    const resolution = accepted;
     if (resolution === null) {
       expiredActionIds.add(actionId);
       pending = null;
@@ -466,20 +536,25 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     return resolution;
   }
 
+  /** The calls of the approval pause, with their policy reasons. */
+  function askedCalls(turnState: TurnState): { call: ToolCall; reason: string | undefined }[] {
+    return turnState.asked.map(({ id, reason }) => ({
+      call: turnState.calls.find((call) => call.id === id)!,
+      reason,
+    }));
+  }
+
   /** Pauses once for every asked call of the turn; applies the decisions. */
-  async function approveAndRun(
-    asked: { call: ToolCall; verdict: PolicyVerdict }[],
-    callIndex: number,
-    outcomes: Map<string, ToolOutcome>,
-  ): Promise<'expired' | undefined> {
+  async function approveAndRun(turnState: TurnState, resumed?: PendingAction): Promise<'expired' | undefined> {
+    const asked = askedCalls(turnState);
     const resolution = await waitForResolution(
       {
         type: 'tool_approval',
-        action_requests: asked.map(({ call, verdict }) => ({
+        action_requests: asked.map(({ call, reason }) => ({
           tool_call_id: call.id,
           name: call.name,
           arguments: call.arguments,
-          ...(verdict.reason !== undefined ? { description: verdict.reason } : {}),
+          ...(reason !== undefined ? { description: reason } : {}),
         })),
         review_configs: asked.map(({ call }) => ({
           tool_call_id: call.id,
@@ -488,18 +563,21 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
         })),
       },
       [...new Set(asked.map((a) => a.call.name))],
+      resumed,
     );
     if (resolution === null && run().onExpiry === 'abort') return 'expired';
-    for (const { call, verdict } of asked) {
+    const outcomes = turnState.outcomes;
+    const callIndex = turnState.callIndex;
+    for (const { call, reason } of asked) {
       const decision = resolution?.decisions.get(call.id);
       if (!decision) {
-        outcomes.set(call.id, blockedMessage(call, EXPIRED_REASON));
+        outcomes[call.id] = blockedMessage(call, EXPIRED_REASON);
         continue;
       }
       switch (decision.decision) {
         case 'approve': {
           const outcome = await runTool(call, call.arguments, callIndex);
-          outcomes.set(call.id, outcome);
+          outcomes[call.id] = outcome;
           if (decision.scope !== 'once' && outcome.status === 'success') {
             await rememberGrant(
               call.name,
@@ -511,13 +589,13 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
           break;
         }
         case 'edit':
-          outcomes.set(call.id, await runTool(call, decision.editedArguments, callIndex));
+          outcomes[call.id] = await runTool(call, decision.editedArguments, callIndex);
           break;
         case 'reject':
-          outcomes.set(call.id, blockedMessage(call, decision.reason?.trim() || verdict.reason || REJECTED_REASON));
+          outcomes[call.id] = blockedMessage(call, decision.reason?.trim() || reason || REJECTED_REASON);
           break;
         case 'respond':
-          outcomes.set(call.id, toolMessage(call, 'success', decision.responseText));
+          outcomes[call.id] = toolMessage(call, 'success', decision.responseText);
           break;
       }
     }
@@ -525,12 +603,16 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   }
 
   /** Pauses with an ask_user_question action; the answers become the tool result. */
-  async function askUser(call: ToolCall, args: AskUserQuestionArgs): Promise<ToolOutcome | 'expired'> {
+  async function askUser(
+    call: ToolCall,
+    args: AskUserQuestionArgs,
+    resumed?: PendingAction,
+  ): Promise<ToolOutcome | 'expired'> {
     const payload: HumanInterruptPayload =
       'questions' in args
         ? { type: 'ask_user_question', tool_call_id: call.id, question: args.questions[0]!, questions: args.questions }
         : { type: 'ask_user_question', tool_call_id: call.id, question: args };
-    const resolution = await waitForResolution(payload, [ASK_USER_QUESTION]);
+    const resolution = await waitForResolution(payload, [ASK_USER_QUESTION], resumed);
     if (!resolution?.answer) return run().onExpiry === 'abort' ? 'expired' : blockedMessage(call, EXPIRED_REASON);
     return toolMessage(call, 'success', JSON.stringify(resolution.answer));
   }
@@ -541,10 +623,9 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
    * Tool messages go back in the model's call order.
    */
   async function handleToolCalls(calls: ToolCall[], callIndex: number): Promise<ToolOutcome[] | 'expired'> {
-    const outcomes = new Map<string, ToolOutcome>();
-    const asked: { call: ToolCall; verdict: PolicyVerdict }[] = [];
+    const turnState: TurnState = { callIndex, calls, outcomes: {}, asked: [], questions: [], stage: 'approval' };
+    const outcomes = turnState.outcomes;
     const allowed: ToolCall[] = [];
-    const questions: { call: ToolCall; args: AskUserQuestionArgs }[] = [];
     const { tools, policy, tighten } = run();
     const offered = calls.filter((call) => tools.includes(call.name));
     const grants = offered.some((call) => GRANTABLE_RULES.has(evaluateToolPolicy(call.name, policy).rule))
@@ -552,57 +633,72 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       : new Set<string>();
     for (const call of calls) {
       if (!tools.includes(call.name)) {
-        outcomes.set(call.id, toolMessage(call, 'error', `Tool "${call.name}" is not available in this run`));
+        outcomes[call.id] = toolMessage(call, 'error', `Tool "${call.name}" is not available in this run`);
         continue;
       }
       const verdict = evaluateRunPolicy(call.name, policy, { grants, tighten });
       if (verdict.decision === 'deny') {
-        outcomes.set(call.id, blockedMessage(call, verdict.reason ?? defaultBlockReason(call.name, verdict)));
+        outcomes[call.id] = blockedMessage(call, verdict.reason ?? defaultBlockReason(call.name, verdict));
       } else if (call.name === ASK_USER_QUESTION) {
         // Asking the user is itself the human step: allowed or asked, the call pauses for answers.
         const args = AskUserQuestionArgsSchema.safeParse(call.arguments);
-        if (args.success) questions.push({ call, args: args.data });
+        if (args.success) turnState.questions.push(call.id);
         else
-          outcomes.set(
-            call.id,
-            toolMessage(call, 'error', `Invalid arguments for "${call.name}": ${describeIssues(args.error)}`),
+          outcomes[call.id] = toolMessage(
+            call,
+            'error',
+            `Invalid arguments for "${call.name}": ${describeIssues(args.error)}`,
           );
       } else if (verdict.decision === 'allow') {
         allowed.push(call);
       } else {
-        asked.push({ call, verdict });
+        turnState.asked.push({ id: call.id, ...(verdict.reason !== undefined ? { reason: verdict.reason } : {}) });
       }
     }
     // Allowed calls run now, once: they are never re-run after a pause.
-    for (const call of allowed) outcomes.set(call.id, await runTool(call, call.arguments, callIndex));
-    if (asked.length > 0 && (await approveAndRun(asked, callIndex, outcomes)) === 'expired') return 'expired';
-    for (const { call, args } of questions) {
-      const outcome = await askUser(call, args);
-      if (outcome === 'expired') return 'expired';
-      outcomes.set(call.id, outcome);
+    for (const call of allowed) outcomes[call.id] = await runTool(call, call.arguments, callIndex);
+    return finishTurn(turnState);
+  }
+
+  /**
+   * The pauses of a turn, from its current stage on: the approval, then each question. A continued run
+   * enters here with the turn and the action its predecessor was waiting for.
+   */
+  async function finishTurn(turnState: TurnState, resumed?: PendingAction): Promise<ToolOutcome[] | 'expired'> {
+    currentTurn = turnState;
+    try {
+      if (turnState.stage === 'approval') {
+        if (turnState.asked.length > 0 && (await approveAndRun(turnState, resumed)) === 'expired') return 'expired';
+        resumed = undefined;
+        turnState.stage = 0;
+      }
+      for (let index = turnState.stage; index < turnState.questions.length; index += 1) {
+        turnState.stage = index;
+        const call = turnState.calls.find((c) => c.id === turnState.questions[index])!;
+        const args = AskUserQuestionArgsSchema.parse(call.arguments);
+        const outcome = await askUser(call, args, resumed);
+        resumed = undefined;
+        if (outcome === 'expired') return 'expired';
+        turnState.outcomes[call.id] = outcome;
+      }
+      return turnState.calls.map((call) => turnState.outcomes[call.id]!);
+    } finally {
+      currentTurn = null;
     }
-    return calls.map((call) => outcomes.get(call.id)!);
   }
 
   async function runTurns(): Promise<RunResult> {
+    // A run that continued as new while paused first finishes the turn it was in.
+    const resuming = carried?.turnInProgress;
+    if (resuming) {
+      const { pending: resumedAction, ...turnState } = resuming; // parsed afresh: ours to change
+      const outcomes = await finishTurn(turnState, resumedAction);
+      if (outcomes === 'expired') return finish('aborted', 'expired', { reason: EXPIRED_REASON });
+      messages.push(...outcomes);
+    }
     for (;;) {
       if (turn >= run().maxTurns) return finish('completed', 'max_turns');
-      if (wf.workflowInfo().continueAsNewSuggested) {
-        continuing = true;
-        await wf.condition(wf.allHandlersFinished);
-        const state: ContinuedState = {
-          turn,
-          messages,
-          decisions: audit,
-          resolvedActionIds: [...resolvedActionIds],
-          expiredActionIds: [...expiredActionIds],
-          acceptedUpdates: Object.fromEntries(acceptedUpdates),
-          ...(inline ? {} : { config: run() }),
-        };
-        if (inline) await wf.continueAsNew<typeof generationRun>(input, state);
-        // An agent run keeps its memo (who may read and resolve it) in the next run of the chain.
-        else await wf.makeContinueAsNewFunc<typeof generationRun>({ memo: wf.workflowInfo().memo })(input, state);
-      }
+      if (wf.workflowInfo().continueAsNewSuggested) await continueAsNewNow();
 
       setDetails(`Waiting for the model (call ${turn + 1} of at most ${run().maxTurns})`);
       const callIndex = turn;
@@ -685,7 +781,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     if (caught instanceof wf.ContinueAsNew) throw caught;
     const err = invalidInputCause(caught) ?? caught;
     // Handlers mutate `pending` and `accepted`; the casts stop TypeScript narrowing them to null here.
-    const interrupted = pending as PendingAction | null;
+    const interrupted = pending;
     pending = null;
     if (wf.isCancellation(err)) {
       if (interrupted) expiredActionIds.add(interrupted.actionId);

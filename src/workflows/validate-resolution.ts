@@ -206,7 +206,7 @@ function checkAnswers(resolution: ParsedResolution, payload: AskUserQuestionPayl
     return {
       type: 'UnknownQuestionId',
       message: `No question with id ${unknown.map((id) => JSON.stringify(id.slice(0, 80))).join(', ')}`,
-      details: { unknown_ids: unknown.slice(0, 20) },
+      details: { unknown_ids: unknown.slice(0, 20).map((id) => id.slice(0, 80)) },
     };
   }
   const answers: Record<string, string> = {};
