@@ -407,7 +407,7 @@ export class HitlClient {
 
   /** Forgets a remembered approval; later calls of that tool ask again (from the next policy decision on). */
   async revokeGrant(userId: string, request: RevokeGrantRequest): Promise<RevokeGrantResult> {
-    return revokeGrant(this.client, userId, request);
+    return revokeGrant(this.client, userId, request, { taskQueue: this.taskQueue });
   }
 
   /** The wait of `waitForPendingAction` by querying `getRunState` every 250 ms. */

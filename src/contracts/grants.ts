@@ -14,6 +14,31 @@ export const MAX_GRANTS_PER_SCOPE = 64;
 export const GRANT_LIMIT_ERROR_TYPE = 'GrantLimitReached';
 /** `ApplicationFailure.type` when a grant or revocation does not match its schema (wire). */
 export const INVALID_GRANT_ERROR_TYPE = 'InvalidGrant';
+/**
+ * `ApplicationFailure.type` when an `addGrant` carries an `approvedAt` that is not later than a revocation
+ * of the same grant (or than revocations the entity no longer remembers): the approval was revoked before
+ * its grant could be written, so nothing is written (wire).
+ */
+export const GRANT_REVOKED_ERROR_TYPE = 'GrantRevoked';
+
+/** How long, and how much, a `userGrants` entity keeps before pruning (all optional in its state). */
+export const GRANT_RETENTION_DEFAULTS = {
+  /** Session grants of a conversation with no grant written for this long are pruned: 30 days. */
+  sessionIdleMs: 30 * 24 * 60 * 60 * 1000,
+  /** Most conversations with session grants one user keeps; the longest idle are pruned first. */
+  maxSessionConversations: 50,
+  /** Most session grants over all conversations; the longest idle conversations are pruned first. */
+  maxSessionGrants: 512,
+  /** Revocations (tombstones) are remembered this long: 7 days. */
+  revocationRetentionMs: 7 * 24 * 60 * 60 * 1000,
+  /** Most revocations remembered; the oldest are forgotten first. */
+  maxRevocations: 256,
+} as const;
+
+/** How long the entity remembers the answer of an `addGrant` update id (so a retry gets it after continue-as-new). */
+export const GRANT_WRITE_MEMORY_MS = 24 * 60 * 60 * 1000;
+/** Most `addGrant` answers remembered by update id. */
+export const MAX_REMEMBERED_GRANT_WRITES = 64;
 
 /** Workflow type of the per-user grants entity (wire). */
 export const USER_GRANTS_WORKFLOW = 'userGrants';
@@ -61,8 +86,15 @@ export const GrantSchema = z
   .superRefine(checkConversation);
 export type Grant = z.infer<typeof GrantSchema>;
 
-/** Argument of update `addGrant`: a grant without `grantedAt` (the entity stamps its own time). */
-export const AddGrantRequestSchema = z.object(GrantFields).superRefine(checkConversation);
+/**
+ * Argument of update `addGrant`: a grant without `grantedAt` (the entity stamps its own time), and
+ * optionally `approvedAt`, the time the approval was decided. With it, the entity refuses the write
+ * (`GrantRevoked`) when the same grant was revoked at or after that time; without it (older callers)
+ * the grant is written as before.
+ */
+export const AddGrantRequestSchema = z
+  .object({ ...GrantFields, approvedAt: z.iso.datetime().optional() })
+  .superRefine(checkConversation);
 export type AddGrantRequest = z.infer<typeof AddGrantRequestSchema>;
 
 /** Argument of update `revokeGrant`; revoking a `session` grant names its conversation. */
@@ -79,10 +111,54 @@ export type RevokeGrantRequest = z.infer<typeof RevokeGrantRequestSchema>;
 export const RevokeGrantResultSchema = z.object({ revoked: z.number().int().nonnegative() });
 export type RevokeGrantResult = z.infer<typeof RevokeGrantResultSchema>;
 
-/** The argument of `userGrants`: whom the entity belongs to and the grants it carries over continue-as-new. */
+/** A revocation the entity remembers (a tombstone), so an older approval cannot write the grant again. */
+export const GrantRevocationSchema = z
+  .object({
+    tool: GrantToolNameSchema,
+    scope: GrantScopeSchema,
+    conversationId: IdSchema.optional(),
+    /** Workflow time at which the entity handled the revocation. */
+    revokedAt: z.iso.datetime(),
+  })
+  .superRefine(checkConversation);
+export type GrantRevocation = z.infer<typeof GrantRevocationSchema>;
+
+/** Overrides of GRANT_RETENTION_DEFAULTS for one entity; carried over continue-as-new. */
+export const GrantRetentionSchema = z.object({
+  sessionIdleMs: z.number().int().positive().optional(),
+  maxSessionConversations: z.number().int().positive().optional(),
+  maxSessionGrants: z.number().int().positive().optional(),
+  revocationRetentionMs: z.number().int().positive().optional(),
+  maxRevocations: z.number().int().positive().optional(),
+});
+export type GrantRetention = z.infer<typeof GrantRetentionSchema>;
+
+/** The answer of one `addGrant` update, by update id (see GRANT_WRITE_MEMORY_MS). */
+export const GrantWriteSchema = z.object({
+  updateId: z.string().min(1).max(1000),
+  at: z.iso.datetime(),
+  grant: GrantSchema,
+});
+export type GrantWrite = z.infer<typeof GrantWriteSchema>;
+
+/**
+ * The argument of `userGrants`: whom the entity belongs to and what it carries over continue-as-new. Every
+ * field but `userId` and `grants` is optional, so states written before they existed still start it.
+ */
 export const UserGrantsStateSchema = z.object({
   userId: IdSchema,
   grants: z.array(GrantSchema),
+  /** Remembered revocations (tombstones), oldest first. */
+  revocations: z.array(GrantRevocationSchema).optional(),
+  /**
+   * The latest `revokedAt` of revocations the entity has forgotten (retention or count): an add whose
+   * `approvedAt` is not later than this is refused, since it might have been revoked.
+   */
+  revocationsForgottenUntil: z.iso.datetime().optional(),
+  /** Answers of recent `addGrant` updates by update id, oldest first. */
+  recentWrites: z.array(GrantWriteSchema).optional(),
+  /** Overrides of the retention defaults. */
+  retention: GrantRetentionSchema.optional(),
 });
 export type UserGrantsState = z.infer<typeof UserGrantsStateSchema>;
 
@@ -107,12 +183,14 @@ export function grantedToolNames(grants: readonly Grant[], conversationId: strin
 export const LoadGrantsRequestSchema = z.object({ userId: IdSchema, conversationId: IdSchema });
 export type LoadGrantsRequest = z.infer<typeof LoadGrantsRequestSchema>;
 
-/** Argument of activity `recordGrant`: whose entity, and the grant to add. */
+/** Argument of activity `recordGrant`: whose entity, and the grant to add (with `approvedAt` when known). */
 export type RecordGrantRequest = { userId: string } & AddGrantRequest;
 
 /**
  * The grant activities a workflow proxies (implemented in src/activities/grants.ts). `recordGrant`
- * fails with a non-retryable `GrantLimitReached` or `InvalidGrant` ApplicationFailure when refused.
+ * fails with a non-retryable `GrantLimitReached`, `GrantRevoked` or `InvalidGrant` ApplicationFailure
+ * when refused. Its update id is derived from the activity's identity, so every retry of one activity
+ * gets the first attempt's answer instead of writing again.
  */
 export interface GrantActivities {
   /** Exact tool names granted to a run of `userId` in `conversationId` (none when the user has no entity). */

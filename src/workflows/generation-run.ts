@@ -62,7 +62,8 @@ import { AuditLog } from './audit-log';
 import { describePendingAction } from './details';
 import { checkResolution, type ResolutionCheck } from './validate-resolution';
 
-type AcceptedResolution = Extract<ResolutionCheck, { ok: true }>;
+/** An accepted resolution and when it was accepted (the workflow time of its handler). */
+type AcceptedResolution = Extract<ResolutionCheck, { ok: true }> & { acceptedAt: string };
 /** A turn being decided: what a continue-as-new while paused carries, but the pending action. */
 type TurnState = Omit<TurnInProgress, 'pending'>;
 
@@ -223,7 +224,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     const { actionId, approver } = check.resolution;
     // Marked resolved synchronously: a second resolution in the same activation sees it.
     resolvedActionIds.add(actionId);
-    accepted = check;
+    accepted = { ...check, acceptedAt: at };
     pending = null;
     status = 'running';
     record({
@@ -411,7 +412,13 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   }
 
   /** Writes a remembered approval after the approved call succeeded; a refusal is recorded, not fatal. */
-  async function rememberGrant(tool: string, scope: GrantScope, grantedBy: string, actionId: string): Promise<void> {
+  async function rememberGrant(
+    tool: string,
+    scope: GrantScope,
+    grantedBy: string,
+    actionId: string,
+    approvedAt: string,
+  ): Promise<void> {
     const grant = { tool, scope };
     try {
       await recordGrant({
@@ -421,6 +428,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
         ...(scope === 'session' ? { conversationId: input.conversationId } : {}),
         grantedBy,
         runId,
+        approvedAt,
       });
       record({ at: new Date().toISOString(), via: 'grant', actionId, approver: grantedBy, outcome: 'granted', grant });
     } catch (err) {
@@ -584,6 +592,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
               decision.scope,
               resolution!.resolution.approver,
               resolution!.resolution.actionId,
+              resolution!.acceptedAt,
             );
           }
           break;

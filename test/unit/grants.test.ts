@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import {
   AddGrantRequestSchema,
+  GRANT_RETENTION_DEFAULTS,
+  GRANT_REVOKED_ERROR_TYPE,
+  GRANT_WRITE_MEMORY_MS,
   grantedToolNames,
+  GrantRetentionSchema,
+  GrantRevocationSchema,
   GrantSchema,
   GrantScopeSchema,
   MAX_GRANTS_PER_SCOPE,
+  MAX_REMEMBERED_GRANT_WRITES,
   RevokeGrantRequestSchema,
   RevokeGrantResultSchema,
   USER_GRANTS_WORKFLOW,
@@ -36,6 +42,20 @@ describe('grant contracts', () => {
     assert.equal(MAX_GRANTS_PER_SCOPE, 64);
     assert.equal(USER_GRANTS_WORKFLOW, 'userGrants');
     assert.equal(userGrantsWorkflowId('u1'), 'hitl-grants/u1');
+    assert.equal(GRANT_REVOKED_ERROR_TYPE, 'GrantRevoked');
+  });
+
+  it('retention defaults: 30 idle days, 50 conversations, 512 session grants, revocations 7 days / 256', () => {
+    const day = 24 * 60 * 60 * 1000;
+    assert.deepEqual(GRANT_RETENTION_DEFAULTS, {
+      sessionIdleMs: 30 * day,
+      maxSessionConversations: 50,
+      maxSessionGrants: 512,
+      revocationRetentionMs: 7 * day,
+      maxRevocations: 256,
+    });
+    assert.equal(GRANT_WRITE_MEMORY_MS, day);
+    assert.equal(MAX_REMEMBERED_GRANT_WRITES, 64);
   });
 
   it('GrantSchema accepts session grants with a conversation and always grants without one', () => {
@@ -79,6 +99,34 @@ describe('grant contracts', () => {
     assert.equal(AddGrantRequestSchema.safeParse({ ...alwaysRequest, conversationId: 'c1' }).success, false);
   });
 
+  it('AddGrantRequestSchema takes an optional ISO approvedAt', () => {
+    const { grantedAt: _grantedAt, ...request } = grant('delete_file', 'always');
+    assert.deepEqual(AddGrantRequestSchema.parse({ ...request, approvedAt: at }), { ...request, approvedAt: at });
+    assert.equal(AddGrantRequestSchema.parse(request).approvedAt, undefined, 'older callers send none');
+    assert.deepEqual(issuesOf(AddGrantRequestSchema.safeParse({ ...request, approvedAt: 'now' })), ['approvedAt']);
+    assert.deepEqual(issuesOf(AddGrantRequestSchema.safeParse({ ...request, approvedAt: 1 })), ['approvedAt']);
+  });
+
+  it('GrantRevocationSchema: a tombstone with the scope rules of a grant and an ISO revokedAt', () => {
+    assert.ok(GrantRevocationSchema.safeParse({ tool: 't', scope: 'always', revokedAt: at }).success);
+    assert.ok(
+      GrantRevocationSchema.safeParse({ tool: 't', scope: 'session', conversationId: 'c1', revokedAt: at }).success,
+    );
+    assert.deepEqual(issuesOf(GrantRevocationSchema.safeParse({ tool: 't', scope: 'session', revokedAt: at })), [
+      'conversationId',
+    ]);
+    assert.equal(GrantRevocationSchema.safeParse({ tool: 't*', scope: 'always', revokedAt: at }).success, false);
+    assert.equal(GrantRevocationSchema.safeParse({ tool: 't', scope: 'always' }).success, false);
+  });
+
+  it('GrantRetentionSchema: positive integers, every field optional', () => {
+    assert.ok(GrantRetentionSchema.safeParse({}).success);
+    assert.ok(GrantRetentionSchema.safeParse({ sessionIdleMs: 1000, maxSessionConversations: 3 }).success);
+    for (const bad of [{ sessionIdleMs: 0 }, { maxRevocations: -1 }, { maxSessionGrants: 1.5 }]) {
+      assert.equal(GrantRetentionSchema.safeParse(bad).success, false, JSON.stringify(bad));
+    }
+  });
+
   it('RevokeGrantRequestSchema: session revocation needs conversationId; result counts', () => {
     assert.ok(RevokeGrantRequestSchema.safeParse({ tool: 't', scope: 'session', conversationId: 'c1' }).success);
     assert.ok(RevokeGrantRequestSchema.safeParse({ tool: 't', scope: 'always' }).success);
@@ -96,6 +144,21 @@ describe('grant contracts', () => {
     assert.ok(UserGrantsStateSchema.safeParse({ userId: 'u1', grants: [grant('t', 'always')] }).success);
     assert.equal(UserGrantsStateSchema.safeParse({ userId: '', grants: [] }).success, false);
     assert.equal(UserGrantsStateSchema.safeParse({ userId: 'u1', grants: [grant('t*', 'always')] }).success, false);
+  });
+
+  it('UserGrantsStateSchema: states written before revocations and retention existed still parse; new fields too', () => {
+    assert.deepEqual(UserGrantsStateSchema.parse({ userId: 'u1', grants: [] }), { userId: 'u1', grants: [] });
+    const full = {
+      userId: 'u1',
+      grants: [grant('t', 'always')],
+      revocations: [{ tool: 'x', scope: 'always' as const, revokedAt: at }],
+      revocationsForgottenUntil: at,
+      recentWrites: [{ updateId: 'recordGrant/run-1/r/3', at, grant: grant('t', 'always') }],
+      retention: { sessionIdleMs: 60_000 },
+    };
+    assert.deepEqual(UserGrantsStateSchema.parse(full), full);
+    assert.equal(UserGrantsStateSchema.safeParse({ ...full, revocationsForgottenUntil: 'never' }).success, false);
+    assert.equal(UserGrantsStateSchema.safeParse({ ...full, retention: { maxRevocations: 0 } }).success, false);
   });
 
   describe('grantedToolNames', () => {
