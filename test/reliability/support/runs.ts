@@ -115,7 +115,10 @@ export interface HistoryScan {
   maxActivityAttempt: Map<string, number>;
 }
 
-/** Reads every history and counts WorkflowTaskFailed events (the sign of a workflow bug or a poisonous input). */
+/**
+ * Reads every history and counts WorkflowTaskFailed events (the sign of a workflow bug or a poisonous input).
+ * An id is a workflow id (its latest run) or `workflowId@runId`.
+ */
 export async function scanHistories(client: Client, runIds: readonly string[]): Promise<HistoryScan> {
   const scan: HistoryScan = {
     runs: runIds.length,
@@ -125,8 +128,10 @@ export async function scanHistories(client: Client, runIds: readonly string[]): 
     failures: [],
     maxActivityAttempt: new Map(),
   };
-  await mapLimit(runIds, 8, async (runId) => {
-    const history = await client.workflow.getHandle(runId).fetchHistory();
+  await mapLimit(runIds, 8, async (id) => {
+    // `workflowId` or `workflowId@runId` (one run of a continue-as-new chain).
+    const [runId, executionRunId] = id.split('@') as [string, string | undefined];
+    const history = await client.workflow.getHandle(runId, executionRunId).fetchHistory();
     let maxAttempt = 0;
     for (const event of history.events ?? []) {
       const attributes = event.workflowTaskFailedEventAttributes;
@@ -155,4 +160,13 @@ export async function workflowIdsOnQueue(client: Client, taskQueue: string): Pro
     ids.push(execution.workflowId);
   }
   return ids;
+}
+
+/** Every run of a workflow id's continue-as-new chain, as `workflowId@runId`, oldest first. */
+export async function chainRuns(client: Client, workflowId: string): Promise<string[]> {
+  const runs: string[] = [];
+  for await (const execution of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+    runs.push(`${workflowId}@${execution.runId}`);
+  }
+  return runs.reverse();
 }
