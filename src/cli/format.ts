@@ -60,6 +60,10 @@ export function formatRuns(runs: RunSummary[]): string {
 
 export function formatRunState(runId: string, state: RunState): string {
   const lines = [`run ${runId}: ${state.status} (model calls: ${state.turn})${state.error ? ` — ${state.error}` : ''}`];
+  if (state.modelRetry) {
+    const { attempt, nextAttemptAt, lastError } = state.modelRetry;
+    lines.push(`model unavailable, retrying (attempt ${attempt}) at ${nextAttemptAt}: ${lastError}`);
+  }
   if (state.agentId !== undefined) {
     lines.push(`agent ${state.agentId}${state.configVersion !== undefined ? `  config ${state.configVersion}` : ''}`);
   }

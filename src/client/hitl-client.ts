@@ -2,11 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Client,
+  isGrpcServiceError,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
   type WorkflowExecutionDescription,
+  type QueryDefinition,
   type WorkflowHandle,
   type WorkflowStartOptions,
 } from '@temporalio/client';
@@ -176,6 +178,19 @@ function literal(value: string): string {
   return `"${value}"`;
 }
 
+/** First query attempt's deadline (then twice, three times as long); see `HitlClient.query`. */
+const QUERY_ATTEMPT_TIMEOUT_MS = 5_000;
+const QUERY_ATTEMPTS = 3;
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+/** The call ran past its deadline (the error or its cause is a gRPC DEADLINE_EXCEEDED). */
+function isDeadlineExceeded(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if (isGrpcServiceError(current) && Number(current.code) === GRPC_DEADLINE_EXCEEDED) return true;
+  }
+  return false;
+}
+
 /** Poll interval of `waitForPendingAction` when the run refuses another waiter. */
 const POLL_FALLBACK_MS = 250;
 
@@ -300,11 +315,11 @@ export class HitlClient {
   }
 
   async getPendingAction(runId: string): Promise<PendingAction | null> {
-    return this.withNotFound(runId, () => this.handle(runId).query(getPendingActionQuery));
+    return this.query(runId, getPendingActionQuery);
   }
 
   async getRunState(runId: string): Promise<RunState> {
-    return this.withNotFound(runId, () => this.handle(runId).query(getRunStateQuery));
+    return this.query(runId, getRunStateQuery);
   }
 
   /**
@@ -499,6 +514,24 @@ export class HitlClient {
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return undefined;
       throw error;
+    }
+  }
+
+  /**
+   * A query with a deadline per attempt, retried when the deadline passes: a query that reaches a worker
+   * just as it evicts the run it answers for (right after the run completed) is dropped, and the server
+   * would hold it for 30 s; the next attempt is answered at once.
+   */
+  private async query<T>(runId: string, definition: QueryDefinition<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      const deadline = Date.now() + QUERY_ATTEMPT_TIMEOUT_MS * attempt;
+      try {
+        return await this.withNotFound(runId, () =>
+          this.client.withDeadline(deadline, () => this.handle(runId).query(definition)),
+        );
+      } catch (error) {
+        if (attempt >= QUERY_ATTEMPTS || !isDeadlineExceeded(error)) throw error;
+      }
     }
   }
 

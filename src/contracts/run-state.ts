@@ -80,6 +80,10 @@ export const RunStateSchema = z.object({
   configVersion: z.string().optional(),
   /** Audit entries dropped to keep the log bounded (oldest refusals first); the history has them all. */
   decisionsDropped: z.number().int().nonnegative().optional(),
+  /** While a model call waits to be retried: which attempt comes next, why, and when. */
+  modelRetry: z
+    .object({ attempt: z.number().int().positive(), lastError: z.string(), nextAttemptAt: z.iso.datetime() })
+    .optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;
 

@@ -1,6 +1,7 @@
 // The generationRun workflow: one assistant response, with tool calls paused for a human where the
 // policy says so. Deterministic: every side effect happens in an activity.
 import * as wf from '@temporalio/workflow';
+import { msToNumber } from '@temporalio/common/lib/time';
 import {
   ALL_DECISIONS,
   ASK_USER_QUESTION,
@@ -38,6 +39,8 @@ import {
   type RunAccessMemo,
   type RunConfig,
   type AuditEntry,
+  type CallModelRequest,
+  type ModelTurn,
   type ChatMessage,
   type ContinuedState,
   type GrantActivities,
@@ -91,6 +94,17 @@ const TOOL_CALL_OPTIONS: wf.ActivityOptions = {
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 };
 const { callModel } = wf.proxyActivities<HitlActivities>(MODEL_CALL_OPTIONS);
+/**
+ * Model calls are retried by the run itself (one attempt per activity), so it can honour `Retry-After`
+ * (the failure's `nextRetryDelay`), keep trying for minutes through an outage, and say in its details
+ * and state that it is waiting, and why. Runs whose model call started before this replay as they were.
+ */
+export const MODEL_RETRY_PATCH = 'model-retries-in-run';
+const MODEL_ATTEMPT_OPTIONS: wf.ActivityOptions = { ...MODEL_CALL_OPTIONS, retry: { maximumAttempts: 1 } };
+/** How long the run keeps retrying a model that is unavailable before it fails. */
+export const MODEL_RETRY_WINDOW_MS = 15 * 60 * 1000;
+const MODEL_RETRY_INITIAL_MS = 1000;
+const MODEL_RETRY_MAX_INTERVAL_MS = 60 * 1000;
 // Grants are read before a policy decision that they could change: a local activity, so a revocation is
 // seen at the next decision without a round trip through the task queue.
 const { loadGrants } = wf.proxyLocalActivities<GrantActivities>({
@@ -141,6 +155,32 @@ function invalidInputCause(err: unknown): wf.ApplicationFailure | undefined {
   return wf.ApplicationFailure.create({ type: INVALID_INPUT_ERROR_TYPE, message: cause.message, nonRetryable: true });
 }
 
+/** The root cause of a failure, as `Type: message` (the innermost ApplicationFailure or timeout). */
+export function describeFailure(err: unknown): string {
+  let current: unknown = err;
+  while (current instanceof wf.ActivityFailure || current instanceof wf.ChildWorkflowFailure) {
+    if (!current.cause) break;
+    current = current.cause;
+  }
+  if (current instanceof wf.ApplicationFailure) return current.type ? `${current.type}: ${current.message}` : current.message;
+  if (current instanceof wf.TimeoutFailure) return `Timeout (${String(current.timeoutType)}): ${current.message}`;
+  return current instanceof Error ? current.message : String(current);
+}
+
+/**
+ * How long to wait before the next attempt of a failed model call, or undefined when retrying cannot help
+ * (a non-retryable failure, a cancellation). Retry-After wins over the backoff.
+ */
+function retryDelay(err: unknown, attempt: number): number | undefined {
+  if (!(err instanceof wf.ActivityFailure) || wf.isCancellation(err)) return undefined;
+  const cause = err.cause;
+  if (cause instanceof wf.ApplicationFailure) {
+    if (cause.nonRetryable) return undefined;
+    if (cause.nextRetryDelay !== undefined && cause.nextRetryDelay !== null) return msToNumber(cause.nextRetryDelay);
+  }
+  return Math.min(MODEL_RETRY_MAX_INTERVAL_MS, MODEL_RETRY_INITIAL_MS * 2 ** (attempt - 1));
+}
+
 /** The reason shown for a tool the policy blocks when the policy has no `reason` template. */
 function defaultBlockReason(name: string, verdict: PolicyVerdict): string {
   switch (verdict.rule) {
@@ -188,6 +228,8 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   let pending: PendingAction | null = carried?.turnInProgress?.pending ?? null;
   let accepted: AcceptedResolution | null = null;
   let errorMessage: string | undefined;
+  /** Set while a model call waits to be retried. */
+  let modelRetry: RunState['modelRetry'];
 
   function record(entry: AuditEntry): void {
     audit.record(entry);
@@ -265,6 +307,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     decisions: audit.entries,
     ...(errorMessage !== undefined ? { error: errorMessage } : {}),
     ...(audit.dropped > 0 ? { decisionsDropped: audit.dropped } : {}),
+    ...(modelRetry !== undefined ? { modelRetry } : {}),
     ...agentFields(),
   }));
   wf.setHandler(
@@ -696,6 +739,36 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     }
   }
 
+  /**
+   * One model call, retried by the run while the failure is retryable and the retry window lasts: waits
+   * `nextRetryDelay` when the provider gave one (Retry-After), else backs off 1 s, 2 s … 60 s; the details
+   * and `getRunState().modelRetry` say what it waits for.
+   */
+  async function callModelRetrying(request: CallModelRequest): Promise<ModelTurn> {
+    const summary = `model call ${request.callIndex + 1}`;
+    if (!wf.patched(MODEL_RETRY_PATCH)) {
+      return callModel.executeWithOptions({ summary, ...MODEL_CALL_OPTIONS }, [request]);
+    }
+    const firstAttemptAt = Date.now();
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const turnResult = await callModel.executeWithOptions({ summary, ...MODEL_ATTEMPT_OPTIONS }, [request]);
+        modelRetry = undefined;
+        return turnResult;
+      } catch (err) {
+        const delay = retryDelay(err, attempt);
+        if (delay === undefined || Date.now() + delay - firstAttemptAt > MODEL_RETRY_WINDOW_MS) throw err;
+        const lastError = describeFailure(err);
+        modelRetry = { attempt: attempt + 1, lastError, nextAttemptAt: new Date(Date.now() + delay).toISOString() };
+        setDetails(
+          `Model unavailable, retrying (attempt ${attempt + 1}) in ${Math.ceil(delay / 1000)} s — ${lastError}`,
+        );
+        await wf.sleep(delay);
+        setDetails(`Waiting for the model (call ${request.callIndex + 1}, attempt ${attempt + 1})`);
+      }
+    }
+  }
+
   async function runTurns(): Promise<RunResult> {
     // A run that continued as new while paused first finishes the turn it was in.
     const resuming = carried?.turnInProgress;
@@ -711,22 +784,14 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
 
       setDetails(`Waiting for the model (call ${turn + 1} of at most ${run().maxTurns})`);
       const callIndex = turn;
-      const modelTurn = await callModel.executeWithOptions(
-        {
-          summary: `model call ${callIndex + 1}`,
-          ...MODEL_CALL_OPTIONS,
-        },
-        [
-          {
-            runId,
-            callIndex,
-            model: run().model,
-            messages,
-            tools: run().tools,
-            ...(run().toolSpecs !== undefined ? { toolSpecs: run().toolSpecs } : {}),
-          },
-        ],
-      );
+      const modelTurn = await callModelRetrying({
+        runId,
+        callIndex,
+        model: run().model,
+        messages,
+        tools: run().tools,
+        ...(run().toolSpecs !== undefined ? { toolSpecs: run().toolSpecs } : {}),
+      });
       turn += 1;
       const calls = modelTurn.tool_calls ?? [];
       messages.push({
@@ -806,7 +871,8 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       await settleWaiters();
       throw err;
     }
-    errorMessage = err instanceof Error ? err.message : String(err);
+    // The cause a person can act on ("ModelNotConfigured: …"), not "Activity task failed".
+    errorMessage = describeFailure(err);
     setSearchStatus('failed');
     setDetails(`**failed**: ${errorMessage}`);
     await settleWaiters();

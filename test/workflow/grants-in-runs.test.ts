@@ -46,27 +46,15 @@ async function approveWithScope(h: Harness, input: RunInput, scope: 'once' | 'se
   return runId;
 }
 
-/** True when the run finished without ever pausing. */
+/** True when the run finished without ever pausing (waits in the run for its first pause or its end). */
 async function ranWithoutPause(h: Harness, input: RunInput): Promise<boolean> {
   const { runId } = await h.client.startRun(input);
-  const result = await Promise.race([
-    h.client.result(runId),
-    new Promise<'paused'>((resolve) => {
-      const poll = setInterval(() => {
-        void h.client.getPendingAction(runId).then((p) => {
-          if (p) {
-            clearInterval(poll);
-            resolve('paused');
-          }
-        });
-      }, 100);
-      void h.client.result(runId).finally(() => clearInterval(poll));
-    }),
-  ]);
-  if (result === 'paused') {
+  const answer = await h.client.waitForPendingAction(runId, { timeoutMs: 60_000 });
+  if (answer.pendingAction) {
     await h.client.abort(runId);
     return false;
   }
+  const result = await h.client.result(runId);
   return result.status === 'completed' && (await h.client.getRunState(runId)).decisions.length === 0;
 }
 

@@ -20,7 +20,9 @@ describe('resolve under load (real dev server)', function () {
     const runs = 20;
     const racers = 12;
     const verdicts: Record<string, number> = {};
-    await Promise.all(
+    // allSettled, and pollers stopped in `finally`: one failing run must not leave the others (and their
+    // pollers) running on into the next tests.
+    const settled = await Promise.allSettled(
       Array.from({ length: runs }, async () => {
         const started = await h.client.startRunAndWait(
           scriptedInput([{ tool_calls: [call('call_1', 'list_files', {})] }, { content: 'done' }]),
@@ -34,17 +36,21 @@ describe('resolve under load (real dev server)', function () {
             await new Promise((resolve) => setTimeout(resolve, 20));
           }
         });
-        const outcomes = await Promise.allSettled(
-          Array.from({ length: racers }, () =>
-            h.client.resolve(started.runId, {
-              actionId: action.actionId,
-              approver: 'u1',
-              decisions: [{ tool_call_id: 'call_1', decision: 'approve' }],
-            }),
-          ),
-        );
-        querying = false;
-        await Promise.all(pollers);
+        let outcomes: PromiseSettledResult<Awaited<ReturnType<typeof h.client.resolve>>>[];
+        try {
+          outcomes = await Promise.allSettled(
+            Array.from({ length: racers }, () =>
+              h.client.resolve(started.runId, {
+                actionId: action.actionId,
+                approver: 'u1',
+                decisions: [{ tool_call_id: 'call_1', decision: 'approve' }],
+              }),
+            ),
+          );
+        } finally {
+          querying = false;
+          await Promise.all(pollers);
+        }
         for (const outcome of outcomes) {
           const verdict =
             outcome.status === 'rejected'
@@ -57,6 +63,8 @@ describe('resolve under load (real dev server)', function () {
         assert.equal((await h.client.result(started.runId)).status, 'completed');
       }),
     );
+    const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0) throw failed[0]!.reason;
     // Late racers find the run finished (NoPendingAction); either way someone else decided first.
     const { accepted, AlreadyResolved = 0, NoPendingAction = 0, ...unexpected } = verdicts;
     assert.deepEqual(unexpected, {});
