@@ -177,6 +177,11 @@ function retryDelay(err: unknown, attempt: number): number | undefined {
   if (cause instanceof wf.ApplicationFailure) {
     if (cause.nonRetryable) return undefined;
     if (cause.nextRetryDelay !== undefined && cause.nextRetryDelay !== null) return msToNumber(cause.nextRetryDelay);
+    // The SDK does not decode `nextRetryDelay` back into a failure: the provider also puts it in its details.
+    const details: unknown = cause.details?.[0];
+    const asked =
+      typeof details === 'object' && details !== null ? (details as { retryAfterMs?: unknown }).retryAfterMs : undefined;
+    if (typeof asked === 'number' && Number.isFinite(asked) && asked >= 0) return asked;
   }
   return Math.min(MODEL_RETRY_MAX_INTERVAL_MS, MODEL_RETRY_INITIAL_MS * 2 ** (attempt - 1));
 }

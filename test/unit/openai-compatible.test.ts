@@ -9,10 +9,16 @@ import {
   createDefaultToolRegistry,
   INVALID_ARGUMENTS_KEY,
   ModelErrorType,
+  OpenAICompatibleModel,
   parseActivitiesConfig,
+  retryAfterMsFromHeaders,
+  RETRY_AFTER_MAX_MS,
+  RETRY_AFTER_MIN_MS,
   toModelMessages,
   type ActivitiesConfigInput,
+  type ModelFailureDetails,
 } from '../../src/activities';
+import { Secret } from '../../src/activities/config';
 
 const API_KEY = 'sk-test-0123456789-very-secret';
 
@@ -26,6 +32,7 @@ interface ReceivedRequest {
 interface FakeReply {
   status: number;
   body: unknown;
+  headers?: Record<string, string>;
 }
 
 /** A tiny OpenAI-compatible endpoint on 127.0.0.1: records requests, answers from a queue. */
@@ -50,7 +57,7 @@ class FakeOpenAIServer {
         const next = this.replies.shift() ?? { status: 500, body: { error: { message: 'no reply queued' } } };
         if (next === 'hang') return; // never answer: the client has to abort
         const reply = typeof next === 'function' ? next(received) : next;
-        res.writeHead(reply.status, { 'content-type': 'application/json' });
+        res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
         res.end(JSON.stringify(reply.body));
       });
     });
@@ -382,5 +389,195 @@ describe('openai-compatible model provider', function () {
         output: { type: 'error-text', value: 'Blocked: too risky' },
       },
     ]);
+  });
+});
+
+describe('model failures tell Temporal how to retry (real HTTP endpoint on 127.0.0.1)', function () {
+  const server = new FakeOpenAIServer();
+  let baseUrl: string;
+
+  before(async function () {
+    baseUrl = await server.start();
+  });
+  after(async function () {
+    await server.stop();
+  });
+  beforeEach(function () {
+    server.requests.length = 0;
+    server.replies.length = 0;
+  });
+
+  function activities(model: ActivitiesConfigInput['model'] = {}) {
+    return createActivities(
+      parseActivitiesConfig({
+        sandboxDir: '/nonexistent-sandbox',
+        model: { baseUrl, apiKey: API_KEY, defaultModel: 'fake-model', ...model },
+      }),
+    );
+  }
+
+  /** The failure of one call; the key must appear nowhere in it (the endpoint echoes it back, multi-line). */
+  async function failureFor(
+    status: number | undefined,
+    headers: Record<string, string> = {},
+    model: ActivitiesConfigInput['model'] = {},
+  ): Promise<ApplicationFailure & { details: [ModelFailureDetails] }> {
+    if (status !== undefined) {
+      server.replies.push((req) => ({
+        status,
+        headers,
+        body: { error: { message: `Refused for ${String(req.headers.authorization)}\nsee the docs`, type: 'x' } },
+      }));
+    }
+    const error = await rejection(activities(model).callModel(request()));
+    assert.ok(error instanceof ApplicationFailure, String(error));
+    const everything = JSON.stringify({ message: error.message, stack: error.stack, details: error.details });
+    assert.ok(!everything.includes(API_KEY), `the key leaked: ${error.message}`);
+    assert.ok(!everything.includes(API_KEY.slice(0, 12)), `part of the key leaked: ${error.message}`);
+    assert.ok(!error.message.includes('\n'), 'one line');
+    assert.equal(error.cause, undefined, 'no cause chain to serialize');
+    assert.equal(error.details?.length, 1);
+    if (status !== undefined) assert.equal(server.requests.length, 1, 'the SDK does not retry');
+    return error as ApplicationFailure & { details: [ModelFailureDetails] };
+  }
+
+  it('429 with Retry-After: 7 → retryable ModelUnavailable, nextRetryDelay 7 s', async function () {
+    const error = await failureFor(429, { 'retry-after': '7' });
+    assert.equal(error.type, ModelErrorType.Unavailable);
+    assert.equal(error.nonRetryable, false);
+    assert.equal(error.nextRetryDelay, 7000);
+    assert.deepEqual(error.details[0], { statusCode: 429, retryAfterMs: 7000 });
+    assert.equal(
+      error.message,
+      'The model endpoint is unavailable: HTTP 429 Too Many Requests (retry after 7 s): Refused for Bearer [redacted] see the docs',
+    );
+  });
+
+  it('429 with Retry-After as an HTTP date → the time until that date', async function () {
+    const error = await failureFor(429, { 'retry-after': new Date(Date.now() + 30_000).toUTCString() });
+    assert.equal(error.type, ModelErrorType.Unavailable);
+    assert.equal(error.nonRetryable, false);
+    const delay: unknown = error.nextRetryDelay;
+    assert.ok(typeof delay === 'number' && delay > 27_000 && delay <= 30_000, `nextRetryDelay ${String(delay)}`);
+    assert.deepEqual(error.details[0], { statusCode: 429, retryAfterMs: delay });
+    assert.match(error.message, /^The model endpoint is unavailable: HTTP 429 Too Many Requests \(retry after \d/);
+  });
+
+  it('503 without Retry-After → retryable, Temporal’s own back-off (no nextRetryDelay)', async function () {
+    const error = await failureFor(503);
+    assert.equal(error.type, ModelErrorType.Unavailable);
+    assert.equal(error.nonRetryable, false);
+    assert.equal(error.nextRetryDelay, undefined);
+    assert.deepEqual(error.details[0], { statusCode: 503, retryAfterMs: null });
+    assert.match(error.message, /^The model endpoint is unavailable: HTTP 503 Service Unavailable: Refused for/);
+  });
+
+  it('503 with retry-after-ms: it wins over Retry-After', async function () {
+    const error = await failureFor(503, { 'retry-after-ms': '1500', 'retry-after': '60' });
+    assert.equal(error.nextRetryDelay, 1500);
+    assert.deepEqual(error.details[0], { statusCode: 503, retryAfterMs: 1500 });
+    assert.match(error.message, /\(retry after 1\.5 s\)/);
+  });
+
+  it(`Retry-After is clamped to ${RETRY_AFTER_MIN_MS / 1000} s .. ${RETRY_AFTER_MAX_MS / 60_000} min`, async function () {
+    const long = await failureFor(429, { 'retry-after': '86400' });
+    assert.equal(long.nextRetryDelay, RETRY_AFTER_MAX_MS);
+    assert.deepEqual(long.details[0], { statusCode: 429, retryAfterMs: RETRY_AFTER_MAX_MS });
+    server.requests.length = 0;
+    const zero = await failureFor(503, { 'retry-after': '0' });
+    assert.equal(zero.nextRetryDelay, RETRY_AFTER_MIN_MS);
+  });
+
+  it('409 → retryable ModelUnavailable', async function () {
+    const error = await failureFor(409);
+    assert.equal(error.type, ModelErrorType.Unavailable);
+    assert.equal(error.nonRetryable, false);
+    assert.deepEqual(error.details[0], { statusCode: 409, retryAfterMs: null });
+    assert.match(error.message, /HTTP 409 Conflict/);
+  });
+
+  it('400 → non-retryable ModelRequestRejected', async function () {
+    const error = await failureFor(400);
+    assert.equal(error.type, ModelErrorType.RequestRejected);
+    assert.equal(error.nonRetryable, true);
+    assert.equal(error.nextRetryDelay, undefined);
+    assert.deepEqual(error.details[0], { statusCode: 400, retryAfterMs: null });
+    assert.equal(
+      error.message,
+      'The model endpoint rejected the request with HTTP 400 Bad Request: Refused for Bearer [redacted] see the docs',
+    );
+  });
+
+  it('401 (even with Retry-After) → non-retryable, no nextRetryDelay, the wait kept in details', async function () {
+    const error = await failureFor(401, { 'retry-after': '5' });
+    assert.equal(error.type, ModelErrorType.RequestRejected);
+    assert.equal(error.nonRetryable, true);
+    assert.equal(error.nextRetryDelay, undefined);
+    assert.deepEqual(error.details[0], { statusCode: 401, retryAfterMs: 5000 });
+    assert.match(error.message, /^The model endpoint rejected the request with HTTP 401 Unauthorized: /);
+  });
+
+  it('a closed port → retryable ModelUnavailable naming the cause', async function () {
+    const unused = new FakeOpenAIServer();
+    const deadUrl = await unused.start();
+    await unused.stop();
+    const port = new URL(deadUrl).port;
+    const error = await failureFor(undefined, {}, { baseUrl: deadUrl });
+    assert.equal(error.type, ModelErrorType.Unavailable);
+    assert.equal(error.nonRetryable, false);
+    assert.equal(error.nextRetryDelay, undefined);
+    assert.deepEqual(error.details[0], { statusCode: null, retryAfterMs: null });
+    assert.equal(error.message, `Cannot connect to the model endpoint: connect ECONNREFUSED 127.0.0.1:${port}`);
+  });
+
+  it('a host that does not resolve → retryable ModelUnavailable naming the DNS failure', async function () {
+    const error = await failureFor(undefined, {}, { baseUrl: 'http://nowhere.invalid/v1' });
+    assert.equal(error.type, ModelErrorType.Unavailable);
+    assert.equal(error.nonRetryable, false);
+    assert.match(
+      error.message,
+      /^Cannot connect to the model endpoint: getaddrinfo (ENOTFOUND|EAI_AGAIN) nowhere\.invalid/,
+    );
+  });
+
+  it('a configured provider is named by its label; a long answer is cut, the key still redacted', async function () {
+    const model = new OpenAICompatibleModel(
+      {
+        baseUrl,
+        apiKey: new Secret(API_KEY),
+        defaultModel: 'fake-model',
+        label: 'provider "openai" (hitl.config.yaml providers.openai)',
+      },
+      createDefaultToolRegistry(),
+    );
+    // The key sits right where the message is cut: it must not survive in part.
+    server.replies.push({
+      status: 403,
+      body: { error: { message: `${'x'.repeat(280)} ${API_KEY} ${'y'.repeat(500)}` } },
+    });
+    const error = await rejection(model.call(request(), { provider: 'openai-compatible' }));
+    assert.ok(error instanceof ApplicationFailure, String(error));
+    assert.equal(error.type, ModelErrorType.RequestRejected);
+    assert.match(
+      error.message,
+      /^Model endpoint provider "openai" \(hitl\.config\.yaml providers\.openai\) rejected the request with HTTP 403 Forbidden: x+ \[redacted\] y+…$/,
+    );
+    assert.ok(error.message.length < 500, `${error.message.length} characters`);
+    assert.ok(!error.message.includes(API_KEY.slice(0, 8)));
+  });
+
+  it('reads Retry-After headers: seconds, dates, ms, case, garbage', function () {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    assert.equal(retryAfterMsFromHeaders({ 'retry-after': '7' }, now), 7000);
+    assert.equal(retryAfterMsFromHeaders({ 'Retry-After': '2.5' }, now), 2500);
+    assert.equal(retryAfterMsFromHeaders({ 'retry-after': 'Thu, 01 Jan 2026 00:01:00 GMT' }, now), 60_000);
+    assert.equal(retryAfterMsFromHeaders({ 'retry-after': 'Wed, 31 Dec 2025 23:00:00 GMT' }, now), RETRY_AFTER_MIN_MS);
+    assert.equal(retryAfterMsFromHeaders({ 'retry-after-ms': '250' }, now), RETRY_AFTER_MIN_MS);
+    assert.equal(retryAfterMsFromHeaders({ 'retry-after-ms': '4200' }, now), 4200);
+    assert.equal(retryAfterMsFromHeaders({ 'retry-after': 'soon' }, now), undefined);
+    assert.equal(retryAfterMsFromHeaders({ 'retry-after': '-3' }, now), undefined);
+    assert.equal(retryAfterMsFromHeaders({ 'retry-after-ms': 'x', 'retry-after': '3' }, now), 3000);
+    assert.equal(retryAfterMsFromHeaders({}, now), undefined);
+    assert.equal(retryAfterMsFromHeaders(undefined, now), undefined);
   });
 });

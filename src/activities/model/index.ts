@@ -8,7 +8,15 @@ import type { ModelCallOptions } from './openai-compatible';
 import { callScriptedModel } from './scripted';
 import { ModelErrorType } from './errors';
 
-export { ModelErrorType, toModelFailure } from './errors';
+export {
+  ModelErrorType,
+  retryAfterMsFromHeaders,
+  RETRY_AFTER_MAX_MS,
+  RETRY_AFTER_MIN_MS,
+  toModelFailure,
+  type ModelFailureContext,
+  type ModelFailureDetails,
+} from './errors';
 export { expandEnv, ModelEndpoints, providerSettings } from './endpoints';
 export { callScriptedModel, SCRIPT_EXHAUSTED_TURN, type ScriptedModelConfig } from './scripted';
 export {

@@ -50,7 +50,8 @@ const DEFAULT_PROVIDER_NAME = 'openai-compatible';
  * SDK only returns the calls and the workflow decides (policy, approval) whether they run.
  *
  * The AI SDK does not retry (`maxRetries: 0`); failures become `ApplicationFailure`s that tell
- * Temporal whether a retry can help (see `toModelFailure`). The key never leaves this object.
+ * Temporal whether a retry can help and when (`Retry-After` → `nextRetryDelay`; see `toModelFailure`).
+ * The key never leaves this object.
  */
 export class OpenAICompatibleModel {
   readonly #settings: EndpointSettings;
@@ -95,7 +96,7 @@ export class OpenAICompatibleModel {
     } catch (error) {
       // Cancelled activity: let the abort reason through so the worker reports a cancellation.
       if (options.signal?.aborted === true) throw error;
-      throw toModelFailure(error, this.#settings.apiKey);
+      throw toModelFailure(error, this.#settings.apiKey, { label: this.#settings.label });
     }
     return toModelTurn(
       result.text,
