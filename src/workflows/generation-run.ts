@@ -203,6 +203,11 @@ function defaultBlockReason(name: string, verdict: PolicyVerdict): string {
 export async function generationRun(rawInput: RunInput, continued?: ContinuedState): Promise<RunResult> {
   const info = wf.workflowInfo();
   const runId = info.workflowId;
+  // Behaviour added after runs were already recorded, decided once, in the run's first workflow task: a
+  // patch marker recorded later (e.g. right after a local activity) can land in a different workflow task
+  // on replay than where the code asks for it. Runs started before replay as they were recorded.
+  const continueWhilePaused = wf.patched(CONTINUE_WHILE_PAUSED_PATCH);
+  const modelRetriesInRun = wf.patched(MODEL_RETRY_PATCH);
   const parsedInput = parseRunInput(rawInput);
   const parsedContinued = continued === undefined ? undefined : ContinuedStateSchema.safeParse(continued);
   const carried = parsedContinued?.success ? parsedContinued.data : undefined;
@@ -549,8 +554,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     tools: string[],
     resumed?: PendingAction,
   ): Promise<AcceptedResolution | null> {
-    // Runs paused before this change replay without continue-as-new while paused.
-    const mayContinue = wf.patched(CONTINUE_WHILE_PAUSED_PATCH);
+    const mayContinue = continueWhilePaused;
     const createdAt = resumed ? new Date(resumed.createdAt) : new Date();
     const expiresAt = resumed ? new Date(resumed.expiresAt) : new Date(createdAt.getTime() + run().approvalTtlMs);
     const actionId = resumed?.actionId ?? wf.uuid4();
@@ -751,7 +755,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
    */
   async function callModelRetrying(request: CallModelRequest): Promise<ModelTurn> {
     const summary = `model call ${request.callIndex + 1}`;
-    if (!wf.patched(MODEL_RETRY_PATCH)) {
+    if (!modelRetriesInRun) {
       return callModel.executeWithOptions({ summary, ...MODEL_CALL_OPTIONS }, [request]);
     }
     const firstAttemptAt = Date.now();

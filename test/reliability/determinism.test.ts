@@ -53,8 +53,9 @@ async function bundleCopy(dir: string, edit: (source: string) => string): Promis
 /** Inserts `await wf.sleep(1);` before the statement that makes the first model call. */
 export function insertTimerBeforeFirstModelCall(source: string): string {
   const lines = source.split('\n');
-  const at = lines.findIndex((line) => /await\s+callModel\b/.test(line));
-  if (at < 0) throw new Error('generation-run.ts no longer calls `await callModel…`: update this test');
+  // The turn loop's model call (old and new histories alike go through it).
+  const at = lines.findIndex((line) => /=\s*await\s+callModelRetrying\(/.test(line));
+  if (at < 0) throw new Error('generation-run.ts no longer calls `await callModelRetrying(…)`: update this test');
   if (!/import \* as wf from '@temporalio\/workflow'/.test(source)) throw new Error('expected `import * as wf`');
   const indent = /^\s*/.exec(lines[at]!)![0];
   lines.splice(at, 0, `${indent}await wf.sleep(1); // deliberately non-deterministic (reliability test)`);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { getWorkflowBundle } from '../hooks';
-import { REPLAY_HISTORIES_DIR } from './harness';
+import { call, REPLAY_HISTORIES_DIR, scriptedInput, startHarness, waitForPending } from './harness';
 
 // Histories recorded from the workflow scenarios (RECORD_HISTORIES=1 npm run test:workflow) replay
 // against today's workflow code: a non-deterministic change fails here, before it reaches a server
@@ -26,5 +26,36 @@ describe('replay of recorded histories', function () {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     assert.deepEqual(failures, []);
+  });
+});
+
+// A patch marker recorded later in a run (at the first pause, right after the local activity that reads
+// grants) can fall into another workflow task on replay than the one where the code asks for it: under
+// load the CI's reliability suite failed paused runs with "patch marker encountered … but there is no
+// corresponding change command" on a new worker. Patches are decided in the run's first workflow task.
+describe('patch markers of generationRun', function () {
+  this.timeout(60_000);
+
+  it('are recorded in the first workflow task, before any activity', async () => {
+    const h = await startHarness();
+    try {
+      const { runId } = await h.client.startRun(
+        scriptedInput([{ tool_calls: [call('call_1', 'append_file', { path: 'p.txt', content: 'x' })] }]),
+      );
+      await waitForPending(h.client, runId);
+      const events = (await h.env.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+      const firstCompleted = events.findIndex((e) => e.workflowTaskCompletedEventAttributes);
+      const firstActivity = events.findIndex((e) => e.activityTaskScheduledEventAttributes);
+      const markers = events
+        .map((e, index) => ({ index, name: e.markerRecordedEventAttributes?.markerName }))
+        .filter((m) => m.name === 'core_patch');
+      assert.equal(markers.length, 2, 'continue-as-new-while-paused and model-retries-in-run');
+      for (const marker of markers) {
+        assert.ok(marker.index > firstCompleted && marker.index < firstActivity, `marker at event ${marker.index}`);
+      }
+      await h.client.abort(runId);
+    } finally {
+      await h.stop();
+    }
   });
 });
