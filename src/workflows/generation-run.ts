@@ -162,7 +162,8 @@ export function describeFailure(err: unknown): string {
     if (!current.cause) break;
     current = current.cause;
   }
-  if (current instanceof wf.ApplicationFailure) return current.type ? `${current.type}: ${current.message}` : current.message;
+  if (current instanceof wf.ApplicationFailure)
+    return current.type ? `${current.type}: ${current.message}` : current.message;
   if (current instanceof wf.TimeoutFailure) return `Timeout (${String(current.timeoutType)}): ${current.message}`;
   return current instanceof Error ? current.message : String(current);
 }
@@ -180,7 +181,9 @@ function retryDelay(err: unknown, attempt: number): number | undefined {
     // The SDK does not decode `nextRetryDelay` back into a failure: the provider also puts it in its details.
     const details: unknown = cause.details?.[0];
     const asked =
-      typeof details === 'object' && details !== null ? (details as { retryAfterMs?: unknown }).retryAfterMs : undefined;
+      typeof details === 'object' && details !== null
+        ? (details as { retryAfterMs?: unknown }).retryAfterMs
+        : undefined;
     if (typeof asked === 'number' && Number.isFinite(asked) && asked >= 0) return asked;
   }
   return Math.min(MODEL_RETRY_MAX_INTERVAL_MS, MODEL_RETRY_INITIAL_MS * 2 ** (attempt - 1));
