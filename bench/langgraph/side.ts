@@ -113,7 +113,7 @@ export class LangGraphFlow implements Flow {
     sandboxDir: string,
     readonly name: string,
   ) {
-    const activities = createActivities(parseActivitiesConfig({ sandboxDir }));
+    const activities = createActivities(parseActivitiesConfig({ sandboxDir, enableScripted: true }));
     const input = this.input;
     const toolStarts = this.toolStarts;
 
