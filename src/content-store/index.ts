@@ -14,3 +14,9 @@ export {
   type TranscriptMessage,
   type TranscriptPagesOptions,
 } from './transcript-pages';
+export {
+  closeSharedContentStore,
+  sharedContentStore,
+  startRetentionSweeper,
+  RETENTION_SWEEP_INTERVAL_MS,
+} from './shared';
