@@ -90,6 +90,8 @@ export interface BuildApiOptions {
   loggerInstance?: FastifyBaseLogger;
   /** Default 1 MiB; larger bodies get 413. */
   bodyLimit?: number;
+  /** `POST /runs` (a whole conversation): default 64 MiB; larger bodies get 413. */
+  startRunBodyLimit?: number;
   /** SSE tuning; defaults: poll every 1 s, heartbeat every 15 s. */
   events?: Partial<RunEventStreamOptions>;
   /**
@@ -364,7 +366,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     api.post(
       '/runs',
       {
-        bodyLimit: START_RUN_BODY_LIMIT,
+        bodyLimit: options.startRunBodyLimit ?? START_RUN_BODY_LIMIT,
         schema: {
           tags: ['runs'],
           operationId: 'startRun',

@@ -169,7 +169,12 @@ export async function streamRunEvents(
         await sleep(Math.min(options.pollIntervalMs * 2 ** failures, 10_000));
         continue;
       }
-      for (const event of diffRunState(cursor, state)) send(event);
+      for (const event of diffRunState(cursor, state)) {
+        // Arguments too large to keep in the run are read back from the store: approvers see them whole.
+        if (event.event === 'pending_action') {
+          send({ event: 'pending_action', data: await hitl.pendingActionInFull(runId, event.data as PendingAction) });
+        } else send(event);
+      }
       if (TERMINAL_STATUSES.includes(state.status)) {
         send({ event: state.status as RunEventName, data: await terminalData(hitl, runId, state, options) });
         return;

@@ -9,7 +9,15 @@ import { HitlClient, PayloadTooLargeError } from '../../src/client';
 import { deleteExpiredContent, sharedContentStore } from '../../src/content-store';
 import { RECENT_MESSAGES, MESSAGE_PREVIEW_CHARS, type ChatMessage } from '../../src/contracts';
 import { chainHistories, largestPayloadBytes, workflowTaskFailures } from '../../src/dev/history';
-import { call, readSandboxFile, scriptedInput, startHarness, waitForPending, type Harness } from './harness';
+import {
+  call,
+  maybeRecordHistory,
+  readSandboxFile,
+  scriptedInput,
+  startHarness,
+  waitForPending,
+  type Harness,
+} from './harness';
 
 const KIB = 1024;
 /** No payload of any event may come near Temporal's 2 MB limit: the issue asks for none over 256 KB. */
@@ -105,7 +113,7 @@ describe('content store: conversations of any length (real dev server)', functio
   });
 
   it('large tool arguments: the pending action holds a reference, the approver reads them whole, the tool gets them', async () => {
-    const content = text(100 * KIB, 'report');
+    const content = text(20 * KIB, 'report');
     const { runId } = await h.client.startRun(
       scriptedInput([{ tool_calls: [call('w1', 'write_file', { path: 'report.txt', content })] }, { content: 'ok' }]),
     );
@@ -126,6 +134,7 @@ describe('content store: conversations of any length (real dev server)', functio
     assert.ok(outcome.ok);
     assert.equal((await h.client.result(runId)).status, 'completed');
     assert.equal(await readSandboxFile(h.sandboxDir, 'report.txt'), content);
+    await maybeRecordHistory(h, runId, 'content-store-large-arguments');
     const transcript = await readWholeTranscript(h.client, runId);
     const assistant = transcript[1];
     assert.equal(assistant?.role, 'assistant');
