@@ -5,6 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import {
+  ASK_USER_QUESTION,
   ChatMessageSchema,
   describeIssues,
   INLINE_ARGUMENTS_CHARS,
@@ -125,7 +126,9 @@ async function storedTurn(
   const calls: StoredToolCall[] = [];
   for (const call of turn.tool_calls ?? []) {
     const json = JSON.stringify(call.arguments);
-    if (json.length <= INLINE_ARGUMENTS_CHARS) {
+    // The workflow reads a question's arguments itself (it pauses on them): they stay inline, bounded by the
+    // model turn's own limits.
+    if (json.length <= INLINE_ARGUMENTS_CHARS || call.name === ASK_USER_QUESTION) {
       calls.push(call);
     } else {
       const argumentsRef = await store.put(key, json);
