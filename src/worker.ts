@@ -24,7 +24,15 @@ import {
 } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, configSourceFromEnv } from './agent-config';
-import { createDefaultToolRegistry, createWorkerActivities, loadActivitiesConfigFromEnv } from './activities';
+import {
+  closeSharedContentStore,
+  createDefaultToolRegistry,
+  createWorkerActivities,
+  loadActivitiesConfigFromEnv,
+  sharedContentStore,
+  startRetentionSweeper,
+} from './activities';
+import { describeContentStoreConfig, loadContentStoreConfig } from './content-store';
 import { describeTemporalConfig, loadTemporalConfig } from './config';
 
 export interface CreateWorkerOptions {
@@ -421,7 +429,16 @@ async function main(): Promise<number> {
   // The configuration file is validated before anything connects: a bad file stops the worker at once.
   const registry = createDefaultToolRegistry();
   const agents = configSourceFromEnv({ knownTools: new Set(registry.list().map((tool) => tool.name)) });
-  const activitiesConfig = { ...loadActivitiesConfigFromEnv(), agents };
+  // The content store is opened at start too, so a bad HITL_CONTENT_STORE stops the worker at once.
+  const contentConfig = loadContentStoreConfig();
+  const contentStore = sharedContentStore();
+  const activitiesConfig = { ...loadActivitiesConfigFromEnv(), agents, contentStore };
+  const stopSweeper = startRetentionSweeper(contentStore, contentConfig.retentionMs, {
+    onSweep: (deleted) => {
+      if (deleted > 0) console.log(`content store: deleted the content of ${deleted} closed run(s)`);
+    },
+    onError: (error) => console.error(`content store retention sweep failed: ${String(error)}`),
+  });
 
   // A shutdown signal counts only while the worker starts or polls: one that arrives after it failed must not
   // turn the failure into a clean exit. The Runtime's own handlers do the draining; after the first signal both
@@ -467,7 +484,7 @@ async function main(): Promise<number> {
     const running = worker.run();
     const scripted = activitiesConfig.enableScripted ? '; scripted model enabled' : '';
     console.log(
-      `worker polling task queue "${config.taskQueue}" on ${describeTemporalConfig(config)} (agents from ${agents.description}${scripted})`,
+      `worker polling task queue "${config.taskQueue}" on ${describeTemporalConfig(config)} (agents from ${agents.description}${scripted}; content store ${describeContentStoreConfig(contentConfig)})`,
     );
     outcome = await watchWorker(worker, {
       running,
@@ -477,6 +494,7 @@ async function main(): Promise<number> {
       onCheck: (current) => healthFile?.update(current),
     });
   } finally {
+    stopSweeper();
     healthFile?.remove();
     // After a failure the SDK may still hold the connections (closing them can hang or throw): the exit
     // releases them. After a clean drain they are closed as before.
@@ -484,6 +502,7 @@ async function main(): Promise<number> {
       await health?.close();
       await clientConnection.close();
       await connection.close();
+      await closeSharedContentStore();
     }
   }
   if (outcome.exitCode !== 0) console.error(outcome.message);

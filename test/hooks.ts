@@ -1,6 +1,9 @@
 // Mocha root hooks: one real Temporal dev server and one workflow bundle per test run, created on
 // first use so unit-only runs start no server.
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import {
   bundleWorkflowCode,
@@ -11,7 +14,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createWorkerActivities } from '../src/activities';
+import { closeSharedContentStore, createWorkerActivities } from '../src/activities';
 import { HITL_SEARCH_ATTRIBUTES } from '../src/contracts';
 import { resolveTemporalCliPath } from '../src/dev/temporal-cli';
 import { createWorker, FAILURE_CONVERTER_PATH } from '../src/worker';
@@ -19,6 +22,9 @@ import { createWorker, FAILURE_CONVERTER_PATH } from '../src/worker';
 // The scripted model is how the suites drive runs deterministically; workers accept it only when asked to
 // (DESIGN.md v1.1). The one test of a worker without it passes `enableScripted: false` itself.
 process.env.HITL_ENABLE_SCRIPTED ??= '1';
+// Transcripts go to a content store of this test run only (a PostgreSQL suite sets its own).
+const TEST_CONTENT_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'hitl-test-content-'));
+process.env.HITL_CONTENT_STORE ??= `sqlite:${path.join(TEST_CONTENT_DIR, 'content.db')}`;
 
 /** History length after which the test server suggests continue-as-new. */
 export const SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 120;
@@ -102,6 +108,8 @@ function quietLogger() {
 
 export const mochaHooks = {
   async afterAll(): Promise<void> {
+    await closeSharedContentStore();
+    fs.rmSync(TEST_CONTENT_DIR, { recursive: true, force: true });
     if (env) await (await env).teardown();
   },
 };

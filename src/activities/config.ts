@@ -3,6 +3,7 @@ import path from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
 import type { AgentConfigSource } from '../agent-config';
+import type { ContentStore } from '../content-store';
 import { describeIssues } from '../contracts';
 
 const REDACTED = '[redacted]';
@@ -85,6 +86,13 @@ export const ActivitiesConfigSchema = z.object({
       (value) =>
         typeof value === 'object' && value !== null && typeof (value as AgentConfigSource).current === 'function',
       'expected an AgentConfigSource',
+    )
+    .optional(),
+  /** Where message contents and tool results are kept; default: the process's store from `HITL_CONTENT_*`. */
+  contentStore: z
+    .custom<ContentStore>(
+      (value) => typeof value === 'object' && value !== null && typeof (value as ContentStore).put === 'function',
+      'expected a ContentStore',
     )
     .optional(),
 });

@@ -3,15 +3,22 @@ import type { Client } from '@temporalio/client';
 import { createGrantActivities } from './grants';
 import { askUserQuestionTool } from './tools/ask-user-question';
 import type {
+  AppendTranscriptRequest,
   CallModelRequest,
+  CloseTranscriptRequest,
   ExecuteToolRequest,
   GrantActivities,
   HitlActivities,
   ModelTurn,
   ResolveAgentRequest,
   RunConfig,
+  StoredModelTurn,
+  StoredToolResult,
   ToolResult,
 } from '../contracts';
+import type { ContentStore } from '../content-store';
+import { appendEntries, callModelFromStore, readArguments, storeToolResult } from '../transcript';
+import { sharedContentStore } from '../content-store';
 import { configSourceFromEnv, type AgentConfigSource } from '../agent-config';
 import { resolveAgentActivity } from './resolve-agent';
 import { loadActivitiesConfigFromEnv, type ActivitiesConfig } from './config';
@@ -21,12 +28,15 @@ import { SANDBOX_TOOLS } from './tools/sandbox-files';
 import { userSandboxDir } from './tools/sandbox-path';
 
 export * from './config';
+export { closeSharedContentStore, sharedContentStore, startRetentionSweeper } from '../content-store';
 export * from './model';
 export * from './tools/registry';
 export * from './tools/idempotency';
 export * from './tools/sandbox-path';
 export * from './tools/sandbox-files';
 export * from './tools/specs';
+
+type ToolCallArguments = ExecuteToolRequest['arguments'];
 
 /** How often `callModel` heartbeats while it waits for the endpoint (the SDK throttles the sends). */
 const ACTIVITY_HEARTBEAT_MS = 1000;
@@ -53,19 +63,34 @@ export function createActivities(
   const agentConfig = (): AgentConfigSource =>
     (agents ??= configSourceFromEnv({ knownTools: new Set(registry.list().map((tool) => tool.name)) }));
   const callModelFn = createModelDispatcher(config, registry, agentConfig);
+  const store = (): ContentStore => config.contentStore ?? sharedContentStore();
 
   return {
-    async callModel(request: CallModelRequest): Promise<ModelTurn> {
+    async callModel(request: CallModelRequest): Promise<ModelTurn | StoredModelTurn> {
       const activity = currentActivityContext();
-      if (activity === undefined) return callModelFn(request);
-      return whileHeartbeating(activity, () => callModelFn(request, { signal: activity.cancellationSignal }));
+      const signal = activity?.cancellationSignal;
+      const { transcript } = request;
+      const call = (): Promise<ModelTurn | StoredModelTurn> =>
+        transcript === undefined
+          ? callModelFn(request, { signal })
+          : callModelFromStore(store(), transcript, (messages) => callModelFn({ ...request, messages }, { signal }));
+      return activity === undefined ? call() : whileHeartbeating(activity, call);
+    },
+
+    async appendTranscript(request: AppendTranscriptRequest): Promise<{ length: number }> {
+      return { length: await appendEntries(store(), request.transcript) };
+    },
+
+    async closeTranscript(request: CloseTranscriptRequest): Promise<void> {
+      const closedAt = new Date();
+      for (const key of request.keys) await store().markClosed(key, closedAt);
     },
 
     async resolveAgentConfig(request: ResolveAgentRequest): Promise<RunConfig> {
       return resolveAgentActivity(agentConfig(), registry, config.enableScripted, request);
     },
 
-    async executeTool(request: ExecuteToolRequest): Promise<ToolResult> {
+    async executeTool(request: ExecuteToolRequest): Promise<ToolResult | StoredToolResult> {
       // A request without a user (scheduled by an older workflow) must not fall back to the shared root.
       const userId: unknown = request.userId;
       if (typeof userId !== 'string' || userId === '') {
@@ -83,8 +108,20 @@ export function createActivities(
           ? { heartbeat: () => activity.heartbeat(), signal: activity.cancellationSignal }
           : {}),
       };
-      if (activity === undefined) return registry.execute(request.name, request.arguments, ctx);
-      return whileHeartbeating(activity, () => registry.execute(request.name, request.arguments, ctx));
+      const key = request.transcriptKey;
+      const run = async (): Promise<ToolResult | StoredToolResult> => {
+        const args =
+          key !== undefined && request.argumentsRef !== undefined
+            ? await readArguments(store(), key, request.argumentsRef)
+            : request.arguments;
+        const result = await registry.execute(request.name, args as ToolCallArguments, ctx, {
+          fullResult: key !== undefined,
+        });
+        return key === undefined
+          ? result
+          : storeToolResult(store(), key, { toolCallId: request.toolCallId, name: request.name }, result);
+      };
+      return activity === undefined ? run() : whileHeartbeating(activity, run);
     },
   };
 }

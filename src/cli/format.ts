@@ -1,6 +1,6 @@
 // Plain-text views for the `hitl` command.
 import type { RunSummary } from '../client';
-import type { Grant, PendingAction, RunState } from '../contracts';
+import type { ChatMessage, Grant, PendingAction, RunState } from '../contracts';
 
 function indent(text: string, by: string): string {
   return text
@@ -90,4 +90,30 @@ export function formatGrants(grants: Grant[]): string {
     ['TOOL', 'SCOPE', 'CONVERSATION', 'GRANTED BY', 'AT', 'RUN'],
     ...grants.map((g) => [g.tool, g.scope, g.conversationId ?? '-', g.grantedBy, g.grantedAt, g.runId]),
   ]);
+}
+
+/** A transcript read from the store: one block per message, with its position. */
+export function formatMessages(fromSeq: number, messages: readonly ChatMessage[], total: number): string {
+  if (messages.length === 0) return `no messages from position ${fromSeq} (the transcript has ${total})`;
+  const blocks = messages.map((message, index) => {
+    const seq = fromSeq + index;
+    switch (message.role) {
+      case 'tool':
+        return `#${seq} tool ${message.name} (${message.tool_call_id}) ${message.status}\n${indent(message.content, '    ')}`;
+      case 'assistant': {
+        const calls = (message.tool_calls ?? []).map(
+          (call) => `    → ${call.name} (${call.id}) ${JSON.stringify(call.arguments)}`,
+        );
+        return [`#${seq} assistant`, ...(message.content ? [indent(message.content, '    ')] : []), ...calls].join(
+          '\n',
+        );
+      }
+      default:
+        return `#${seq} ${message.role}\n${indent(message.content, '    ')}`;
+    }
+  });
+  const end = fromSeq + messages.length;
+  return [...blocks, `(${messages.length} of ${total} messages${end < total ? `; more from --from ${end}` : ''})`].join(
+    '\n',
+  );
 }

@@ -12,6 +12,7 @@ import {
   FINAL_RUN_STATUSES,
   GrantScopeSchema,
   RunStatusSchema,
+  type ChatMessage,
   type DecisionInput,
   type PendingAction,
   type Resolution,
@@ -19,7 +20,8 @@ import {
   type Tighten,
 } from '../contracts';
 import { DEMO_NAMES, DEMOS, type DemoName } from './demos';
-import { formatGrants, formatPending, formatRuns, formatRunState } from './format';
+import { formatGrants, formatMessages, formatPending, formatRuns, formatRunState } from './format';
+import { MAX_MESSAGES_PAGE } from '../transcript';
 
 /** A failure with a type name (a refusal type, or our own), printed as one line: `hitl: Type: message`. */
 export class CliError extends Error {
@@ -255,8 +257,42 @@ export function buildProgram(deps: CliDeps): Command {
     .option('--json', 'print JSON')
     .action(async (runId: string, opts: { json?: boolean }) => {
       const client = await deps.connect();
-      const state = await client.getRunState(runId);
+      const shown = await client.getRunState(runId);
+      // An approver sees the arguments whole, also those too large to keep in the run (read from the store).
+      const state = shown.pendingAction
+        ? { ...shown, pendingAction: await client.pendingActionInFull(runId, shown.pendingAction) }
+        : shown;
       print(state, opts.json, () => formatRunState(runId, state));
+    });
+
+  program
+    .command('messages <runId>')
+    .description('print the whole transcript of a run, read from the content store (show has the latest only)')
+    .option('--from <seq>', 'first position (0 is the first message)', '0')
+    .option('--limit <n>', 'at most this many messages (default: all)')
+    .option('--json', 'print JSON (one page: messages, fromSeq, nextSeq, total)')
+    .action(async (runId: string, opts: { from: string; limit?: string; json?: boolean }) => {
+      const fromSeq = Number(opts.from);
+      const limit = opts.limit === undefined ? Infinity : Number(opts.limit);
+      if (!Number.isInteger(fromSeq) || fromSeq < 0) {
+        throw new CliError('InvalidArguments', '--from must be a position: 0, 1, 2, …');
+      }
+      if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) {
+        throw new CliError('InvalidArguments', '--limit must be a positive whole number');
+      }
+      const client = await deps.connect();
+      const messages: ChatMessage[] = [];
+      let page = await client.readMessages(runId, { fromSeq, limit: Math.min(limit, MAX_MESSAGES_PAGE) });
+      messages.push(...page.messages);
+      while (page.nextSeq < page.total && messages.length < limit && page.messages.length > 0) {
+        page = await client.readMessages(runId, {
+          fromSeq: page.nextSeq,
+          limit: Math.min(limit - messages.length, MAX_MESSAGES_PAGE),
+        });
+        messages.push(...page.messages);
+      }
+      const all = { messages, fromSeq, nextSeq: fromSeq + messages.length, total: page.total };
+      print(all, opts.json, () => formatMessages(fromSeq, messages, page.total));
     });
 
   program
@@ -278,8 +314,9 @@ export function buildProgram(deps: CliDeps): Command {
       if (!answer.pendingAction && !FINAL_RUN_STATUSES.has(answer.status)) {
         throw new CliError('Timeout', `run ${runId} did not pause within ${seconds} s (status ${answer.status})`);
       }
-      print(answer, opts.json, () =>
-        answer.pendingAction ? formatPending(answer.pendingAction) : `run ${runId} ended: ${answer.status}`,
+      const pending = answer.pendingAction && (await client.pendingActionInFull(runId, answer.pendingAction));
+      print({ ...answer, pendingAction: pending }, opts.json, () =>
+        pending ? formatPending(pending) : `run ${runId} ended: ${answer.status}`,
       );
     });
 

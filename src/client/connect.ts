@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { sharedContentStore } from '../content-store';
 import { loadTemporalConfig, type LoadTemporalConfigOptions } from '../config';
 import { HitlClient } from './hitl-client';
 
@@ -6,5 +7,8 @@ import { HitlClient } from './hitl-client';
 export async function connectHitlClient(options: LoadTemporalConfigOptions = {}): Promise<HitlClient> {
   const config = loadTemporalConfig(options);
   const connection = await Connection.connect(config.connectionOptions);
-  return new HitlClient(new Client({ connection, namespace: config.namespace }), config.taskQueue);
+  // The content store of HITL_CONTENT_STORE, opened when first needed (whole messages, large conversations).
+  return new HitlClient(new Client({ connection, namespace: config.namespace }), config.taskQueue, () =>
+    sharedContentStore(),
+  );
 }

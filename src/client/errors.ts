@@ -76,3 +76,26 @@ export function isUnprocessedUpdate(error: unknown): boolean {
     error.cause.type === 'UnprocessedUpdate'
   );
 }
+
+/**
+ * Something the client was about to send would exceed what Temporal accepts in one payload (or what this
+ * product allows there); nothing was sent. `what` names it, `chars` and `limit` say by how much.
+ */
+export class PayloadTooLargeError extends Error {
+  override readonly name = 'PayloadTooLargeError';
+  readonly type = 'PayloadTooLarge';
+  constructor(
+    readonly what: string,
+    readonly chars: number,
+    readonly limit: number,
+    hint = '',
+  ) {
+    super(`${what} is ${chars} characters; at most ${limit} may be sent${hint ? `: ${hint}` : ''}`);
+  }
+}
+
+/** The run keeps no transcript in the content store (it started before the store), or no store is configured. */
+export class TranscriptUnavailableError extends Error {
+  override readonly name = 'TranscriptUnavailableError';
+  readonly type = 'TranscriptUnavailable';
+}

@@ -47,10 +47,16 @@ import {
   type RunResult,
   type RunState,
   type RunStatus,
+  MAX_INLINE_CONVERSATION_CHARS,
+  type MessagesPage,
 } from '../contracts';
+import type { ContentStore } from '../content-store';
+import { MAX_MESSAGES_PAGE, readMessagesPage } from '../transcript';
 import {
   IdempotencyKeyReusedError,
   InvalidRunInputError,
+  PayloadTooLargeError,
+  TranscriptUnavailableError,
   isRunNotFound,
   isUnprocessedUpdate,
   refusalFromError,
@@ -219,11 +225,62 @@ function waitSlice(deadline: number): number {
 }
 
 /** Typed access to generation runs for chat backends and approvers. */
+/**
+ * Largest run input (JSON characters) the client sends: Temporal refuses payloads over 2 MB, and the input
+ * is recorded in the run's first history event. A larger conversation is staged in the content store.
+ */
+export const MAX_RUN_INPUT_CHARS = 1024 * 1024;
+
 export class HitlClient {
+  /**
+   * `contentStore`: where the workers keep transcripts (the same `HITL_CONTENT_STORE`). With it the client
+   * reads whole messages (`readMessages`) and stages conversations too large for a run input.
+   */
   constructor(
     readonly client: Client,
     readonly taskQueue: string = DEFAULT_TASK_QUEUE,
+    private readonly contentStore?: ContentStore | (() => ContentStore),
   ) {}
+
+  /** The content store, opened on first use; undefined when the client has none. */
+  private store(): ContentStore | undefined {
+    return typeof this.contentStore === 'function' ? this.contentStore() : this.contentStore;
+  }
+
+  /** The run's content-store key (`<runId>/<first run id of its chain>`). */
+  private async transcriptKey(runId: string): Promise<string> {
+    const description = await this.describeRun(runId);
+    if (description === undefined) throw new RunNotFoundError(runId);
+    return `${runId}/${description.raw.workflowExecutionInfo?.firstRunId || description.runId}`;
+  }
+
+  /**
+   * The pending action with every argument in full: a call whose arguments were too large to keep in the run
+   * (`arguments_ref`) gets them back from the content store, so an approver decides on what will run.
+   */
+  async pendingActionInFull(runId: string, action: PendingAction): Promise<PendingAction> {
+    if (action.payload.type !== 'tool_approval') return action;
+    const requests = action.payload.action_requests;
+    if (!requests.some((request) => request.arguments_ref !== undefined)) return action;
+    const store = this.requireStore();
+    const key = await this.transcriptKey(runId);
+    const full = await Promise.all(
+      requests.map(async (request) => {
+        if (request.arguments_ref === undefined) return request;
+        const args = JSON.parse(await store.get(key, request.arguments_ref)) as Record<string, unknown>;
+        return { ...request, arguments: args };
+      }),
+    );
+    return { ...action, payload: { ...action.payload, action_requests: full } };
+  }
+
+  private requireStore(): ContentStore {
+    const store = this.store();
+    if (store === undefined) {
+      throw new TranscriptUnavailableError('No content store is configured for this client (HITL_CONTENT_STORE)');
+    }
+    return store;
+  }
 
   private handle(runId: string): WorkflowHandle {
     return this.client.workflow.getHandle(runId);
@@ -236,7 +293,7 @@ export class HitlClient {
    * With `idempotencyKey`, a retry answers with the run the first call started (see `StartRunOptions`).
    */
   async startRun(input: RunInput, options: StartRunOptions = {}): Promise<StartedRun> {
-    const { start, fingerprint } = this.startOptions(input, options);
+    const { start, fingerprint } = await this.startOptions(input, options);
     try {
       await this.client.workflow.start(GENERATION_RUN_WORKFLOW, start);
     } catch (error) {
@@ -256,7 +313,7 @@ export class HitlClient {
     input: RunInput,
     options: StartRunOptions & Pick<WaitForPendingActionOptions, 'timeoutMs'> = {},
   ): Promise<StartedRun & PendingActionWait> {
-    const { start, fingerprint } = this.startOptions(input, options);
+    const { start, fingerprint } = await this.startOptions(input, options);
     const runId = start.workflowId;
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_AWAIT_PENDING_MS);
     let first: PendingActionWait;
@@ -445,12 +502,67 @@ export class HitlClient {
     }
   }
 
-  private startOptions(
+  private async startOptions(
     input: RunInput,
     options: StartRunOptions,
-  ): { start: WorkflowStartOptions & { workflowId: string }; fingerprint: string | undefined } {
+  ): Promise<{ start: WorkflowStartOptions & { workflowId: string }; fingerprint: string | undefined }> {
     const parsed = parseRunInput(input);
     if (!parsed.success) throw new InvalidRunInputError(`Invalid RunInput: ${describeIssues(parsed.error)}`);
+    const { start, fingerprint } = this.startOptionsFor(parsed.data, options);
+    const args = [await this.stageLargeConversation(start.workflowId, parsed.data)];
+    const chars = JSON.stringify(args[0]).length;
+    if (chars > MAX_RUN_INPUT_CHARS) {
+      throw new PayloadTooLargeError('The run input', chars, MAX_RUN_INPUT_CHARS);
+    }
+    return { start: { ...start, args }, fingerprint };
+  }
+
+  /**
+   * A conversation larger than MAX_INLINE_CONVERSATION_CHARS goes to the content store under the run id,
+   * as one JSON array; the input then names it (`stagedConversation`). Idempotent: the same conversation is
+   * the same reference.
+   */
+  private async stageLargeConversation(runId: string, input: NormalizedRunInput): Promise<NormalizedRunInput> {
+    if (input.messages.length === 0) return input;
+    const json = JSON.stringify(input.messages);
+    if (json.length <= MAX_INLINE_CONVERSATION_CHARS) return input;
+    const store = this.store();
+    if (store === undefined) {
+      throw new PayloadTooLargeError(
+        'The conversation',
+        json.length,
+        MAX_INLINE_CONVERSATION_CHARS,
+        'give the client the content store (HITL_CONTENT_STORE) so it can stage a larger one',
+      );
+    }
+    if (input.stagedConversation !== undefined) {
+      throw new InvalidRunInputError(
+        'stagedConversation: a staged conversation takes at most 256 KiB of messages after it',
+      );
+    }
+    const ref = await store.put(runId, json);
+    return { ...input, messages: [], stagedConversation: { ref, count: input.messages.length } };
+  }
+
+  /**
+   * Whole messages of the run's transcript from position `fromSeq` on, read from the content store (the run
+   * state shows only the latest ones, previewed). Pages of at most 500; `nextSeq` < `total` means more.
+   */
+  async readMessages(runId: string, options: { fromSeq?: number; limit?: number } = {}): Promise<MessagesPage> {
+    const store = this.requireStore();
+    return readMessagesPage(
+      store,
+      await this.transcriptKey(runId),
+      options.fromSeq ?? 0,
+      options.limit ?? MAX_MESSAGES_PAGE,
+    );
+  }
+
+  private startOptionsFor(
+    input: NormalizedRunInput,
+    options: StartRunOptions,
+  ): { start: WorkflowStartOptions & { workflowId: string }; fingerprint: string | undefined } {
+    const parsed = { data: input };
     const base = {
       taskQueue: this.taskQueue,
       args: [parsed.data],

@@ -1,6 +1,7 @@
 import type { ResolveAgentRequest, ToolSpec } from './agents';
 import type { ChatMessage, JsonObject, ModelTurn, ToolResult } from './messages';
 import type { ModelConfig, RunConfig } from './run-input';
+import type { StoredModelTurn, StoredToolResult, TranscriptCursor } from './transcript';
 
 /** Argument of activity `callModel`. */
 export interface CallModelRequest {
@@ -8,7 +9,13 @@ export interface CallModelRequest {
   /** 0-based index of this model call in the run; the scripted provider returns `script[callIndex]`. */
   callIndex: number;
   model: ModelConfig;
-  messages: ChatMessage[];
+  /**
+   * The conversation so far (runs recorded before the content store). Runs that keep their transcript in the
+   * store send `transcript` instead: the activity appends what it lists, reads the whole transcript from the
+   * store, and appends the model's answer.
+   */
+  messages?: ChatMessage[];
+  transcript?: TranscriptCursor;
   /** Names of the tools offered to the model. */
   tools: string[];
   /** The tools as pinned when an agent run started; without them the worker describes `tools` itself. */
@@ -23,15 +30,39 @@ export interface ExecuteToolRequest {
   conversationId: string;
   toolCallId: string;
   name: string;
+  /** The arguments; `{}` when they are in the store (`argumentsRef`). */
   arguments: JsonObject;
+  /** The arguments' content reference when the model's call was too large to keep in history. */
+  argumentsRef?: string;
   /** Stable per run and tool call: a retried activity must not repeat the side effect. */
   idempotencyKey: string;
+  /**
+   * The run's content-store key: the activity stores the whole tool message there and returns a preview
+   * and its reference (runs recorded before the content store omit it and get the result itself).
+   */
+  transcriptKey?: string;
+}
+
+/** Argument of activity `appendTranscript`: what the workflow still has to add to its transcript. */
+export interface AppendTranscriptRequest {
+  transcript: TranscriptCursor;
+}
+
+/** Argument of local activity `closeTranscript`: the run ended; retention may delete its content later. */
+export interface CloseTranscriptRequest {
+  /** The run's transcript key and its staging key. */
+  keys: string[];
 }
 
 /** The activity interface the workflow proxies (implemented in src/activities). */
 export interface HitlActivities {
-  callModel(request: CallModelRequest): Promise<ModelTurn>;
-  executeTool(request: ExecuteToolRequest): Promise<ToolResult>;
+  /** A `ModelTurn`; with `transcript`, a `StoredModelTurn` (previews, references, the new length). */
+  callModel(request: CallModelRequest): Promise<ModelTurn | StoredModelTurn>;
+  /** A `ToolResult`; with `transcriptKey`, a `StoredToolResult` (a preview and the stored message). */
+  executeTool(request: ExecuteToolRequest): Promise<ToolResult | StoredToolResult>;
+  /** Appends `transcript.append` at `transcript.length` (idempotent); returns the new length. */
+  appendTranscript(request: AppendTranscriptRequest): Promise<{ length: number }>;
+  closeTranscript(request: CloseTranscriptRequest): Promise<void>;
   /**
    * The effective configuration of an agent run, from the worker's configuration file (fails
    * non-retryable `InvalidInput` for an unknown agent or a provider this worker does not accept).

@@ -10,3 +10,4 @@ export * from './run-state';
 export * from './temporal';
 export * from './activities';
 export * from './grants';
+export * from './transcript';

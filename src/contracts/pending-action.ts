@@ -8,7 +8,10 @@ export const ALL_DECISIONS: readonly DecisionKind[] = ['approve', 'reject', 'edi
 export const ActionRequestSchema = z.object({
   tool_call_id: z.string(),
   name: z.string(),
+  /** `{}` when the arguments were too large to keep in the run: read them by `arguments_ref` (the API does). */
   arguments: JsonObjectSchema,
+  arguments_ref: z.string().optional(),
+  arguments_chars: z.number().int().nonnegative().optional(),
   description: z.string().optional(),
 });
 export type ActionRequest = z.infer<typeof ActionRequestSchema>;

@@ -44,6 +44,11 @@ export type ScriptedTurn = z.infer<typeof ScriptedTurnSchema>;
 export const ScriptedModelSchema = z.object({
   provider: z.literal('scripted'),
   script: z.array(ScriptedTurnSchema).max(1000),
+  /**
+   * Position of `script[0]` in the whole script. A run sends each model call only the turn it needs
+   * (`scriptOffset: callIndex`), so what a call records in history does not grow with the script.
+   */
+  scriptOffset: z.number().int().nonnegative().optional(),
 });
 
 /** Name of a model endpoint in the configuration file (`providers.<name>`). */
@@ -72,23 +77,43 @@ const ConversationIdSchema = z.string().min(1).max(MAX_ID_CHARS);
 export const OnExpirySchema = z.enum(['abort', 'reject']);
 
 /**
+ * A conversation too large for the run input (wire addition): the client stored it in the content store,
+ * as one JSON array of messages under the run's workflow id, before starting the run; the run's first model
+ * call appends it to the transcript. `messages` may then be empty (or hold what follows it).
+ */
+export const StagedConversationSchema = z.object({
+  ref: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex digits>'),
+  /** How many messages it holds. */
+  count: z.number().int().positive().max(10_000_000),
+});
+export type StagedConversation = z.infer<typeof StagedConversationSchema>;
+
+const NO_MESSAGES = 'a run needs at least one message (in `messages` or `stagedConversation`)';
+function hasMessages(input: { messages: unknown[]; stagedConversation?: unknown }): boolean {
+  return input.messages.length > 0 || input.stagedConversation !== undefined;
+}
+
+/**
  * v1 input (wire): the run carries its own model, tools and policy. For Temporal-level callers
  * (namespace access is operator access); the HTTP API never starts one. `tighten` applies here too.
  */
-export const InlineRunInputSchema = z.object({
-  userId: IdentitySchema,
-  conversationId: ConversationIdSchema,
-  agentId: z.string().min(1).max(MAX_ID_CHARS).optional(),
-  messages: z.array(ChatMessageSchema).min(1),
-  model: ModelConfigSchema,
-  tools: z.array(z.string().min(1).max(MAX_ID_CHARS)).max(256).default([]),
-  policy: ToolPolicySchema.default(DEFAULT_POLICY),
-  approvalTtlMs: z.number().int().positive().max(MAX_APPROVAL_TTL_MS).default(DEFAULT_APPROVAL_TTL_MS),
-  onExpiry: OnExpirySchema.default('abort'),
-  approvers: z.array(IdentitySchema).min(1).max(100).optional(),
-  maxTurns: z.number().int().positive().max(1000).default(DEFAULT_MAX_TURNS),
-  tighten: TightenSchema.optional(),
-});
+export const InlineRunInputSchema = z
+  .object({
+    userId: IdentitySchema,
+    conversationId: ConversationIdSchema,
+    agentId: z.string().min(1).max(MAX_ID_CHARS).optional(),
+    messages: z.array(ChatMessageSchema),
+    stagedConversation: StagedConversationSchema.optional(),
+    model: ModelConfigSchema,
+    tools: z.array(z.string().min(1).max(MAX_ID_CHARS)).max(256).default([]),
+    policy: ToolPolicySchema.default(DEFAULT_POLICY),
+    approvalTtlMs: z.number().int().positive().max(MAX_APPROVAL_TTL_MS).default(DEFAULT_APPROVAL_TTL_MS),
+    onExpiry: OnExpirySchema.default('abort'),
+    approvers: z.array(IdentitySchema).min(1).max(100).optional(),
+    maxTurns: z.number().int().positive().max(1000).default(DEFAULT_MAX_TURNS),
+    tighten: TightenSchema.optional(),
+  })
+  .refine(hasMessages, { message: NO_MESSAGES, path: ['messages'] });
 export type InlineRunInput = z.input<typeof InlineRunInputSchema>;
 export type NormalizedInlineRunInput = z.output<typeof InlineRunInputSchema>;
 
@@ -100,16 +125,19 @@ const NOT_IN_AGENT_RUN =
  * v1.1 input (wire): the run names an agent of the configuration file; the worker resolves the agent
  * (policy, tools, approvers, TTL, model) once, at the start, and pins it in the history.
  */
-export const AgentRunInputSchema = z.strictObject(
-  {
-    userId: IdentitySchema,
-    conversationId: ConversationIdSchema,
-    agentId: AgentIdSchema,
-    messages: z.array(ChatMessageSchema).min(1),
-    tighten: TightenSchema.optional(),
-  },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? NOT_IN_AGENT_RUN : undefined) },
-);
+export const AgentRunInputSchema = z
+  .strictObject(
+    {
+      userId: IdentitySchema,
+      conversationId: ConversationIdSchema,
+      agentId: AgentIdSchema,
+      messages: z.array(ChatMessageSchema),
+      stagedConversation: StagedConversationSchema.optional(),
+      tighten: TightenSchema.optional(),
+    },
+    { error: (issue) => (issue.code === 'unrecognized_keys' ? NOT_IN_AGENT_RUN : undefined) },
+  )
+  .refine(hasMessages, { message: NO_MESSAGES, path: ['messages'] });
 export type AgentRunInput = z.input<typeof AgentRunInputSchema>;
 export type NormalizedAgentRunInput = z.output<typeof AgentRunInputSchema>;
 

@@ -1,10 +1,20 @@
 import { z } from 'zod';
 import { RefusalSchema } from './errors';
-import { ChatMessageSchema, MAX_TOOL_CALLS_PER_TURN, ToolCallSchema, ToolMessageSchema } from './messages';
+import { MAX_TOOL_CALLS_PER_TURN, ToolMessageSchema } from './messages';
 import { PendingActionSchema } from './pending-action';
 import { ResolveResultSchema, ScopeSchema } from './resolution';
 import { RunConfigSchema } from './run-input';
 import { DecisionKindSchema } from './pending-action';
+import { AppendEntrySchema, ContentRefStringSchema, StoredToolCallSchema, TranscriptMessageSchema } from './transcript';
+
+/**
+ * Where the shown messages sit in the whole transcript (runs that keep it in the content store): `messages`
+ * are the latest ones, from position `messagesFrom` of `messagesTotal`; the rest is read from the store.
+ */
+const TranscriptWindowFields = {
+  messagesFrom: z.number().int().nonnegative().optional(),
+  messagesTotal: z.number().int().nonnegative().optional(),
+};
 
 /** `HitlStatus` values (wire). */
 export const RunStatusSchema = z.enum(['running', 'requires_action', 'completed', 'aborted', 'failed']);
@@ -71,7 +81,9 @@ export const RunStateSchema = z.object({
   status: RunStatusSchema,
   turn: z.number().int(),
   pendingAction: PendingActionSchema.nullable(),
-  messages: z.array(ChatMessageSchema),
+  /** The transcript (runs recorded before the content store), or its latest messages, previewed. */
+  messages: z.array(TranscriptMessageSchema),
+  ...TranscriptWindowFields,
   decisions: z.array(AuditEntrySchema),
   error: z.string().optional(),
   /** The agent the run was started with (also an inline run's `agentId` label). */
@@ -93,11 +105,35 @@ export const RunResultSchema = z.object({
   /** Why the run ended: `final_answer`, `max_turns`, `expired`, or `cancelled`. */
   finishReason: z.enum(['final_answer', 'max_turns', 'expired', 'cancelled']),
   reason: z.string().optional(),
+  /** The final answer (its first MESSAGE_PREVIEW_CHARS when `finalMessageChars` is set). */
   finalMessage: z.string().optional(),
+  finalMessageChars: z.number().int().nonnegative().optional(),
   turn: z.number().int(),
-  messages: z.array(ChatMessageSchema),
+  messages: z.array(TranscriptMessageSchema),
+  ...TranscriptWindowFields,
 });
 export type RunResult = z.infer<typeof RunResultSchema>;
+
+/**
+ * A tool message as the workflow keeps it: with `messageRef` the whole message is in the content store
+ * (`content` is then a preview, `contentChars` the full length when cut).
+ */
+export const ToolOutcomeSchema = ToolMessageSchema.extend({
+  messageRef: ContentRefStringSchema.optional(),
+  contentChars: z.number().int().nonnegative().optional(),
+});
+export type ToolOutcome = z.infer<typeof ToolOutcomeSchema>;
+
+/** The transcript of a run that keeps it in the content store, as continue-as-new carries it. */
+export const TranscriptStateSchema = z.object({
+  /** Entries already in the store. */
+  length: z.number().int().nonnegative(),
+  /** Entries still to append (appended by the next model call, or when the run ends). */
+  append: z.array(AppendEntrySchema),
+  /** Messages in all, appended or not. */
+  total: z.number().int().nonnegative(),
+});
+export type TranscriptState = z.infer<typeof TranscriptStateSchema>;
 
 /**
  * A model turn whose run continued as new while it waited for a person: the next run resumes it at the
@@ -105,9 +141,9 @@ export type RunResult = z.infer<typeof RunResultSchema>;
  */
 export const TurnInProgressSchema = z.object({
   callIndex: z.number().int().nonnegative(),
-  calls: z.array(ToolCallSchema).max(MAX_TOOL_CALLS_PER_TURN),
+  calls: z.array(StoredToolCallSchema).max(MAX_TOOL_CALLS_PER_TURN),
   /** Tool messages decided so far (denied, allowed and run, invalid), by tool_call_id. */
-  outcomes: z.record(z.string(), ToolMessageSchema),
+  outcomes: z.record(z.string(), ToolOutcomeSchema),
   /** The calls of the approval pause, with the policy's reason. */
   asked: z.array(z.object({ id: z.string(), reason: z.string().optional() })),
   /** ids of the ask_user_question calls, one pause each, in call order. */
@@ -124,7 +160,10 @@ export type TurnInProgress = z.infer<typeof TurnInProgressSchema>;
  */
 export const ContinuedStateSchema = z.object({
   turn: z.number().int().nonnegative(),
-  messages: z.array(ChatMessageSchema),
+  /** The whole transcript, or (with `transcript`) its latest messages. */
+  messages: z.array(TranscriptMessageSchema),
+  /** Set by runs that keep their transcript in the content store. */
+  transcript: TranscriptStateSchema.optional(),
   decisions: z.array(AuditEntrySchema),
   resolvedActionIds: z.array(z.string()),
   expiredActionIds: z.array(z.string()),

@@ -20,7 +20,9 @@ import {
   IdempotencyKeyReusedError,
   InvalidGrantRequestError,
   InvalidRunInputError,
+  PayloadTooLargeError,
   RunNotFoundError,
+  TranscriptUnavailableError,
   type HitlClient,
   type RunSummary,
 } from '../client';
@@ -33,7 +35,13 @@ import {
   type AgentConfigSource,
 } from '../agent-config';
 import { createDefaultToolRegistry, toolSpecsOf } from '../activities';
-import { DEFAULT_APPROVAL_TTL_MS, INVALID_GRANT_ERROR_TYPE, type Resolution, type ToolSpec } from '../contracts';
+import {
+  DEFAULT_APPROVAL_TTL_MS,
+  INVALID_GRANT_ERROR_TYPE,
+  MessagesPageSchema,
+  type Resolution,
+  type ToolSpec,
+} from '../contracts';
 import { approverClaimsFor } from '../policy';
 import { AuthError, bearerToken, createAuthenticator, type AuthConfig, type Identity } from './auth';
 import { consoleRoutes, normalizeWebUiUrl } from './console';
@@ -48,6 +56,7 @@ import {
   ListGrantsResponseSchema,
   ListRunsQuerySchema,
   ListRunsResponseSchema,
+  MessagesQuerySchema,
   PendingResponseSchema,
   ResolveBodySchema,
   ResolveHeadersSchema,
@@ -65,6 +74,11 @@ import {
 
 /** Largest accepted request body. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/**
+ * `POST /runs` takes a whole conversation: up to 64 MiB (a larger one than a run input can carry is staged in
+ * the content store by the client, see README "Content store").
+ */
+export const START_RUN_BODY_LIMIT = 64 * 1024 * 1024;
 export const API_VERSION = '1.0.0';
 
 export interface BuildApiOptions {
@@ -76,6 +90,8 @@ export interface BuildApiOptions {
   loggerInstance?: FastifyBaseLogger;
   /** Default 1 MiB; larger bodies get 413. */
   bodyLimit?: number;
+  /** `POST /runs` (a whole conversation): default 64 MiB; larger bodies get 413. */
+  startRunBodyLimit?: number;
   /** SSE tuning; defaults: poll every 1 s, heartbeat every 15 s. */
   events?: Partial<RunEventStreamOptions>;
   /**
@@ -179,6 +195,10 @@ function toErrorResponse(error: FastifyError, request: FastifyRequest): ApiError
   }
   if (error instanceof RunNotFoundError) return new ApiError('RunNotFound', error.message, { runId: error.runId });
   if (error instanceof InvalidRunInputError) return new ApiError('InvalidInput', error.message);
+  if (error instanceof PayloadTooLargeError) {
+    return new ApiError('PayloadTooLarge', error.message, { chars: error.chars, limit: error.limit });
+  }
+  if (error instanceof TranscriptUnavailableError) return new ApiError('TranscriptUnavailable', error.message);
   if (error instanceof IdempotencyKeyReusedError) {
     return new ApiError(
       'IdempotencyKeyReused',
@@ -346,6 +366,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     api.post(
       '/runs',
       {
+        bodyLimit: options.startRunBodyLimit ?? START_RUN_BODY_LIMIT,
         schema: {
           tags: ['runs'],
           operationId: 'startRun',
@@ -475,6 +496,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
         const state = await hitl.getRunState(request.params.runId);
         return {
           ...state,
+          pendingAction: state.pendingAction && (await hitl.pendingActionInFull(access.runId, state.pendingAction)),
           runId: access.runId,
           userId: access.userId ?? null,
           conversationId: access.conversationId ?? null,
@@ -502,7 +524,43 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
       },
       async (request) => {
         await readableRun(request.params.runId, identity(request));
-        return { pendingAction: await hitl.getPendingAction(request.params.runId) };
+        const pending = await hitl.getPendingAction(request.params.runId);
+        // Arguments too large to keep in the run come back whole: an approver decides on what will run.
+        return { pendingAction: pending && (await hitl.pendingActionInFull(request.params.runId, pending)) };
+      },
+    );
+
+    api.get(
+      '/runs/:runId/messages',
+      {
+        schema: {
+          tags: ['runs'],
+          operationId: 'getRunMessages',
+          summary: 'Whole messages of the run’s transcript, read from the content store, a page at a time',
+          description:
+            '`GET /runs/{id}` shows the latest messages only, with long contents previewed (`contentChars`, ' +
+            '`messagesFrom`, `messagesTotal`); this reads them in full from position `fromSeq` (default 0), at ' +
+            'most `limit` (default and maximum 500). `nextSeq` < `total` means there is more. Same access as ' +
+            'the run. 404 `TranscriptUnavailable` for a run started before the content store (its state has ' +
+            'every message).',
+          params: RunIdParamsSchema,
+          querystring: MessagesQuerySchema,
+          response: { 200: MessagesPageSchema, ...errorResponses(400, 401, 403, 404, 503) },
+        },
+      },
+      async (request) => {
+        await readableRun(request.params.runId, identity(request));
+        const page = await hitl.readMessages(request.params.runId, {
+          fromSeq: request.query.fromSeq,
+          limit: request.query.limit,
+        });
+        if (page.total === 0) {
+          throw new ApiError(
+            'TranscriptUnavailable',
+            `Run ${request.params.runId} keeps no transcript in the content store; its state has every message`,
+          );
+        }
+        return page;
       },
     );
 

@@ -19,12 +19,12 @@ export interface RunEventCursor {
   status: RunStatus | undefined;
   /** Id of the pending action last announced; null once announced that none is pending. */
   actionId: string | null | undefined;
-  /** Tool messages of the transcript already sent. */
-  toolMessages: number;
+  /** Position in the transcript up to which tool messages were sent. */
+  nextSeq: number;
 }
 
 export function newCursor(): RunEventCursor {
-  return { status: undefined, actionId: undefined, toolMessages: 0 };
+  return { status: undefined, actionId: undefined, nextSeq: 0 };
 }
 
 function isToolMessage(message: ChatMessage): message is ToolMessage {
@@ -38,9 +38,12 @@ function isToolMessage(message: ChatMessage): message is ToolMessage {
  */
 export function diffRunState(cursor: RunEventCursor, state: RunState): RunEvent[] {
   const events: RunEvent[] = [];
-  const tools = state.messages.filter(isToolMessage);
-  for (const message of tools.slice(cursor.toolMessages)) events.push({ event: 'tool_result', data: message });
-  cursor.toolMessages = Math.max(cursor.toolMessages, tools.length);
+  // The state shows the latest messages from position `messagesFrom` (0 when it shows them all).
+  const from = state.messagesFrom ?? 0;
+  state.messages.forEach((message, index) => {
+    if (from + index >= cursor.nextSeq && isToolMessage(message)) events.push({ event: 'tool_result', data: message });
+  });
+  cursor.nextSeq = Math.max(cursor.nextSeq, from + state.messages.length);
   if (state.status !== cursor.status) {
     events.push({ event: 'status', data: { status: state.status, turn: state.turn } });
     cursor.status = state.status;
@@ -166,7 +169,12 @@ export async function streamRunEvents(
         await sleep(Math.min(options.pollIntervalMs * 2 ** failures, 10_000));
         continue;
       }
-      for (const event of diffRunState(cursor, state)) send(event);
+      for (const event of diffRunState(cursor, state)) {
+        // Arguments too large to keep in the run are read back from the store: approvers see them whole.
+        if (event.event === 'pending_action') {
+          send({ event: 'pending_action', data: await hitl.pendingActionInFull(runId, event.data as PendingAction) });
+        } else send(event);
+      }
       if (TERMINAL_STATUSES.includes(state.status)) {
         send({ event: state.status as RunEventName, data: await terminalData(hitl, runId, state, options) });
         return;

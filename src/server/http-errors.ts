@@ -43,6 +43,8 @@ export const API_ERROR_HTTP_STATUS = {
   IdempotencyKeyReused: 409,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
+  /** The run keeps no transcript in the content store (it started before the store), or the API has none. */
+  TranscriptUnavailable: 404,
   InternalError: 500,
   /** Temporal could not be reached. */
   TemporalUnavailable: 503,

@@ -122,6 +122,12 @@ export type RunView = z.infer<typeof RunViewSchema>;
 
 export const PendingResponseSchema = z.object({ pendingAction: PendingActionSchema.nullable() });
 
+/** `GET /runs/:runId/messages` query. */
+export const MessagesQuerySchema = z.object({
+  fromSeq: z.coerce.number().int().min(0).max(2_147_483_647).optional().describe('first position (default 0)'),
+  limit: z.coerce.number().int().min(1).max(500).optional().describe('most messages (default and maximum 500)'),
+});
+
 /**
  * `POST /runs/:runId/resolve`: a `Resolution` without `approver`. The approver is the token subject;
  * an `approver` field in the body is ignored (stripped before anything else sees the body).

@@ -56,13 +56,18 @@ import {
   type RunResult,
   type RunState,
   type RunStatus,
-  type ToolCall,
+  type ModelConfig,
+  type StoredModelTurn,
+  type StoredToolCall,
+  type StoredToolResult,
   type ToolMessage,
+  type ToolOutcome,
   type TurnInProgress,
 } from '../contracts';
 import { evaluateRunPolicy, evaluateToolPolicy, type PolicyVerdict } from '../policy';
 import { AuditLog } from './audit-log';
 import { describePendingAction } from './details';
+import { WorkflowTranscript } from './transcript';
 import { checkResolution, type ResolutionCheck } from './validate-resolution';
 
 /** An accepted resolution and when it was accepted (the workflow time of its handler). */
@@ -80,6 +85,13 @@ export { MAX_AUDIT_CHARS, MAX_REFUSALS_IN_AUDIT } from './audit-log';
 export const UPDATES_BEFORE_CONTINUE_AS_NEW = 1500;
 /** `patched()` id: runs that paused before continue-as-new-while-paused existed replay without it. */
 export const CONTINUE_WHILE_PAUSED_PATCH = 'continue-as-new-while-paused';
+/**
+ * `patched()` id: runs keep their transcript in the content store (activities write it; the workflow holds
+ * its length, what is still to append and a window of previews). Runs recorded before replay as they were.
+ */
+export const CONTENT_STORE_PATCH = 'content-store';
+/** Most resolved/expired action ids and update answers a continued run carries (the most recent ones). */
+export const MAX_CARRIED_IDS = 256;
 
 // Both activities heartbeat every second, so a worker that dies mid-call is noticed within the
 // heartbeat timeout and the call is retried elsewhere (tools with the same idempotency key).
@@ -118,14 +130,18 @@ const { recordGrant } = wf.proxyActivities<GrantActivities>({
 /** Policy outcomes a remembered grant can turn into "allow" (it never overrides deny or an explicit ask). */
 const GRANTABLE_RULES: ReadonlySet<PolicyVerdict['rule']> = new Set(['default', 'dontAsk', 'disabled']);
 const { executeTool } = wf.proxyActivities<HitlActivities>(TOOL_CALL_OPTIONS);
+// Writes to the content store: retried like a tool (idempotent appends).
+const { appendTranscript } = wf.proxyActivities<HitlActivities>(TOOL_CALL_OPTIONS);
+const { closeTranscript } = wf.proxyLocalActivities<HitlActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 5 },
+});
 // Reads the worker's configuration file: retried on transient errors, never on an unknown agent.
 const RESOLVE_AGENT_OPTIONS: wf.ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
 };
 const { resolveAgentConfig } = wf.proxyActivities<HitlActivities>(RESOLVE_AGENT_OPTIONS);
-
-type ToolOutcome = ToolMessage;
 
 function refusalFailure(refusal: Refusal): wf.ApplicationFailure {
   return wf.ApplicationFailure.create({
@@ -136,11 +152,11 @@ function refusalFailure(refusal: Refusal): wf.ApplicationFailure {
   });
 }
 
-function toolMessage(call: ToolCall, status: ToolMessage['status'], content: string): ToolOutcome {
+function toolMessage(call: StoredToolCall, status: ToolMessage['status'], content: string): ToolOutcome {
   return { role: 'tool', tool_call_id: call.id, name: call.name, status, content: truncateToolResult(content) };
 }
 
-function blockedMessage(call: ToolCall, reason: string): ToolOutcome {
+function blockedMessage(call: StoredToolCall, reason: string): ToolOutcome {
   return toolMessage(call, 'error', `Blocked: ${reason}`);
 }
 
@@ -211,6 +227,9 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   // on replay than where the code asks for it. Runs started before replay as they were recorded.
   const continueWhilePaused = wf.patched(CONTINUE_WHILE_PAUSED_PATCH);
   const modelRetriesInRun = wf.patched(MODEL_RETRY_PATCH);
+  const storeTranscript = wf.patched(CONTENT_STORE_PATCH);
+  /** The content-store keys: the run's transcript (stable across continue-as-new), and staged input. */
+  const transcriptKey = `${runId}/${info.firstExecutionRunId}`;
   const parsedInput = parseRunInput(rawInput);
   const parsedContinued = continued === undefined ? undefined : ContinuedStateSchema.safeParse(continued);
   const carried = parsedContinued?.success ? parsedContinued.data : undefined;
@@ -224,11 +243,18 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   // ---- state, exposed by the queries ----
   let status: RunStatus = carried?.turnInProgress ? 'requires_action' : 'running';
   let turn = carried?.turn ?? 0;
-  const messages: ChatMessage[] = carried
-    ? [...carried.messages]
-    : parsedInput.success
-      ? [...parsedInput.data.messages]
-      : [];
+  const transcript = openTranscript();
+  /** The transcript the run starts from: carried across continue-as-new, else the input's. */
+  function openTranscript(): WorkflowTranscript {
+    if (carried?.transcript) return WorkflowTranscript.restored(carried.messages, carried.transcript);
+    const start: ChatMessage[] = carried ? carried.messages : parsedInput.success ? parsedInput.data.messages : [];
+    if (!storeTranscript) return WorkflowTranscript.inline(start);
+    const stored = WorkflowTranscript.stored();
+    const staged = carried ? undefined : parsedInput.success ? parsedInput.data.stagedConversation : undefined;
+    if (staged) stored.addStaged(staged);
+    for (const message of start) stored.add(message);
+    return stored;
+  }
   const audit = new AuditLog(carried?.decisions ?? [], carried?.decisionsDropped ?? 0);
   /** Updates this run has handled (accepted or refused by the handler): Temporal caps them per run. */
   let updatesThisRun = 0;
@@ -316,7 +342,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     status,
     turn,
     pendingAction: pending,
-    messages,
+    ...transcript.view(),
     decisions: audit.entries,
     ...(errorMessage !== undefined ? { error: errorMessage } : {}),
     ...(audit.dropped > 0 ? { decisionsDropped: audit.dropped } : {}),
@@ -420,18 +446,44 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   ]);
   setSearchStatus('running');
 
-  function finish(
+  async function finish(
     finalStatus: RunResult['status'],
     finishReason: RunResult['finishReason'],
-    extra: { reason?: string; finalMessage?: string } = {},
-  ): RunResult {
+    extra: { reason?: string; finalMessage?: string; finalMessageChars?: number } = {},
+  ): Promise<RunResult> {
+    // The last tool messages go to the store before the run says it is done.
+    await flushTranscript();
     pending = null;
     setSearchStatus(finalStatus);
     setDetails(`**${finalStatus}** (${finishReason})${extra.reason ? `: ${extra.reason}` : ''}`);
-    return { status: finalStatus, finishReason, ...extra, turn, messages };
+    return { status: finalStatus, finishReason, ...extra, turn, ...transcript.view() };
   }
 
-  async function runTool(call: ToolCall, args: JsonObject, callIndex: number): Promise<ToolOutcome> {
+  /** Appends what the store does not have yet (a stored run's last tool messages). */
+  async function flushTranscript(): Promise<void> {
+    if (!transcript.stored || transcript.unappended === 0) return;
+    const { length } = await appendTranscript.executeWithOptions(
+      { summary: 'append to the transcript', ...TOOL_CALL_OPTIONS },
+      [{ transcript: transcript.cursor(transcriptKey, runId) }],
+    );
+    transcript.appended(length);
+  }
+
+  /** Marks the run's content closed (retention deletes it later); never fails the run. */
+  async function closeStoredTranscript(flush: boolean): Promise<void> {
+    if (!transcript.stored) return;
+    await wf.CancellationScope.nonCancellable(async () => {
+      try {
+        if (flush) await flushTranscript();
+        await closeTranscript({ keys: [transcriptKey, runId] });
+      } catch (err) {
+        wf.log.warn('could not close the transcript in the content store', { error: describeFailure(err) });
+      }
+    });
+  }
+
+  /** Runs one call: with the arguments it was approved with (by reference when large), or edited ones. */
+  async function runTool(call: StoredToolCall, args: JsonObject | 'asCalled', callIndex: number): Promise<ToolOutcome> {
     setDetails(`Running tool \`${call.name}\` (\`${call.id}\`)`);
     // Stable across retries, replays and continue-as-new: the tool must not repeat its side effect.
     const idempotencyKey = `${runId}/${info.firstExecutionRunId}/${callIndex}/${call.id}`;
@@ -447,12 +499,24 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
           conversationId: input.conversationId,
           toolCallId: call.id,
           name: call.name,
-          arguments: args,
+          arguments: args === 'asCalled' ? call.arguments : args,
+          ...(args === 'asCalled' && call.argumentsRef !== undefined ? { argumentsRef: call.argumentsRef } : {}),
           idempotencyKey,
+          ...(transcript.stored ? { transcriptKey } : {}),
         },
       ],
     );
-    return toolMessage(call, result.status, result.content);
+    if (!transcript.stored) return toolMessage(call, result.status, result.content);
+    const stored = result as StoredToolResult;
+    return {
+      role: 'tool',
+      tool_call_id: call.id,
+      name: call.name,
+      status: stored.status,
+      content: stored.content,
+      messageRef: stored.messageRef,
+      ...(stored.contentChars !== undefined ? { contentChars: stored.contentChars } : {}),
+    };
   }
 
   /** The exact tool names the user granted for this conversation (or always); none if they cannot be read. */
@@ -505,13 +569,15 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
 
   /** The state a continued run starts from (everything but the turn in progress). */
   function continuedState(turnInProgress?: TurnInProgress): ContinuedState {
+    // Only the most recent ids and answers: a retried update or a stale resolution concerns recent actions,
+    // and older ones are refused as unknown instead, so the carried state stays bounded.
     return {
       turn,
-      messages,
+      ...transcript.continued(),
       decisions: audit.entries,
-      resolvedActionIds: [...resolvedActionIds],
-      expiredActionIds: [...expiredActionIds],
-      acceptedUpdates: Object.fromEntries(acceptedUpdates),
+      resolvedActionIds: [...resolvedActionIds].slice(-MAX_CARRIED_IDS),
+      expiredActionIds: [...expiredActionIds].slice(-MAX_CARRIED_IDS),
+      acceptedUpdates: Object.fromEntries([...acceptedUpdates].slice(-MAX_CARRIED_IDS)),
       ...(inline ? {} : { config: run() }),
       ...(audit.dropped > 0 ? { decisionsDropped: audit.dropped } : {}),
       ...(turnInProgress ? { turnInProgress } : {}),
@@ -600,7 +666,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   }
 
   /** The calls of the approval pause, with their policy reasons. */
-  function askedCalls(turnState: TurnState): { call: ToolCall; reason: string | undefined }[] {
+  function askedCalls(turnState: TurnState): { call: StoredToolCall; reason: string | undefined }[] {
     return turnState.asked.map(({ id, reason }) => ({
       call: turnState.calls.find((call) => call.id === id)!,
       reason,
@@ -617,6 +683,8 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
           tool_call_id: call.id,
           name: call.name,
           arguments: call.arguments,
+          ...(call.argumentsRef !== undefined ? { arguments_ref: call.argumentsRef } : {}),
+          ...(call.argumentsChars !== undefined ? { arguments_chars: call.argumentsChars } : {}),
           ...(reason !== undefined ? { description: reason } : {}),
         })),
         review_configs: asked.map(({ call }) => ({
@@ -639,7 +707,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       }
       switch (decision.decision) {
         case 'approve': {
-          const outcome = await runTool(call, call.arguments, callIndex);
+          const outcome = await runTool(call, 'asCalled', callIndex);
           outcomes[call.id] = outcome;
           if (decision.scope !== 'once' && outcome.status === 'success') {
             await rememberGrant(
@@ -668,7 +736,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
 
   /** Pauses with an ask_user_question action; the answers become the tool result. */
   async function askUser(
-    call: ToolCall,
+    call: StoredToolCall,
     args: AskUserQuestionArgs,
     resumed?: PendingAction,
   ): Promise<ToolOutcome | 'expired'> {
@@ -686,10 +754,10 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
    * then one pause for every call that needs approval, then one pause per ask_user_question call.
    * Tool messages go back in the model's call order.
    */
-  async function handleToolCalls(calls: ToolCall[], callIndex: number): Promise<ToolOutcome[] | 'expired'> {
+  async function handleToolCalls(calls: StoredToolCall[], callIndex: number): Promise<ToolOutcome[] | 'expired'> {
     const turnState: TurnState = { callIndex, calls, outcomes: {}, asked: [], questions: [], stage: 'approval' };
     const outcomes = turnState.outcomes;
-    const allowed: ToolCall[] = [];
+    const allowed: StoredToolCall[] = [];
     const { tools, policy, tighten } = run();
     const offered = calls.filter((call) => tools.includes(call.name));
     const grants = offered.some((call) => GRANTABLE_RULES.has(evaluateToolPolicy(call.name, policy).rule))
@@ -720,7 +788,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       }
     }
     // Allowed calls run now, once: they are never re-run after a pause.
-    for (const call of allowed) outcomes[call.id] = await runTool(call, call.arguments, callIndex);
+    for (const call of allowed) outcomes[call.id] = await runTool(call, 'asCalled', callIndex);
     return finishTurn(turnState);
   }
 
@@ -756,7 +824,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
    * `nextRetryDelay` when the provider gave one (Retry-After), else backs off 1 s, 2 s … 60 s; the details
    * and `getRunState().modelRetry` say what it waits for.
    */
-  async function callModelRetrying(request: CallModelRequest): Promise<ModelTurn> {
+  async function callModelRetrying(request: CallModelRequest): Promise<ModelTurn | StoredModelTurn> {
     const summary = `model call ${request.callIndex + 1}`;
     if (!modelRetriesInRun) {
       return callModel.executeWithOptions({ summary, ...MODEL_CALL_OPTIONS }, [request]);
@@ -788,7 +856,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       const { pending: resumedAction, ...turnState } = resuming; // parsed afresh: ours to change
       const outcomes = await finishTurn(turnState, resumedAction);
       if (outcomes === 'expired') return finish('aborted', 'expired', { reason: EXPIRED_REASON });
-      messages.push(...outcomes);
+      for (const outcome of outcomes) transcript.addToolOutcome(outcome);
     }
     for (;;) {
       if (turn >= run().maxTurns) return finish('completed', 'max_turns');
@@ -799,29 +867,37 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       const modelTurn = await callModelRetrying({
         runId,
         callIndex,
-        model: run().model,
-        messages,
+        model: modelForCall(callIndex),
+        ...(transcript.stored
+          ? { transcript: transcript.cursor(transcriptKey, runId) }
+          : { messages: transcript.messages }),
         tools: run().tools,
         ...(run().toolSpecs !== undefined ? { toolSpecs: run().toolSpecs } : {}),
       });
       turn += 1;
-      const calls = modelTurn.tool_calls ?? [];
-      messages.push({
-        role: 'assistant',
-        ...(modelTurn.content !== undefined ? { content: modelTurn.content } : {}),
-        ...(calls.length > 0 ? { tool_calls: calls } : {}),
-      });
+      const calls: StoredToolCall[] = modelTurn.tool_calls ?? [];
+      transcript.addModelTurn(modelTurn);
       if (calls.length === 0) {
-        return finish(
-          'completed',
-          'final_answer',
-          modelTurn.content !== undefined ? { finalMessage: modelTurn.content } : {},
-        );
+        const chars = 'contentChars' in modelTurn ? modelTurn.contentChars : undefined;
+        return finish('completed', 'final_answer', {
+          ...(modelTurn.content !== undefined ? { finalMessage: modelTurn.content } : {}),
+          ...(chars !== undefined ? { finalMessageChars: chars } : {}),
+        });
       }
       const outcomes = await handleToolCalls(calls, callIndex);
       if (outcomes === 'expired') return finish('aborted', 'expired', { reason: EXPIRED_REASON });
-      messages.push(...outcomes);
+      for (const outcome of outcomes) transcript.addToolOutcome(outcome);
     }
+  }
+
+  /**
+   * The model as one call needs it. A stored run sends the scripted provider only the turn the call plays,
+   * so what each call records in history does not grow with the script.
+   */
+  function modelForCall(callIndex: number): ModelConfig {
+    const model = run().model;
+    if (!transcript.stored || model.provider !== 'scripted') return model;
+    return { provider: 'scripted', script: model.script.slice(callIndex, callIndex + 1), scriptOffset: callIndex };
   }
 
   /**
@@ -856,7 +932,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       approvers: config.approvers,
     };
     wf.upsertMemo({ [RUN_ACCESS_MEMO_KEY]: memo });
-    if (config.instructions) messages.unshift({ role: 'system', content: config.instructions });
+    if (config.instructions) transcript.addInstructions(config.instructions);
   }
 
   let result: RunResult;
@@ -878,6 +954,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
         approver: null,
         outcome: 'cancelled',
       });
+      await closeStoredTranscript(true);
       setSearchStatus('aborted');
       setDetails('**aborted** (cancelled)');
       await settleWaiters();
@@ -885,11 +962,13 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     }
     // The cause a person can act on ("ModelNotConfigured: …"), not "Activity task failed".
     errorMessage = describeFailure(err);
+    await closeStoredTranscript(true);
     setSearchStatus('failed');
     setDetails(`**failed**: ${errorMessage}`);
     await settleWaiters();
     throw err;
   }
+  await closeStoredTranscript(false);
   await settleWaiters();
   return result;
 }

@@ -228,6 +228,43 @@ describe('approver console (browser, real API, real dev server)', function () {
     });
   });
 
+  it('a long run shows its latest messages, and the whole transcript from the content store on request', async () => {
+    const long = `start ${'w'.repeat(5000)} end`;
+    const turns = 12;
+    const { runId } = await h.client.startRun(
+      scriptedInput(
+        [
+          ...Array.from({ length: turns }, (_, n) => ({
+            tool_calls: [call(`call_${n}`, 'append_file', { path: 'long-run.txt', content: `${n}\n` })],
+          })),
+          { content: 'All appended.' },
+        ],
+        {
+          userId: USER,
+          conversationId: `conv-${randomUUID()}`,
+          messages: [{ role: 'user', content: long }],
+          maxTurns: turns + 1,
+          policy: { enabled: true, allow: ['append_file'] },
+        },
+      ),
+    );
+    await h.client.result(runId);
+    const total = 1 + 2 * turns + 1;
+    await openRun(runId);
+    const transcript = page.locator('section[aria-labelledby="transcript-title"]');
+    await transcript.getByText(`latest 20 of ${total} messages, long ones shortened`).waitFor();
+    assert.equal(await transcript.locator('ol.transcript > li').count(), 20);
+    await transcript.getByRole('button', { name: `Show all ${total} messages in full` }).click();
+    await transcript.locator('.count', { hasText: `${total} messages` }).waitFor();
+    await transcript
+      .locator('ol.transcript > li')
+      .nth(total - 1)
+      .waitFor();
+    assert.equal(await transcript.locator('ol.transcript > li').count(), total);
+    const first = await transcript.locator('ol.transcript > li').first().locator('.message-text').textContent();
+    assert.equal(first, long, 'the first message whole, read from the store');
+  });
+
   it('edit: invalid JSON shows the parse error and disables submit; then a reject with a reason', async () => {
     const { runId } = await startPaused(
       scriptedInput([{ tool_calls: [call('call_1', 'delete_file', { path: 'keep.txt' })] }, { content: 'Kept it.' }], {

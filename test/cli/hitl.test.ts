@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { main, type CliDeps } from '../../src/cli/hitl';
 import type { PendingAction, RunState } from '../../src/contracts';
 import type { RunSummary } from '../../src/client';
-import { eventually, readSandboxFile, startHarness, type Harness } from '../workflow/harness';
+import { eventually, readSandboxFile, scriptedInput, startHarness, type Harness } from '../workflow/harness';
 
 interface Ran {
   code: number;
@@ -79,6 +79,28 @@ describe('hitl command (real dev server)', function () {
     const state = JSON.parse((await run('show', runId, '--json')).out) as RunState;
     assert.equal(state.status, 'completed');
     assert.match((await run('show', runId)).out, /update\s+accepted\s+cli-/);
+  });
+
+  it('messages: prints the whole transcript from the content store, a range of it, and refuses bad ranges', async () => {
+    const long = 'z'.repeat(5000);
+    const { runId } = await h.client.startRun(
+      scriptedInput([{ content: 'short answer' }], { messages: [{ role: 'user', content: long }] }),
+    );
+    await h.client.result(runId);
+    const shown = await run('show', runId, '--json');
+    const state = JSON.parse(shown.out) as RunState;
+    assert.equal(state.messages[0]?.contentChars, 5000, 'the state has a preview');
+    const all = await run('messages', runId, '--json');
+    assert.equal(all.code, 0, all.err);
+    const page = JSON.parse(all.out) as { messages: { content?: string }[]; total: number; nextSeq: number };
+    assert.equal(page.total, 2);
+    assert.equal(page.messages[0]?.content, long, 'whole, from the store');
+    const text = await run('messages', runId, '--from', '1', '--limit', '1');
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, /^#1 assistant\n {4}short answer\n\(1 of 2 messages\)\n$/);
+    const bad = await run('messages', runId, '--from', '-1');
+    assert.equal(bad.code, 2);
+    assert.equal(bad.err, 'hitl: InvalidArguments: --from must be a position: 0, 1, 2, …\n');
   });
 
   it('prints a refused resolution as one line with its type and exits non-zero', async () => {

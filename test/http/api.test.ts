@@ -1,5 +1,6 @@
 // The HTTP API against a real Temporal dev server: Fastify listening on 127.0.0.1:0, real fetch.
 import assert from 'node:assert/strict';
+import { sharedContentStore } from '../../src/content-store';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { HitlClient } from '../../src/client';
@@ -7,6 +8,7 @@ import type {
   InlineRunInput,
   PendingAction,
   ResolveResult,
+  MessagesPage,
   RunState,
   RunStatus,
   ToolMessage,
@@ -125,10 +127,11 @@ describe('HTTP API (real server, real dev server)', function () {
   before(async () => {
     const agents = agentsFromConfig(AGENTS);
     h = await startHarness({ agents });
-    client = new CountingClient(h.env.client, h.client.taskQueue);
+    client = new CountingClient(h.env.client, h.client.taskQueue, () => sharedContentStore());
     app = buildApi({
       client,
       auth: { kind: 'secret', secret: SECRET },
+      startRunBodyLimit: 2 * 1024 * 1024,
       events: { pollIntervalMs: 100, heartbeatMs: 150 },
       agents,
     });
@@ -188,6 +191,7 @@ describe('HTTP API (real server, real dev server)', function () {
         '/runs/{runId}',
         '/runs/{runId}/abort',
         '/runs/{runId}/events',
+        '/runs/{runId}/messages',
         '/runs/{runId}/pending',
         '/runs/{runId}/resolve',
       ]);
@@ -374,10 +378,13 @@ describe('HTTP API (real server, real dev server)', function () {
       assert.equal(badQuery.body.type, 'InvalidRequest');
       assert.match(badQuery.body.error, /status/);
 
-      const huge = await as('u1').post<ErrorBody>('/runs', { ...body, conversationId: 'x'.repeat(1024 * 1024 + 10) });
+      const huge = await as('u1').post<ErrorBody>('/runs', {
+        ...body,
+        conversationId: 'x'.repeat(2 * 1024 * 1024 + 10),
+      });
       assert.equal(huge.status, 413);
       assert.equal(huge.body.type, 'PayloadTooLarge');
-      assert.match(huge.body.error, /1048576 bytes/);
+      assert.match(huge.body.error, /2097152 bytes/);
 
       const badJson = await api<ErrorBody>('POST', '/runs', { token: tokens.u1!, rawBody: '{"userId":' });
       assert.equal(badJson.status, 400);
@@ -802,6 +809,53 @@ describe('HTTP API (real server, real dev server)', function () {
         'ids count up from 1',
       );
       assert.ok(stream.comments.includes('heartbeat'), 'heartbeat comments while waiting');
+    });
+
+    it('GET /runs/:runId/messages reads whole messages from the content store, a page at a time, with the run’s access', async () => {
+      const long = 'x'.repeat(5000);
+      const { runId, pending } = await startPaused(
+        'u1',
+        input(
+          [
+            { tool_calls: [call('call_1', 'append_file', { path: 'http/msg.txt', content: long })] },
+            { content: 'written' },
+          ],
+          { approvers: ['boss'] },
+        ),
+      );
+      // Large arguments come back whole in the pending action (the run keeps a reference).
+      const big = 'y'.repeat(20_000);
+      const paused = await startPaused(
+        'u1',
+        input([{ tool_calls: [call('call_1', 'write_file', { path: 'http/big.txt', content: big })] }]),
+      );
+      const view = await as('u1').get<{ pendingAction: PendingAction }>(`/runs/${paused.runId}/pending`);
+      assert.equal(view.body.pendingAction.payload.type, 'tool_approval');
+      assert.deepEqual(view.body.pendingAction.payload.action_requests[0]?.arguments, {
+        path: 'http/big.txt',
+        content: big,
+      });
+      assert.ok(
+        paused.pending.payload.type === 'tool_approval' && paused.pending.payload.action_requests[0]?.arguments_ref,
+      );
+      await as('u1').post(`/runs/${paused.runId}/abort`);
+
+      assert.equal((await as('boss').post(`/runs/${runId}/resolve`, approveBody(pending))).status, 200);
+      await h.client.result(runId);
+      const page = await as('boss').get<MessagesPage>(`/runs/${runId}/messages?fromSeq=1&limit=2`);
+      assert.equal(page.status, 200);
+      assert.equal(page.body.total, 4);
+      assert.equal(page.body.fromSeq, 1);
+      assert.equal(page.body.nextSeq, 3);
+      const assistant = page.body.messages[0];
+      assert.equal(assistant?.role, 'assistant');
+      assert.equal(assistant.role === 'assistant' && assistant.tool_calls?.[0]?.arguments.content, long);
+      assert.equal(page.body.messages[1]?.role, 'tool');
+      const rest = await as('u1').get<MessagesPage>(`/runs/${runId}/messages?fromSeq=3`);
+      assert.deepEqual(rest.body.messages, [{ role: 'assistant', content: 'written' }]);
+      assert.equal((await as('mallory').get<ErrorBody>(`/runs/${runId}/messages`)).status, 403);
+      assert.equal((await as('u1').get<ErrorBody>('/runs/no-such-run/messages')).status, 404);
+      assert.equal((await as('u1').get<ErrorBody>(`/runs/${runId}/messages?limit=0`)).status, 400);
     });
 
     it('accepts ?access_token= (EventSource) and a finished run streams its snapshot and ends', async () => {

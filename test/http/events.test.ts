@@ -83,10 +83,25 @@ describe('run events: diffRunState', () => {
         ['status', { status: 'completed', turn: 0 }],
       ],
     );
-    assert.equal(cursor.toolMessages, 2);
+    assert.equal(cursor.nextSeq, 5);
     assert.deepEqual(
       diffRunState(cursor, state({ status: 'completed', messages: [tool('call_1'), tool('call_2')] })),
       [],
     );
+  });
+
+  it('follows a window of the latest messages by position: each tool result once, however the window moves', () => {
+    const cursor = newCursor();
+    diffRunState(cursor, state({ messages: [tool('a'), tool('b')], messagesFrom: 0, messagesTotal: 2 }));
+    // The window moved on by three: positions 2..4 are new, 1 was sent already.
+    const events = diffRunState(
+      cursor,
+      state({ messages: [tool('b'), tool('c'), tool('d'), tool('e')], messagesFrom: 1, messagesTotal: 5 }),
+    );
+    assert.deepEqual(
+      events.filter((e) => e.event === 'tool_result').map((e) => (e.data as { tool_call_id: string }).tool_call_id),
+      ['c', 'd', 'e'],
+    );
+    assert.equal(cursor.nextSeq, 5);
   });
 });

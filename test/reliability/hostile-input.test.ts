@@ -4,11 +4,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import fc from 'fast-check';
 import { InvalidRunInputError, refusalFromError, type HitlClient } from '../../src/client';
 import {
+  FINAL_RUN_STATUSES,
   GENERATION_RUN_WORKFLOW,
   MAX_JSON_DEPTH,
   MAX_RESOLUTION_CHARS,
@@ -20,7 +22,7 @@ import {
   type Resolution,
   type RunInput,
 } from '../../src/contracts';
-import { ERROR_TYPES, type ErrorBody } from '../../src/server';
+import { ERROR_TYPES, START_RUN_BODY_LIMIT, type ErrorBody } from '../../src/server';
 import { request } from '../http/client';
 import { AGENTS, HOSTILE_AGENT_FILE } from './support/agents';
 import { startCluster, taskQueueFor, type ApiHandle, type Cluster } from './support/cluster';
@@ -396,14 +398,29 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
       ),
     );
     const startEdges: string[] = [];
+    /** A long conversation is a legitimate start: the API stages it in the content store (issue 13). */
+    const bigStartIds: string[] = [];
     {
-      const res = await request<ErrorBody>(api.url, 'POST', '/runs', {
+      const res = await request<ErrorBody & { runId?: string }>(api.url, 'POST', '/runs', {
         token: ownerToken,
         body: { agentId: AGENTS.hostile, conversationId: 'c', messages: [{ role: 'user', content: big(2 * MB) }] },
       });
-      if (res.status !== 413 || res.body.type !== 'PayloadTooLarge')
+      if (res.status !== 201 || typeof res.body.runId !== 'string')
         problem(`HTTP start 2 MB → ${res.status} ${short(res.body)}`);
-      startEdges.push(`HTTP start body of 2 MB: http:${res.status}:${res.body?.type}`);
+      else {
+        bigStartIds.push(res.body.runId);
+        // It runs like any other start of the agent: its first pause (or its end), then it is aborted.
+        const wait = await hitl.waitForPendingAction(res.body.runId, { timeoutMs: 60_000 });
+        if (wait.pendingAction === null && !FINAL_RUN_STATUSES.has(wait.status))
+          problem(`the 2 MB start neither paused nor ended: ${wait.status}`);
+        if (!FINAL_RUN_STATUSES.has(wait.status)) await hitl.abort(res.body.runId);
+      }
+      startEdges.push(`HTTP start body of 2 MB: http:${res.status}${res.status === 201 ? ' (staged)' : ''}`);
+      // Announced larger than the limit: refused from its headers, before any of it is read.
+      const over = await announceBody(api.url, '/runs', ownerToken, START_RUN_BODY_LIMIT + 1);
+      if (over.status !== 413 || over.body.type !== 'PayloadTooLarge')
+        problem(`HTTP start over the body limit → ${over.status} ${short(over.body)}`);
+      startEdges.push(`HTTP start body over 64 MiB: http:${over.status}:${over.body?.type}`);
       try {
         await hitl.startRun(
           { ...runInput(OWNER, []), messages: [{ role: 'user', content: big(2.5 * MB) }] },
@@ -743,6 +760,7 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
       ...editIds,
       ...oddIds,
       ...oddAgentIds,
+      ...bigStartIds,
     ]);
     const startedByRefused = everyRun.filter((runId) => !startedOnPurpose.has(runId));
     for (const runId of startedByRefused.slice(0, 5)) problem(`a run nobody meant to start is on the queue: ${runId}`);
@@ -817,3 +835,40 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
     assert.ok(apiHealthy);
   });
 });
+
+/**
+ * A POST whose headers announce `bytes` of JSON body and which sends none of it: what a server that checks the
+ * announced length answers (a real upload of that size would be cut off by the refusal mid-way).
+ */
+function announceBody(
+  baseUrl: string,
+  route: string,
+  token: string,
+  bytes: number,
+): Promise<{ status: number; body: ErrorBody }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(route, baseUrl), {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'content-length': String(bytes),
+      },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        req.destroy();
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as ErrorBody });
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+}

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { RECENT_MESSAGES } from '../../src/contracts';
 import { SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS } from '../hooks';
 import { call, readSandboxFile, scriptedInput, startHarness, waitForPending, type Harness } from './harness';
 
@@ -62,7 +63,11 @@ describe('generationRun continue-as-new', function () {
     assert.ok(description.historyLength < SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS * 2);
 
     // Transcript and audit log survived; each append ran exactly once.
-    assert.equal(result.messages.filter((m) => m.role === 'tool').length, turns);
+    // The result shows the latest messages; the content store has the whole transcript, once.
+    const transcript = await h.client.readMessages(runId);
+    assert.equal(transcript.messages.filter((m) => m.role === 'tool').length, turns);
+    assert.equal(transcript.total, result.messagesTotal);
+    assert.ok(result.messages.length <= RECENT_MESSAGES);
     const state = await h.client.getRunState(runId);
     assert.equal(state.decisions.filter((d) => d.outcome === 'accepted').length, turns);
     const expected = Array.from({ length: turns }, (_, n) => `${n}\n`).join('');

@@ -9,6 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createWorkerActivities, loadActivitiesConfigFromEnv, userSandboxDir } from '../../src/activities';
 import type { AgentConfigSource } from '../../src/agent-config';
 import { HitlClient } from '../../src/client';
+import { sharedContentStore } from '../../src/content-store';
 import type { InlineRunInput as RunInput, PendingAction, ToolMessage } from '../../src/contracts';
 import { getTestEnv, getWorkflowBundle } from '../hooks';
 
@@ -50,7 +51,7 @@ export async function startHarness(
   const running = worker.run();
   return {
     env,
-    client: new HitlClient(env.client, taskQueue),
+    client: new HitlClient(env.client, taskQueue, () => sharedContentStore()),
     sandboxDir,
     async stop() {
       worker.shutdown();

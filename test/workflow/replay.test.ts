@@ -49,7 +49,7 @@ describe('patch markers of generationRun', function () {
       const markers = events
         .map((e, index) => ({ index, name: e.markerRecordedEventAttributes?.markerName }))
         .filter((m) => m.name === 'core_patch');
-      assert.equal(markers.length, 2, 'continue-as-new-while-paused and model-retries-in-run');
+      assert.equal(markers.length, 3, 'continue-as-new-while-paused, model-retries-in-run and content-store');
       for (const marker of markers) {
         assert.ok(marker.index > firstCompleted && marker.index < firstActivity, `marker at event ${marker.index}`);
       }

@@ -83,7 +83,7 @@ export class OpenAICompatibleModel {
     try {
       result = await generateText({
         model: provider.chatModel(modelName),
-        messages: toModelMessages(request.messages),
+        messages: toModelMessages(request.messages ?? []),
         allowSystemInMessages: true,
         tools,
         toolChoice: tools === undefined ? undefined : 'auto',

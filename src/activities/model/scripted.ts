@@ -19,7 +19,7 @@ export function callScriptedModel(model: ScriptedModelConfig, callIndex: number)
       ModelErrorType.InvalidRequest,
     );
   }
-  const turn = model.script[callIndex];
+  const turn = model.script[callIndex - (model.scriptOffset ?? 0)];
   if (turn === undefined) return { ...SCRIPT_EXHAUSTED_TURN };
   const parsed = ModelTurnSchema.safeParse(turn);
   if (!parsed.success) {

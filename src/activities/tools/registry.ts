@@ -125,7 +125,16 @@ export class ToolRegistry {
    * tool errors become `status: "error"` results; only transient errors and cancellation are thrown
    * (Temporal retries the former and reports the latter), so a bad tool call never fails a run.
    */
-  async execute(name: string, args: JsonObject, ctx: ToolContext): Promise<ToolResult> {
+  /**
+   * Runs one call. The result is cut to MAX_TOOL_RESULT_CHARS for the model, unless `fullResult` (the content
+   * store keeps the whole result and cuts only what the model reads).
+   */
+  async execute(
+    name: string,
+    args: JsonObject,
+    ctx: ToolContext,
+    options: { fullResult?: boolean } = {},
+  ): Promise<ToolResult> {
     const tool = this.#tools.get(name);
     if (tool === undefined) return errorResult(`Unknown tool "${name}"`);
 
@@ -154,7 +163,7 @@ export class ToolRegistry {
     } catch (error) {
       return errorResult(`Tool "${name}" failed: its result is not JSON-serializable (${errorMessage(error)})`);
     }
-    return { status: 'success', content: truncateToolResult(content) };
+    return { status: 'success', content: options.fullResult === true ? content : truncateToolResult(content) };
   }
 }
 

@@ -25,9 +25,11 @@
  *   expiresAt: string, payload: ToolApprovalPayload | QuestionPayload }} PendingAction
  */
 /**
- * @typedef {{ role: 'system' | 'user', content: string }
+ * A message; `contentChars` is set when `content` is only a preview (the run state shows the latest messages so).
+ * @typedef {({ role: 'system' | 'user', content: string }
  *   | { role: 'assistant', content?: string, tool_calls?: { id: string, name: string, arguments: Record<string, unknown> }[] }
- *   | { role: 'tool', tool_call_id: string, name: string, status: 'success' | 'error', content: string }} ChatMessage
+ *   | { role: 'tool', tool_call_id: string, name: string, status: 'success' | 'error', content: string })
+ *   & { contentChars?: number }} ChatMessage
  */
 /**
  * @typedef {{ at: string, via: string, actionId: string | null, approver: string | null, outcome: string,
@@ -36,7 +38,8 @@
  */
 /**
  * @typedef {{ runId: string, status: RunStatus, turn: number, pendingAction: PendingAction | null,
- *   messages: ChatMessage[], decisions: AuditEntry[], error?: string, userId: string | null,
+ *   messages: ChatMessage[], messagesFrom?: number, messagesTotal?: number, decisions: AuditEntry[],
+ *   error?: string, userId: string | null,
  *   conversationId: string | null, agentId?: string, configVersion?: string, approvers: string[],
  *   approverClaims: Record<string, string | string[]>[],
  *   caller: { sub: string, owner: boolean, approver: boolean } }} RunView
@@ -792,6 +795,30 @@ function runView(runId) {
   let source = null;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let refreshTimer;
+  /**
+   * The whole transcript once asked for (read from the content store through the API), and for how many
+   * messages: the run state shows only the latest ones, previewed.
+   * @type {{ messages: ChatMessage[]; total: number } | null}
+   */
+  let fullTranscript = null;
+  const transcript = {
+    full: () => fullTranscript,
+    /** @param {number} total */
+    load: async (total) => {
+      /** @type {ChatMessage[]} */
+      const messages = [];
+      for (let fromSeq = 0; fromSeq < total;) {
+        /** @type {{ messages: ChatMessage[]; nextSeq: number; total: number }} */
+        const page = await api('GET', `/runs/${encodeURIComponent(runId)}/messages?fromSeq=${fromSeq}`);
+        messages.push(...page.messages);
+        if (page.messages.length === 0) break;
+        fromSeq = page.nextSeq;
+        total = page.total;
+      }
+      fullTranscript = { messages, total };
+      if (current) transcriptSlot.replaceChildren(transcriptCard(current, transcript));
+    },
+  };
 
   const refresh = async () => {
     try {
@@ -829,7 +856,7 @@ function runView(runId) {
     } else if (!run.pendingAction && terminal) {
       actionSlot.replaceChildren(runStateCard(run, terminal));
     }
-    transcriptSlot.replaceChildren(transcriptCard(run.messages));
+    transcriptSlot.replaceChildren(transcriptCard(run, transcript));
     auditSlot.replaceChildren(auditCard(run.decisions));
   };
 
@@ -1774,8 +1801,38 @@ function questionForm(action, payload, canDecide, submit) {
 // ---------------------------------------------------------------------------------------------------
 // Transcript and audit log
 
-/** @param {ChatMessage[]} messages */
-function transcriptCard(messages) {
+/**
+ * The run's messages: the latest ones as the run state shows them (long contents previewed), or, once asked
+ * for, the whole transcript read from the content store.
+ * @param {RunView} run
+ * @param {{ full: () => ({ messages: ChatMessage[]; total: number } | null); load: (total: number) => Promise<void> }} transcript
+ */
+function transcriptCard(run, transcript) {
+  const total = run.messagesTotal ?? run.messages.length;
+  const full = transcript.full();
+  const whole = full !== null && full.total >= total;
+  const messages = whole ? full.messages : run.messages;
+  const partial =
+    !whole && (total > run.messages.length || run.messages.some((message) => message.contentChars !== undefined));
+  const more = partial
+    ? h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn btn-secondary btn-sm',
+          onclick: (/** @type {Event} */ event) => {
+            const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
+            button.disabled = true;
+            button.textContent = 'Loading…';
+            transcript.load(total).catch(() => {
+              button.disabled = false;
+              button.textContent = 'Could not load the transcript; try again';
+            });
+          },
+        },
+        `Show all ${plural(total, 'message')} in full`,
+      )
+    : null;
   const items = messages.map((message) => {
     switch (message.role) {
       case 'assistant':
@@ -1837,7 +1894,14 @@ function transcriptCard(messages) {
       'div',
       { class: 'card-header' },
       h('h2', { id: 'transcript-title' }, 'Transcript'),
-      h('span', { class: 'count' }, plural(messages.length, 'message')),
+      h(
+        'span',
+        { class: 'count' },
+        partial
+          ? `latest ${messages.length} of ${plural(total, 'message')}, long ones shortened`
+          : plural(total, 'message'),
+      ),
+      more,
     ),
     h('ol', { class: 'transcript' }, items),
   );

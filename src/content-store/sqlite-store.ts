@@ -1,0 +1,193 @@
+import type Database from 'better-sqlite3';
+import { planAppend } from './append-plan';
+import { DEFAULT_TRANSCRIPT_PAGE, type ContentStore, type TranscriptPage } from './content-store';
+import { DEFAULT_MAX_CONTENT_BYTES } from './config';
+import { ContentNotFound, ContentStoreClosed } from './errors';
+import type { ContentRef } from './refs';
+import { orderContents, pageFromRows } from './rows';
+import { acquireSqlite, releaseSqlite } from './sqlite-connection';
+import {
+  distinctByRef,
+  encodeContents,
+  parseAppend,
+  parseReadOptions,
+  parseRef,
+  parseRefs,
+  parseRunId,
+} from './validate';
+
+export interface SqliteContentStoreOptions {
+  /** Database file; created (with its folder) when missing. */
+  path: string;
+  maxContentBytes?: number;
+}
+
+/** Runs deleted per transaction by a sweep, so other processes' writers never wait long for the lock. */
+const DELETE_BATCH = 100;
+
+/**
+ * The embedded store: one SQLite file (WAL mode) that the processes of one host share. Calls run
+ * synchronously under the hood; every write is one `BEGIN IMMEDIATE` transaction, so a writer in another
+ * process waits for the lock instead of failing half-way.
+ */
+export class SqliteContentStore implements ContentStore {
+  readonly kind = 'sqlite';
+  readonly maxContentBytes: number;
+  readonly path: string;
+  private db: Database.Database | undefined;
+
+  constructor(options: SqliteContentStoreOptions) {
+    this.path = options.path;
+    this.maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
+    this.db = acquireSqlite(options.path);
+  }
+
+  async put(runId: string, content: string): Promise<ContentRef> {
+    const [ref] = await this.putMany(runId, [content]);
+    return ref!;
+  }
+
+  async putMany(runId: string, contents: readonly string[]): Promise<ContentRef[]> {
+    const id = parseRunId(runId);
+    const encoded = encodeContents(contents, this.maxContentBytes);
+    const db = this.open();
+    const insertRun = db.prepare<[string, number]>(
+      'INSERT INTO hitl_content_runs (run_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
+    );
+    const insertContent = db.prepare<[string, string, number, Buffer]>(
+      'INSERT INTO hitl_content (run_id, ref, size, bytes) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    db.transaction(() => {
+      insertRun.run(id, Date.now());
+      for (const { ref, bytes } of distinctByRef(encoded)) insertContent.run(id, ref, bytes.length, bytes);
+    }).immediate();
+    return encoded.map((c) => c.ref);
+  }
+
+  async get(runId: string, ref: string): Promise<string> {
+    const [content] = await this.getMany(runId, [parseRef(ref)]);
+    return content!;
+  }
+
+  async getMany(runId: string, refs: readonly string[]): Promise<string[]> {
+    const id = parseRunId(runId);
+    const wanted = parseRefs(refs);
+    const rows = this.selectContent(id, wanted);
+    const { contents, missing } = orderContents(wanted, new Map(rows.map((r) => [r.ref, r.bytes])));
+    if (missing.length > 0) throw new ContentNotFound(id, missing);
+    return contents;
+  }
+
+  async appendTranscript(runId: string, fromSeq: number, refs: readonly string[]): Promise<{ length: number }> {
+    const args = parseAppend(runId, fromSeq, refs);
+    const db = this.open();
+    return db
+      .transaction(() => {
+        const run = db
+          .prepare<[string], { length: number }>(
+            'SELECT transcript_length AS length FROM hitl_content_runs WHERE run_id = ?',
+          )
+          .get(args.runId);
+        const existing = db
+          .prepare<[string, number, number], { seq: number; ref: string }>(
+            'SELECT seq, ref FROM hitl_transcript WHERE run_id = ? AND seq >= ? AND seq < ?',
+          )
+          .all(args.runId, args.fromSeq, args.fromSeq + args.refs.length);
+        const plan = planAppend(
+          args.runId,
+          run?.length ?? 0,
+          args.fromSeq,
+          args.refs,
+          new Map(existing.map((e) => [e.seq, e.ref])),
+        );
+        if (plan.insert.length === 0) return { length: plan.length };
+        const inserted = plan.insert.map((e) => e.ref);
+        const held = new Set(this.selectContent(args.runId, inserted).map((r) => r.ref));
+        const missing = [...new Set(inserted.filter((ref) => !held.has(ref)))];
+        if (missing.length > 0) throw new ContentNotFound(args.runId, missing);
+        const insert = db.prepare<[string, number, string]>(
+          'INSERT INTO hitl_transcript (run_id, seq, ref) VALUES (?, ?, ?)',
+        );
+        for (const entry of plan.insert) insert.run(args.runId, entry.seq, entry.ref);
+        db.prepare<[number, string]>('UPDATE hitl_content_runs SET transcript_length = ? WHERE run_id = ?').run(
+          plan.length,
+          args.runId,
+        );
+        return { length: plan.length };
+      })
+      .immediate();
+  }
+
+  async readTranscript(runId: string, options?: { fromSeq?: number; limit?: number }): Promise<TranscriptPage> {
+    const id = parseRunId(runId);
+    const { fromSeq = 0, limit = DEFAULT_TRANSCRIPT_PAGE } = parseReadOptions(options);
+    // One statement: the length and the entries come from the same snapshot.
+    const rows = this.open()
+      .prepare<[number, number, string], { length: number; seq: number | null; ref: string | null }>(
+        `SELECT r.transcript_length AS length, t.seq AS seq, t.ref AS ref
+         FROM hitl_content_runs r
+         LEFT JOIN hitl_transcript t ON t.run_id = r.run_id AND t.seq >= ? AND t.seq < ?
+         WHERE r.run_id = ? ORDER BY t.seq`,
+      )
+      .all(fromSeq, fromSeq + limit, id);
+    return pageFromRows(rows);
+  }
+
+  async markClosed(runId: string, closedAt: Date): Promise<void> {
+    const id = parseRunId(runId);
+    this.open()
+      .prepare<[string, number, number]>(
+        `INSERT INTO hitl_content_runs (run_id, created_at, closed_at) VALUES (?, ?, ?)
+         ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at`,
+      )
+      .run(id, Date.now(), closedAt.getTime());
+  }
+
+  async deleteClosedBefore(before: Date): Promise<number> {
+    const db = this.open();
+    const sweep = db.transaction((cutoff: number): number => {
+      const ids = db
+        .prepare<[number, number], string>(
+          `SELECT run_id FROM hitl_content_runs WHERE closed_at IS NOT NULL AND closed_at < ?
+           ORDER BY closed_at LIMIT ?`,
+        )
+        .pluck()
+        .all(cutoff, DELETE_BATCH);
+      const list = JSON.stringify(ids);
+      // Children first: the foreign keys refuse a run whose content is still there.
+      for (const table of ['hitl_transcript', 'hitl_content', 'hitl_content_runs']) {
+        db.prepare<[string]>(`DELETE FROM ${table} WHERE run_id IN (SELECT value FROM json_each(?))`).run(list);
+      }
+      return ids.length;
+    });
+    let deleted = 0;
+    for (;;) {
+      const batch = sweep.immediate(before.getTime());
+      deleted += batch;
+      if (batch < DELETE_BATCH) break;
+      // Let the process's other work (activities, heartbeats) run between batches.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (deleted > 0) db.pragma('incremental_vacuum');
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    if (this.db === undefined) return;
+    this.db = undefined;
+    releaseSqlite(this.path);
+  }
+
+  private open(): Database.Database {
+    if (this.db === undefined) throw new ContentStoreClosed();
+    return this.db;
+  }
+
+  private selectContent(runId: string, refs: readonly string[]): { ref: string; bytes: Buffer }[] {
+    return this.open()
+      .prepare<[string, string], { ref: string; bytes: Buffer }>(
+        'SELECT ref, bytes FROM hitl_content WHERE run_id = ? AND ref IN (SELECT value FROM json_each(?))',
+      )
+      .all(runId, JSON.stringify([...new Set(refs)]));
+  }
+}

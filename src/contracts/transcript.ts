@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import {
+  AssistantMessageSchema,
+  ChatMessageSchema,
+  MAX_TOOL_CALLS_PER_TURN,
+  SystemMessageSchema,
+  ToolCallSchema,
+  ToolMessageSchema,
+  ToolResultStatusSchema,
+  UserMessageSchema,
+} from './messages';
+
+// The transcript kept outside workflow history (DESIGN.md "State outside history"): the content store holds
+// every message in full; the workflow, its queries, its result and its continue-as-new state hold
+// references, positions and short previews only, so nothing that crosses a Temporal boundary grows with
+// the conversation.
+
+/** A content reference (`sha256:` + hex), as the content store returns it. */
+export const ContentRefStringSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex digits>');
+
+/** Longest message content (characters) the workflow keeps: longer ones are a preview and a length. */
+export const MESSAGE_PREVIEW_CHARS = 2000;
+/** Tool arguments up to this size (JSON characters) ride in history; larger ones are a reference. */
+export const INLINE_ARGUMENTS_CHARS = 8 * 1024;
+/** How many of the latest messages `getRunState`, the run result and continue-as-new carry. */
+export const RECENT_MESSAGES = 20;
+/** Largest conversation a run input may carry inline (JSON characters); a larger one is staged in the store. */
+export const MAX_INLINE_CONVERSATION_CHARS = 256 * 1024;
+
+/** The first `max` characters of `text` (never splitting a surrogate pair), or `text` itself. */
+export function previewText(text: string, max: number = MESSAGE_PREVIEW_CHARS): string {
+  if (text.length <= max) return text;
+  let end = max;
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end -= 1;
+  return text.slice(0, end);
+}
+
+/** A tool call as the workflow keeps it: large arguments stay in the store (`argumentsRef`), `arguments` is `{}`. */
+export const StoredToolCallSchema = ToolCallSchema.extend({
+  argumentsRef: ContentRefStringSchema.optional(),
+  argumentsChars: z.number().int().nonnegative().optional(),
+});
+export type StoredToolCall = z.infer<typeof StoredToolCallSchema>;
+
+/** Set when `content` is only the first MESSAGE_PREVIEW_CHARS: the full content's length. */
+const PreviewFields = { contentChars: z.number().int().nonnegative().optional() };
+
+/**
+ * One message as the workflow shows it (`getRunState().messages`, the run result): a chat message whose
+ * content may be a preview (`contentChars` then gives the full length) and whose large tool arguments may
+ * be a reference. The full message is read from the content store by its position
+ * (`HitlClient.readMessages`, `GET /runs/{id}/messages`); `messagesFrom` in the state is the first one's.
+ */
+export const TranscriptMessageSchema = z.discriminatedUnion('role', [
+  SystemMessageSchema.extend(PreviewFields),
+  UserMessageSchema.extend(PreviewFields),
+  AssistantMessageSchema.extend({
+    ...PreviewFields,
+    tool_calls: z.array(StoredToolCallSchema).max(MAX_TOOL_CALLS_PER_TURN).optional(),
+  }),
+  ToolMessageSchema.extend(PreviewFields),
+]);
+export type TranscriptMessage = z.infer<typeof TranscriptMessageSchema>;
+
+/**
+ * A message as the content store keeps it (one transcript entry). A tool result longer than what goes to
+ * the model is stored once in full (`contentRef`) and in the entry only as far as the model reads it.
+ */
+export const StoredMessageSchema = z.discriminatedUnion('role', [
+  SystemMessageSchema,
+  UserMessageSchema,
+  AssistantMessageSchema,
+  ToolMessageSchema.extend({
+    /** The full result when `content` was cut for the model. */
+    contentRef: ContentRefStringSchema.optional(),
+    contentChars: z.number().int().nonnegative().optional(),
+  }),
+]);
+export type StoredMessage = z.infer<typeof StoredMessageSchema>;
+
+/**
+ * What the workflow asks an activity to add to the transcript: a message it made itself (a blocked call,
+ * an answer, a response — small, or bounded by the update that carried it), a message an activity already
+ * stored (by reference), or a conversation the client staged in the store before the run started.
+ */
+export const AppendEntrySchema = z.union([
+  z.object({ message: ChatMessageSchema }),
+  z.object({ ref: ContentRefStringSchema }),
+  z.object({ conversationRef: ContentRefStringSchema }),
+]);
+export type AppendEntry = z.infer<typeof AppendEntrySchema>;
+
+/** The run's transcript as the workflow knows it: its store key, its length, and what is still to append. */
+export const TranscriptCursorSchema = z.object({
+  /** Content-store key: `<workflowId>/<firstExecutionRunId>` (the same across continue-as-new). */
+  key: z.string().min(1).max(1000),
+  /** The workflow id, under which a client stages a conversation before the run starts. */
+  stagingKey: z.string().min(1).max(1000),
+  /** Entries already in the store. */
+  length: z.number().int().nonnegative(),
+  /** Appended at `length`, in order, before anything else. */
+  append: z.array(AppendEntrySchema),
+});
+export type TranscriptCursor = z.infer<typeof TranscriptCursorSchema>;
+
+/** What `callModelFromStore` returns: the assistant message, already appended to the transcript. */
+export const StoredModelTurnSchema = z.object({
+  /** The content, or its first MESSAGE_PREVIEW_CHARS when `contentChars` is set. */
+  content: z.string().optional(),
+  contentChars: z.number().int().nonnegative().optional(),
+  tool_calls: z.array(StoredToolCallSchema).max(MAX_TOOL_CALLS_PER_TURN).optional(),
+  /** The transcript's length afterwards (the assistant message is its last entry). */
+  transcriptLength: z.number().int().nonnegative(),
+});
+export type StoredModelTurn = z.infer<typeof StoredModelTurnSchema>;
+
+/** What `executeToolIntoStore` returns: the tool message is in the store; the workflow keeps a preview. */
+export const StoredToolResultSchema = z.object({
+  status: ToolResultStatusSchema,
+  /** The result, or its first MESSAGE_PREVIEW_CHARS when `contentChars` is set. */
+  content: z.string(),
+  contentChars: z.number().int().nonnegative().optional(),
+  /** The stored tool message, to append to the transcript. */
+  messageRef: ContentRefStringSchema,
+});
+export type StoredToolResult = z.infer<typeof StoredToolResultSchema>;
+
+/** A page of full messages read from the store (`HitlClient.readMessages`, `GET /runs/{id}/messages`). */
+export const MessagesPageSchema = z.object({
+  /** Full messages from `fromSeq` on (the first has position `fromSeq`). */
+  messages: z.array(ChatMessageSchema),
+  fromSeq: z.number().int().nonnegative(),
+  /** The transcript's length when read; `nextSeq` < `total` means there is more. */
+  total: z.number().int().nonnegative(),
+  nextSeq: z.number().int().nonnegative(),
+});
+export type MessagesPage = z.infer<typeof MessagesPageSchema>;

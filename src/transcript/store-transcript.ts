@@ -1,0 +1,261 @@
+// The activities' side of "state outside history": they write message contents, tool results and large tool
+// arguments to the content store and give the workflow references and previews; a model call reads the whole
+// transcript from the store. Every write is idempotent (content-addressed puts, appends at a position), so a
+// retried activity writes nothing twice.
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import {
+  ASK_USER_QUESTION,
+  ChatMessageSchema,
+  describeIssues,
+  INLINE_ARGUMENTS_CHARS,
+  MAX_TOOL_RESULT_CHARS,
+  previewText,
+  StoredMessageSchema,
+  truncateToolResult,
+  type AppendEntry,
+  type ChatMessage,
+  type MessagesPage,
+  type ModelTurn,
+  type StoredMessage,
+  type StoredModelTurn,
+  type StoredToolCall,
+  type StoredToolResult,
+  type ToolResult,
+  type TranscriptCursor,
+} from '../contracts';
+import { ContentNotFound, ContentStoreError, readTranscriptContents, type ContentStore } from '../content-store';
+
+/** `ApplicationFailure` type of a transcript the store cannot serve as the workflow expects (not retried). */
+export const TRANSCRIPT_ERROR_TYPE = 'TranscriptUnavailable';
+
+const ConversationSchema = z.array(ChatMessageSchema);
+
+/** Content-store errors are deterministic: fail the activity without retries, naming the cause. */
+function storeFailure(error: unknown): never {
+  if (error instanceof ContentStoreError) {
+    throw ApplicationFailure.create({ type: error.name, message: error.message, nonRetryable: true });
+  }
+  throw error;
+}
+
+/** Stores one message as a transcript entry; returns its reference. */
+function putMessage(store: ContentStore, key: string, message: StoredMessage): Promise<string> {
+  return store.put(key, JSON.stringify(message));
+}
+
+/** The references the entries stand for, in order (a staged conversation expands to its messages). */
+async function entryRefs(store: ContentStore, cursor: TranscriptCursor): Promise<string[]> {
+  const refs: string[] = [];
+  for (const entry of cursor.append) refs.push(...(await refsOf(store, cursor, entry)));
+  return refs;
+}
+
+async function refsOf(store: ContentStore, cursor: TranscriptCursor, entry: AppendEntry): Promise<string[]> {
+  if ('ref' in entry) return [entry.ref];
+  if ('message' in entry) return [await putMessage(store, cursor.key, entry.message)];
+  // A conversation the client staged under the workflow id before the run started.
+  const raw = await store.get(cursor.stagingKey, entry.conversationRef);
+  let parsed: z.ZodSafeParseResult<ChatMessage[]>;
+  try {
+    parsed = ConversationSchema.safeParse(JSON.parse(raw));
+  } catch (error) {
+    throw ApplicationFailure.create({
+      type: 'InvalidInput',
+      message: `The staged conversation ${entry.conversationRef} is not JSON: ${String(error)}`,
+      nonRetryable: true,
+    });
+  }
+  if (!parsed.success) {
+    throw ApplicationFailure.create({
+      type: 'InvalidInput',
+      message: `The staged conversation ${entry.conversationRef} is not a list of messages: ${describeIssues(parsed.error)}`,
+      nonRetryable: true,
+    });
+  }
+  return store.putMany(
+    cursor.key,
+    parsed.data.map((message) => JSON.stringify(message)),
+  );
+}
+
+/** Appends what the cursor lists at its length; returns the new length. */
+export async function appendEntries(store: ContentStore, cursor: TranscriptCursor): Promise<number> {
+  try {
+    const refs = await entryRefs(store, cursor);
+    if (refs.length === 0) return (await store.readTranscript(cursor.key, { fromSeq: 0, limit: 1 })).length;
+    return (await store.appendTranscript(cursor.key, cursor.length, refs)).length;
+  } catch (error) {
+    return storeFailure(error);
+  }
+}
+
+/** Parses one stored transcript entry. */
+function parseStoredMessage(raw: string, seq: number): StoredMessage {
+  const parsed = StoredMessageSchema.safeParse(JSON.parse(raw));
+  if (!parsed.success) {
+    throw ApplicationFailure.create({
+      type: TRANSCRIPT_ERROR_TYPE,
+      message: `Transcript entry ${seq} is not a message: ${describeIssues(parsed.error)}`,
+      nonRetryable: true,
+    });
+  }
+  return parsed.data;
+}
+
+/** A stored message as the model reads it (tool results cut to MAX_TOOL_RESULT_CHARS, as before the store). */
+function forModel(message: StoredMessage): ChatMessage {
+  if (message.role !== 'tool') return message;
+  const { contentRef: _full, contentChars: _chars, ...toolMessage } = message;
+  return { ...toolMessage, content: truncateToolResult(toolMessage.content) };
+}
+
+/** The whole transcript, as the model reads it. */
+export async function readTranscriptForModel(store: ContentStore, key: string): Promise<ChatMessage[]> {
+  const entries = await readTranscriptContents(store, key);
+  return entries.map((entry) => forModel(parseStoredMessage(entry.content, entry.seq)));
+}
+
+/** What the workflow keeps of the model's answer: previews, and references for large arguments. */
+async function storedTurn(
+  store: ContentStore,
+  key: string,
+  turn: ModelTurn,
+  transcriptLength: number,
+): Promise<StoredModelTurn> {
+  const calls: StoredToolCall[] = [];
+  for (const call of turn.tool_calls ?? []) {
+    const json = JSON.stringify(call.arguments);
+    // The workflow reads a question's arguments itself (it pauses on them): they stay inline, bounded by the
+    // model turn's own limits.
+    if (json.length <= INLINE_ARGUMENTS_CHARS || call.name === ASK_USER_QUESTION) {
+      calls.push(call);
+    } else {
+      const argumentsRef = await store.put(key, json);
+      calls.push({ id: call.id, name: call.name, arguments: {}, argumentsRef, argumentsChars: json.length });
+    }
+  }
+  const content = turn.content;
+  return {
+    ...(content !== undefined ? { content: previewText(content) } : {}),
+    ...(content !== undefined && content.length > previewText(content).length ? { contentChars: content.length } : {}),
+    ...(calls.length > 0 ? { tool_calls: calls } : {}),
+    transcriptLength,
+  };
+}
+
+/**
+ * One model call of a run whose transcript is in the store: appends what the workflow lists, reads the
+ * transcript, asks the model, appends its answer. A retried attempt whose predecessor already appended an
+ * answer returns that answer instead of asking the model again (the transcript has exactly one answer per
+ * position).
+ */
+export async function callModelFromStore(
+  store: ContentStore,
+  cursor: TranscriptCursor,
+  ask: (messages: ChatMessage[]) => Promise<ModelTurn>,
+): Promise<StoredModelTurn> {
+  const length = await appendEntries(store, cursor);
+  try {
+    const page = await store.readTranscript(cursor.key, { fromSeq: length, limit: 1 });
+    const answered = page.entries[0];
+    if (answered !== undefined) {
+      const message = parseStoredMessage(await store.get(cursor.key, answered.ref), answered.seq);
+      if (message.role === 'assistant') {
+        const turn: ModelTurn = {
+          ...(message.content !== undefined ? { content: message.content } : {}),
+          ...(message.tool_calls !== undefined ? { tool_calls: message.tool_calls } : {}),
+        };
+        return storedTurn(store, cursor.key, turn, answered.seq + 1);
+      }
+    }
+    const messages = await readTranscriptForModel(store, cursor.key);
+    const turn = await ask(messages);
+    const assistant: ChatMessage = {
+      role: 'assistant',
+      ...(turn.content !== undefined ? { content: turn.content } : {}),
+      ...(turn.tool_calls !== undefined && turn.tool_calls.length > 0 ? { tool_calls: turn.tool_calls } : {}),
+    };
+    const ref = await putMessage(store, cursor.key, assistant);
+    const after = await store.appendTranscript(cursor.key, length, [ref]);
+    return await storedTurn(store, cursor.key, turn, after.length);
+  } catch (error) {
+    return storeFailure(error);
+  }
+}
+
+/** The arguments of a call whose arguments the workflow holds by reference. */
+export async function readArguments(store: ContentStore, key: string, ref: string): Promise<unknown> {
+  try {
+    return JSON.parse(await store.get(key, ref)) as unknown;
+  } catch (error) {
+    if (error instanceof ContentNotFound) return storeFailure(error);
+    throw error;
+  }
+}
+
+/**
+ * Stores a tool's whole result as the tool message of the transcript (the model reads its first
+ * MAX_TOOL_RESULT_CHARS; the whole result is kept once, by reference); returns what the workflow keeps.
+ */
+export async function storeToolResult(
+  store: ContentStore,
+  key: string,
+  call: { toolCallId: string; name: string },
+  result: ToolResult,
+): Promise<StoredToolResult> {
+  try {
+    const full = result.content;
+    const cut = full.length > MAX_TOOL_RESULT_CHARS;
+    const message: StoredMessage = {
+      role: 'tool',
+      tool_call_id: call.toolCallId,
+      name: call.name,
+      status: result.status,
+      content: cut ? truncateToolResult(full) : full,
+      ...(cut ? { contentRef: await store.put(key, full), contentChars: full.length } : {}),
+    };
+    const messageRef = await putMessage(store, key, message);
+    const preview = previewText(full);
+    return {
+      status: result.status,
+      content: preview,
+      ...(preview.length < full.length ? { contentChars: full.length } : {}),
+      messageRef,
+    };
+  } catch (error) {
+    return storeFailure(error);
+  }
+}
+
+/** A stored message with its full content (a tool result cut for the model is read back whole). */
+export async function fullMessage(store: ContentStore, key: string, message: StoredMessage): Promise<ChatMessage> {
+  if (message.role !== 'tool' || message.contentRef === undefined) return message;
+  const { contentRef, contentChars: _chars, ...toolMessage } = message;
+  return { ...toolMessage, content: await store.get(key, contentRef) };
+}
+
+/** Most messages one page of `readMessagesPage` returns. */
+export const MAX_MESSAGES_PAGE = 500;
+
+/**
+ * Full messages of a run from position `fromSeq` on (at most `limit`), read from the store: what
+ * `HitlClient.readMessages` and `GET /runs/{id}/messages` return.
+ */
+export async function readMessagesPage(
+  store: ContentStore,
+  key: string,
+  fromSeq: number,
+  limit: number,
+): Promise<MessagesPage> {
+  const page = await store.readTranscript(key, { fromSeq, limit: Math.min(Math.max(limit, 1), MAX_MESSAGES_PAGE) });
+  const contents = await store.getMany(
+    key,
+    page.entries.map((entry) => entry.ref),
+  );
+  const messages: ChatMessage[] = [];
+  for (const [index, entry] of page.entries.entries()) {
+    messages.push(await fullMessage(store, key, parseStoredMessage(contents[index]!, entry.seq)));
+  }
+  return { messages, fromSeq, total: page.length, nextSeq: fromSeq + messages.length };
+}
