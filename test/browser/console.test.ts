@@ -198,7 +198,9 @@ describe('approver console (browser, real API, real dev server)', function () {
     await submit.click();
     await page.locator('.alert-success', { hasText: 'Decision sent' }).waitFor();
     await expectCompleted();
-    await page.locator('.final', { hasText: 'Done: old-report.txt is gone.' }).waitFor();
+    await page
+      .locator('.final', { hasText: 'Done. The list_files result above shows what your folder holds now.' })
+      .waitFor();
     await page.locator('.feed-item', { hasText: 'Tool result: delete_file · success' }).waitFor();
     const audit = page.locator('table.audit tbody tr', { hasText: 'accepted' });
     await assertText(audit, [USER, 'update', 'call_2', 'approve · once', pending.actionId.slice(0, 8)]);
