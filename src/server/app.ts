@@ -38,6 +38,7 @@ import { approverClaimsFor } from '../policy';
 import { AuthError, bearerToken, createAuthenticator, type AuthConfig, type Identity } from './auth';
 import { consoleRoutes, normalizeWebUiUrl } from './console';
 import { RunEventStreams, streamRunEvents, type RunEventStreamOptions } from './events';
+import { grantOffersOf, readPinnedRunConfig } from './grant-offers';
 import { ApiError, errorResponses, refusalToHttp, type ErrorBody, type ErrorType } from './http-errors';
 import { isOwner, mayApprove, mayRead, readRunAccess, type RunAccess } from './run-access';
 import {
@@ -472,7 +473,10 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
       async (request) => {
         const caller = identity(request);
         const access = await readableRun(request.params.runId, caller);
-        const state = await hitl.getRunState(request.params.runId);
+        const [state, config] = await Promise.all([
+          hitl.getRunState(request.params.runId),
+          readPinnedRunConfig(hitl, request.params.runId),
+        ]);
         return {
           ...state,
           runId: access.runId,
@@ -485,6 +489,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
           approvers: access.approvers.users,
           approverClaims: access.approvers.claims,
           caller: { sub: caller.sub, owner: isOwner(access, caller.sub), approver: mayApprove(access, caller) },
+          grantOffers: config ? grantOffersOf(config) : null,
         };
       },
     );

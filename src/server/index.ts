@@ -3,6 +3,7 @@ export * from './auth';
 export * from './console';
 export * from './dev-secret';
 export * from './events';
+export * from './grant-offers';
 export * from './http-errors';
 export * from './run-access';
 export * from './schemas';

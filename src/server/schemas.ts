@@ -18,6 +18,7 @@ import {
   RevokeGrantRequestSchema,
   RevokeGrantResultSchema,
 } from '../contracts';
+import { GrantOfferSchema } from './grant-offers';
 
 export const RunIdParamsSchema = z.object({
   runId: z.string().min(1).max(256).describe('workflow id of the generation run'),
@@ -128,6 +129,14 @@ export const RunViewSchema = RunStateSchema.extend({
     owner: z.boolean().describe('the caller owns the run (may abort it)'),
     approver: z.boolean().describe('the caller may resolve its pending actions'),
   }),
+  grantOffers: z
+    .record(z.string(), GrantOfferSchema)
+    .nullable()
+    .describe(
+      'per tool of the run: the remembered scopes (session, always) an approval may use because they take ' +
+        'effect under its pinned policy, or why not (an explicit ask entry always asks); null when the ' +
+        'configuration cannot be read yet',
+    ),
 });
 export type RunView = z.infer<typeof RunViewSchema>;
 

@@ -297,6 +297,8 @@ describe('HTTP API (real server, real dev server)', function () {
       assert.deepEqual(view.body.approvers, ['u1']);
       assert.deepEqual(view.body.approverClaims, []);
       assert.deepEqual(view.body.caller, { sub: 'u1', owner: true, approver: true });
+      // Read from the agent's configuration pinned in the history: mode default, so a grant would count.
+      assert.deepEqual(view.body.grantOffers, { append_file: { scopes: ['session', 'always'] } });
       assert.equal(view.body.messages[0]?.role, 'user');
 
       const [listed] = await eventually(async () => {
@@ -450,6 +452,41 @@ describe('HTTP API (real server, real dev server)', function () {
       assert.equal(await other.result(), 'hello, http');
       await as('boss').post(`/runs/${runId}/resolve`, approveBody(pending));
       await h.client.result(runId);
+    });
+
+    it('grant offers: "don\'t ask again" only where a remembered approval takes effect, and why not', async () => {
+      const asked = await startInline(
+        'u1',
+        input([{ tool_calls: [call('call_1', 'append_file', { path: 'http/offer.txt', content: 'o' })] }], {
+          tools: ['append_file', 'read_file'],
+          policy: { enabled: true, mode: 'default', ask: ['append_*'] },
+        }),
+      );
+      const view = await eventually(async () => {
+        const res = await as('u1').get<RunView>(`/runs/${asked}`);
+        return res.body.grantOffers ? res.body : undefined;
+      }, 'the run view with grant offers');
+      assert.deepEqual(view.grantOffers, {
+        append_file: {
+          scopes: [],
+          why: 'the agent\'s policy asks for append_file every time (ask: "append_*"); a remembered approval never overrides it',
+        },
+        read_file: { scopes: ['session', 'always'] },
+      });
+      await as('u1').post(`/runs/${asked}/abort`);
+
+      // A run whose request tightens asks again for an allowed tool: no grant can undo that either.
+      const tightened = await startInline(
+        'u1',
+        input([{ content: 'nothing to do' }], {
+          tools: ['append_file'],
+          policy: { enabled: true, mode: 'default', allow: ['append_file'] },
+          tighten: { ask: ['append_file'] },
+        }),
+      );
+      const tightenedView = await as('u1').get<RunView>(`/runs/${tightened}`);
+      assert.deepEqual(tightenedView.body.grantOffers?.append_file?.scopes, []);
+      assert.match(tightenedView.body.grantOffers?.append_file?.why ?? '', /tighten\.ask: "append_file"/);
     });
 
     it('abort: owner only (202), the run ends aborted, a second abort is 409 RunClosed', async () => {
