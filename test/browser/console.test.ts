@@ -194,7 +194,17 @@ describe('approver console (browser, real API, real dev server)', function () {
     await page.screenshot({ path: join(RESULTS_DIR, 'console-paused.png') });
 
     await card.getByRole('radio', { name: 'Approve' }).check();
-    assert.equal(await card.getByRole('radio', { name: /^Once/ }).isChecked(), true, 'scope defaults to once');
+    // delete_* is an explicit ask entry of the demo agent: a remembered approval would never count, so
+    // the console does not offer one, and says why.
+    const onceOnly = card.locator('[data-grant-offer="once-only"]');
+    await onceOnly.waitFor();
+    assert.equal(await onceOnly.locator('.field-label').textContent(), 'Approved once');
+    assert.equal(
+      await onceOnly.locator('.hint').textContent(),
+      'It will ask again next time: the agent\'s policy asks for delete_file every time (ask: "delete_*"); a remembered approval never overrides it',
+    );
+    assert.equal(await card.getByRole('radio', { name: /^Always/ }).count(), 0);
+    assert.equal(await card.getByRole('radio', { name: /^This conversation/ }).count(), 0);
     await submit.click();
     await page.locator('.alert-success', { hasText: 'Decision sent' }).waitFor();
     await expectCompleted();
