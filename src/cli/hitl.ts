@@ -326,12 +326,31 @@ export function buildProgram(deps: CliDeps): Command {
           { timeoutMs: positiveSeconds(opts.timeout, '--timeout') },
         );
         const { runId, pendingAction: pending, status } = answer;
-        const failure =
-          status === 'failed' ? (await client.getRunState(runId).catch(() => undefined))?.error : undefined;
-        print({ runId, status, pendingAction: pending, ...(failure ? { error: failure } : {}) }, opts.json, () =>
-          pending
-            ? `started ${runId} (agent ${agentId}); it waits for a decision:\n${formatPending(pending)}\n\n${decisionHints(invocation, runId, pending, opts.user)}`
-            : `started ${runId} (agent ${agentId}); it did not pause: ${status}${failure ? ` — ${failure}` : ''}`,
+        // Not paused: say why when the run knows (its failure, or the model it keeps retrying).
+        const state =
+          status === 'failed' || (!pending && status === 'running')
+            ? await client.getRunState(runId).catch(() => undefined)
+            : undefined;
+        const failure = status === 'failed' ? state?.error : undefined;
+        const modelRetry = status === 'running' ? state?.modelRetry : undefined;
+        const why = failure
+          ? ` — ${failure}`
+          : modelRetry
+            ? ` — waiting for the model: ${modelRetry.lastError} (attempt ${modelRetry.attempt} at ${modelRetry.nextAttemptAt}; ${invocation} show ${runId}, or abort it)`
+            : '';
+        print(
+          {
+            runId,
+            status,
+            pendingAction: pending,
+            ...(failure ? { error: failure } : {}),
+            ...(modelRetry ? { modelRetry } : {}),
+          },
+          opts.json,
+          () =>
+            pending
+              ? `started ${runId} (agent ${agentId}); it waits for a decision:\n${formatPending(pending)}\n\n${decisionHints(invocation, runId, pending, opts.user)}`
+              : `started ${runId} (agent ${agentId}); it did not pause: ${status}${why}`,
         );
       },
     );

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { main, type CliDeps } from '../../src/cli/hitl';
 import type { PendingAction, RunState } from '../../src/contracts';
 import { connectHitlClient, type RunSummary } from '../../src/client';
+import { parseConfig, staticConfigSource } from '../../src/agent-config';
+import { createDefaultToolRegistry } from '../../src/activities';
 import { clientEnvironment, writeDevEnv } from '../../src/dev/dev-env';
 import { createAuthenticator } from '../../src/server/auth';
 import { eventually, readSandboxFile, startHarness, type Harness } from '../workflow/harness';
@@ -349,6 +351,58 @@ describe('hitl command (real dev server)', function () {
     const badTtl = await run('start', '--demo', 'delete-file', '--ttl', '-1');
     assert.equal(badTtl.code, 2);
     assert.match(badTtl.err, /^hitl: InvalidArguments: --ttl must be a positive number of seconds\n$/);
+  });
+});
+
+describe('hitl command: a model endpoint that cannot be reached', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  const port = closedPort();
+  const agents = async () =>
+    staticConfigSource(
+      parseConfig(
+        {
+          providers: { down: { baseURL: `http://127.0.0.1:${await port}/v1` } },
+          agents: [{ id: 'down', model: { provider: 'down', model: 'some-model' }, tools: [], users: ['*'] }],
+        },
+        {
+          knownTools: new Set(
+            createDefaultToolRegistry()
+              .list()
+              .map((tool) => tool.name),
+          ),
+        },
+      ),
+    );
+  before(async () => {
+    h = await startHarness({ agents: await agents() });
+  });
+  after(async () => {
+    await h?.stop();
+  });
+
+  it('start says the run waits for its model, with the cause, instead of a bare "running"', async () => {
+    let out = '';
+    let err = '';
+    const source = await agents();
+    const code = await main(['start', '--agent', 'down', '--message', 'hi', '--user', 'u-down', '--timeout', '3'], {
+      connect: () => Promise.resolve(h.client),
+      io: { out: (t) => (out += t), err: (t) => (err += t) },
+      agents: () => source,
+    });
+    assert.equal(code, 0, err);
+    assert.match(
+      out,
+      /^started (\S+) \(agent down\); it did not pause: running — waiting for the model: ModelUnavailable: .*(ECONNREFUSED|connect).* \(attempt \d+ at .*; npx hitl show \S+, or abort it\)\n$/,
+    );
+    const runId = /^started (\S+) /.exec(out)![1]!;
+    const shown = await main(['show', runId], {
+      connect: () => Promise.resolve(h.client),
+      io: { out: (t) => (out = t), err: (t) => (err += t) },
+    });
+    assert.equal(shown, 0);
+    assert.match(out, /^model unavailable, retrying \(attempt \d+\) at .*: ModelUnavailable: /m);
+    await h.client.abort(runId);
   });
 });
 
