@@ -655,6 +655,8 @@ function ourBinOnPath(command: string, env: NodeJS.ProcessEnv): boolean {
 /** How the user ran us, so printed hints run as printed. */
 export function invocationOf(env: NodeJS.ProcessEnv = process.env): string {
   if (env.npm_lifecycle_event === 'hitl') return 'npm run -s hitl --';
+  // npx (npm exec) puts the bin on PATH for its own run only: the user's shell does not have it.
+  if (env.npm_command === 'exec') return 'npx hitl';
   if (ourBinOnPath('hitl', env)) return 'hitl';
   return 'npx hitl';
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, type CliDeps } from '../../src/cli/hitl';
+import { invocationOf, main, type CliDeps } from '../../src/cli/hitl';
 import type { PendingAction, RunState } from '../../src/contracts';
 import { connectHitlClient, type RunSummary } from '../../src/client';
 import { parseConfig, staticConfigSource } from '../../src/agent-config';
@@ -460,6 +460,16 @@ describe('hitl command: connection and dev tokens', function () {
         `^hitl: TemporalUnreachable: cannot reach Temporal at 127\\.0\\.0\\.1:${port} \\(from .*dev\\.env, written by npm start \\(pid ${process.pid}\\)\\) — is npm start running\\?\n$`,
       ),
     );
+  });
+
+  it("hints use the command the user ran: npm run, npx, or hitl when this checkout's bin is on PATH", async () => {
+    assert.equal(invocationOf({ npm_lifecycle_event: 'hitl', npm_command: 'run-script' }), 'npm run -s hitl --');
+    const dir = await mkdtemp(join(tmpdir(), 'hitl-path-'));
+    await symlink(join(__dirname, '..', '..', 'bin', 'hitl'), join(dir, 'hitl'));
+    assert.equal(invocationOf({ PATH: dir }), 'hitl', 'after npm link');
+    // npx puts the bin on PATH for its own run only: the user's shell does not have it.
+    assert.equal(invocationOf({ PATH: dir, npm_command: 'exec', npm_lifecycle_event: 'npx' }), 'npx hitl');
+    assert.equal(invocationOf({ PATH: '/usr/bin' }), 'npx hitl');
   });
 
   it('hitl token: mints tokens for any user with claims from the local dev secret; refuses without one', async () => {
