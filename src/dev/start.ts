@@ -71,7 +71,14 @@ async function main(): Promise<void> {
   console.log(`Temporal dev server  ${server.address}  (namespace ${server.namespace}, ${db})`);
   const agentIds = agents.current().config.agents.map((agent) => agent.id);
   console.log(`Agents               ${agentIds.join(', ') || 'none'}  (from ${agents.description})`);
-  if (server.uiUrl) console.log(`Temporal Web UI      ${server.uiUrl}`);
+  if (server.uiUrl) {
+    console.log(`Temporal Web UI      ${server.uiUrl}`);
+    // The list view has no summary column; a query in the address filters it (save it as a view there).
+    const paused = encodeURIComponent('HitlStatus="requires_action"');
+    console.log(
+      `  paused runs        ${server.uiUrl}/namespaces/${encodeURIComponent(server.namespace)}/workflows?query=${paused}`,
+    );
+  }
   if (server.addedSearchAttributes.length > 0) {
     console.log(`registered search attributes: ${server.addedSearchAttributes.join(', ')}`);
   }
