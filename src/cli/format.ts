@@ -58,6 +58,45 @@ export function formatRuns(runs: RunSummary[]): string {
   ]);
 }
 
+/**
+ * The commands that decide `pending`, as the user can paste them: `<invocation> approve <run> --action <id>
+ * --as <approver>` and the like. Naming the action means a command never decides a later action by accident.
+ */
+export function decisionHints(invocation: string, runId: string, pending: PendingAction, approver: string): string {
+  const tail = `${runId} --action ${pending.actionId} --as ${shellWord(approver)}`;
+  if (pending.payload.type !== 'tool_approval') {
+    return `answer with: ${invocation} answer ${tail} "<your answer>"`;
+  }
+  const first = pending.payload.action_requests[0]?.tool_call_id ?? 'call_1';
+  return [
+    'decide with:',
+    `  ${invocation} approve ${tail}`,
+    `  ${invocation} reject ${tail} --reason "<why>"`,
+    `  ${invocation} edit ${tail} --call ${shellWord(first)} --args '{"…": "…"}'`,
+    `  ${invocation} respond ${tail} --call ${shellWord(first)} --text "<what the model gets instead>"`,
+  ].join('\n');
+}
+
+/** A word a POSIX shell reads back as itself (quoted only when it has to be). */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The run's answer: the last assistant message with text, once the run has completed (before that, the
+ * last assistant text is only a step on the way). From `getRunState().messages` as it is today.
+ */
+export function finalAnswer(state: Pick<RunState, 'status' | 'messages'>): string | undefined {
+  if (state.status !== 'completed') return undefined;
+  for (let i = state.messages.length - 1; i >= 0; i--) {
+    const message = state.messages[i];
+    if (message?.role === 'assistant' && message.content !== undefined && message.content.trim() !== '') {
+      return message.content;
+    }
+  }
+  return undefined;
+}
+
 export function formatRunState(runId: string, state: RunState): string {
   const lines = [`run ${runId}: ${state.status} (model calls: ${state.turn})${state.error ? ` — ${state.error}` : ''}`];
   if (state.modelRetry) {
@@ -68,6 +107,8 @@ export function formatRunState(runId: string, state: RunState): string {
     lines.push(`agent ${state.agentId}${state.configVersion !== undefined ? `  config ${state.configVersion}` : ''}`);
   }
   lines.push(state.pendingAction ? formatPending(state.pendingAction) : 'no pending action');
+  const answer = finalAnswer(state);
+  if (answer !== undefined) lines.push('final answer:', indent(answer, '  '));
   if (state.decisions.length > 0) {
     lines.push('audit log:');
     for (const d of state.decisions) {

@@ -2,13 +2,22 @@
 // The `hitl` command: start demo runs, list and inspect runs, resolve paused ones, manage grants.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, readFileSync, realpathSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
+import { z } from 'zod';
 import { ConfigError, configSourceFromEnv, findAgent, summarizeAgent, type AgentConfigSource } from '../agent-config';
 import { createDefaultToolRegistry, toolSpecsOf } from '../activities';
-import { connectHitlClient, RunNotFoundError, type HitlClient, type ResolveOutcome } from '../client';
 import {
+  connectHitlClient,
+  FilterValueSchema,
+  RunNotFoundError,
+  type HitlClient,
+  type ResolveOutcome,
+} from '../client';
+import {
+  describeIssues,
   FINAL_RUN_STATUSES,
   GrantScopeSchema,
   RunStatusSchema,
@@ -19,8 +28,11 @@ import {
   type RunStatus,
   type Tighten,
 } from '../contracts';
+import { clientEnvironment, readDevEnv } from '../dev/dev-env';
+import { issueDevToken } from '../server/auth';
+import { DEV_SECRET_FILE, readDevSecret } from '../server/dev-secret';
 import { DEMO_NAMES, DEMOS, type DemoName } from './demos';
-import { formatGrants, formatMessages, formatPending, formatRuns, formatRunState } from './format';
+import { decisionHints, formatGrants, formatMessages, formatPending, formatRuns, formatRunState } from './format';
 import { MAX_MESSAGES_PAGE } from '../transcript';
 
 /** A failure with a type name (a refusal type, or our own), printed as one line: `hitl: Type: message`. */
@@ -45,6 +57,17 @@ export interface CliDeps {
   runDev?: () => number;
   /** The configuration file's agents; default: from the environment (`HITL_CONFIG`, ./hitl.config.yaml). */
   agents?: () => AgentConfigSource;
+  /**
+   * Asks the user a yes/no question (only when a terminal is attached). Without it, resolving commands
+   * send at once; with it, a command that names no `--action` shows the action and asks first.
+   */
+  confirm?: (question: string) => Promise<boolean>;
+  /** How the user runs this command, for the hints it prints (`npx hitl`, `npm run -s hitl --`, `hitl`). */
+  invocation?: string;
+  /** The dev mode's secret (`hitl token`); default `.temporal/dev-jwt-secret`. */
+  devSecretFile?: string;
+  /** Environment of `hitl token` (HITL_JWT_*); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
 }
 
 function defaultAgents(): AgentConfigSource {
@@ -77,10 +100,71 @@ function parseJsonObject(text: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-async function requirePending(client: HitlClient, runId: string): Promise<PendingAction> {
+/**
+ * The pending action a command decides. With `--action`, that action must be the one pending (else
+ * `StaleAction`: something else is pending now, and deciding it blindly is what `--action` prevents).
+ */
+async function requirePending(client: HitlClient, runId: string, actionId?: string): Promise<PendingAction> {
   const pending = await client.getPendingAction(runId);
-  if (!pending) throw new CliError('NoPendingAction', `run ${runId} is not waiting for a decision`);
+  if (!pending) {
+    throw new CliError(
+      'NoPendingAction',
+      `run ${runId} is not waiting for a decision${actionId ? ` (action ${actionId} is no longer pending)` : ''}`,
+    );
+  }
+  if (actionId !== undefined && pending.actionId !== actionId) {
+    throw new CliError(
+      'StaleAction',
+      `action ${actionId} is not the pending action of run ${runId}; it now waits for ${pending.actionId} (see: hitl show ${runId})`,
+    );
+  }
   return pending;
+}
+
+/** Options of the commands that resolve an action. */
+interface ConfirmOptions {
+  action?: string;
+  yes?: boolean;
+}
+
+/** Claims `hitl token` may not set: the token's own fields. */
+const RESERVED_CLAIMS = new Set(['sub', 'iat', 'exp', 'nbf', 'iss', 'aud', 'jti']);
+
+/** `--claim name=value` options → claims; a name given twice becomes a list. */
+function parseClaims(pairs: readonly string[]): Record<string, string | string[]> {
+  const claims: Record<string, string | string[]> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    const name = at > 0 ? pair.slice(0, at) : '';
+    if (!/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/.test(name) || at === pair.length - 1) {
+      throw new CliError('InvalidArguments', `--claim must be name=value, got "${pair}"`);
+    }
+    if (RESERVED_CLAIMS.has(name)) throw new CliError('InvalidArguments', `--claim cannot set "${name}"`);
+    const value = pair.slice(at + 1);
+    const existing = claims[name];
+    claims[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+  }
+  return claims;
+}
+
+/** A token lifetime: seconds, or a number with s / m / h / d. */
+function tokenTtl(text: string): { ttl: string; seconds: number } {
+  const match = /^(\d{1,7})\s*(s|m|h|d)?$/.exec(text.trim());
+  const unit = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+  const seconds = match ? Number(match[1]) * unit[(match[2] ?? 's') as keyof typeof unit] : 0;
+  if (!match || seconds <= 0 || seconds > 30 * 86_400) {
+    throw new CliError('InvalidArguments', '--ttl must be like 3600, 30m, 12h or 7d (at most 30 days)');
+  }
+  return { ttl: `${seconds}s`, seconds };
+}
+
+/** A `listRuns` filter value from an option, or a one-line usage error naming the option. */
+function filterValue(text: string, option: string): string {
+  const parsed = FilterValueSchema.safeParse(text);
+  if (!parsed.success) {
+    throw new CliError('InvalidArguments', `${option} ${parsed.error.issues[0]?.message ?? 'is not valid'}`);
+  }
+  return parsed.data;
 }
 
 /** The paused calls a command decides: those named with --call, else every call of the action. */
@@ -109,6 +193,22 @@ export function buildProgram(deps: CliDeps): Command {
       process.env.HITL_APPROVER ?? process.env.USER ?? 'u1',
     );
   const keyOption = () => new Option('--key <idempotencyKey>', 'idempotency key: a retry returns the first answer');
+  const actionOption = () =>
+    new Option('--action <actionId>', 'decide only this action: refused (StaleAction) if another one is pending');
+  const yesOption = () => new Option('-y, --yes', 'do not ask before sending (when a terminal is attached)');
+  const invocation = deps.invocation ?? 'npx hitl';
+
+  /** Without --action, on a terminal: show the action and ask before deciding it. */
+  async function confirmDecision(runId: string, pending: PendingAction, what: string, opts: ConfirmOptions) {
+    if (opts.action !== undefined || opts.yes || !deps.confirm) return;
+    io.err(`run ${runId} waits for:\n${formatPending(pending)}\n`);
+    if (!(await deps.confirm(`${what}? [y/N] `))) {
+      throw new CliError(
+        'Cancelled',
+        `nothing was sent (name the action to skip this question: --action ${pending.actionId})`,
+      );
+    }
+  }
 
   async function resolveWith(runId: string, resolution: Resolution, key: string | undefined): Promise<void> {
     const client = await deps.connect();
@@ -119,12 +219,18 @@ export function buildProgram(deps: CliDeps): Command {
 
   async function decide(
     runId: string,
-    opts: { call?: string[]; as: string; key?: string },
+    opts: { call?: string[]; as: string; key?: string } & ConfirmOptions,
     make: (toolCallId: string) => DecisionInput,
   ): Promise<void> {
     const client = await deps.connect();
-    const pending = await requirePending(client, runId);
+    const pending = await requirePending(client, runId, opts.action);
     const decisions = targetCalls(pending, opts.call).map(make);
+    const requests = pending.payload.type === 'tool_approval' ? pending.payload.action_requests : [];
+    const named = decisions.map((d) => {
+      const request = requests.find((r) => r.tool_call_id === d.tool_call_id);
+      return `${d.tool_call_id}${request ? ` (${request.name})` : ''}`;
+    });
+    await confirmDecision(runId, pending, `${decisions[0]?.decision ?? 'decide'} ${named.join(', ')}`, opts);
     await resolveWith(runId, { actionId: pending.actionId, approver: opts.as, decisions }, opts.key);
   }
 
@@ -222,12 +328,31 @@ export function buildProgram(deps: CliDeps): Command {
           { timeoutMs: positiveSeconds(opts.timeout, '--timeout') },
         );
         const { runId, pendingAction: pending, status } = answer;
-        const failure =
-          status === 'failed' ? (await client.getRunState(runId).catch(() => undefined))?.error : undefined;
-        print({ runId, status, pendingAction: pending, ...(failure ? { error: failure } : {}) }, opts.json, () =>
-          pending
-            ? `started ${runId} (agent ${agentId}); it waits for a decision:\n${formatPending(pending)}\n\napprove with: hitl approve ${runId} --as ${opts.user}`
-            : `started ${runId} (agent ${agentId}); it did not pause: ${status}${failure ? ` — ${failure}` : ''}`,
+        // Not paused: say why when the run knows (its failure, or the model it keeps retrying).
+        const state =
+          status === 'failed' || (!pending && status === 'running')
+            ? await client.getRunState(runId).catch(() => undefined)
+            : undefined;
+        const failure = status === 'failed' ? state?.error : undefined;
+        const modelRetry = status === 'running' ? state?.modelRetry : undefined;
+        const why = failure
+          ? ` — ${failure}`
+          : modelRetry
+            ? ` — waiting for the model: ${modelRetry.lastError} (attempt ${modelRetry.attempt} at ${modelRetry.nextAttemptAt}; ${invocation} show ${runId}, or abort it)`
+            : '';
+        print(
+          {
+            runId,
+            status,
+            pendingAction: pending,
+            ...(failure ? { error: failure } : {}),
+            ...(modelRetry ? { modelRetry } : {}),
+          },
+          opts.json,
+          () =>
+            pending
+              ? `started ${runId} (agent ${agentId}); it waits for a decision:\n${formatPending(pending)}\n\n${decisionHints(invocation, runId, pending, opts.user)}`
+              : `started ${runId} (agent ${agentId}); it did not pause: ${status}${why}`,
         );
       },
     );
@@ -241,19 +366,20 @@ export function buildProgram(deps: CliDeps): Command {
     .addOption(new Option('--status <status>', 'only runs with this status').choices(RunStatusSchema.options))
     .option('--json', 'print JSON')
     .action(async (opts: { paused?: boolean; user?: string; tool?: string; status?: RunStatus; json?: boolean }) => {
-      const client = await deps.connect();
       const status = opts.paused ? 'requires_action' : opts.status;
-      const runs = await client.listRuns({
-        ...(opts.user ? { userId: opts.user } : {}),
+      const filter = {
+        ...(opts.user !== undefined ? { userId: filterValue(opts.user, '--user') } : {}),
         ...(status ? { status } : {}),
-        ...(opts.tool ? { tool: opts.tool } : {}),
-      });
+        ...(opts.tool !== undefined ? { tool: filterValue(opts.tool, '--tool') } : {}),
+      };
+      const client = await deps.connect();
+      const runs = await client.listRuns(filter);
       print(runs, opts.json, () => formatRuns(runs));
     });
 
   program
     .command('show <runId>')
-    .description('show a run: status, pending action with its arguments, audit log')
+    .description('show a run: status, pending action with its arguments, final answer, audit log')
     .option('--json', 'print JSON')
     .action(async (runId: string, opts: { json?: boolean }) => {
       const client = await deps.connect();
@@ -262,7 +388,13 @@ export function buildProgram(deps: CliDeps): Command {
       const state = shown.pendingAction
         ? { ...shown, pendingAction: await client.pendingActionInFull(runId, shown.pendingAction) }
         : shown;
-      print(state, opts.json, () => formatRunState(runId, state));
+      print(state, opts.json, () => {
+        const text = formatRunState(runId, state);
+        const owner = state.pendingAction?.userId;
+        return state.pendingAction && owner
+          ? `${text}\n\n${decisionHints(invocation, runId, state.pendingAction, owner)}`
+          : text;
+      });
     });
 
   program
@@ -326,11 +458,13 @@ export function buildProgram(deps: CliDeps): Command {
     .option('--call <id...>', 'tool_call_id(s) to approve')
     .addOption(new Option('--scope <scope>', 'remember the approval').choices(['once', ...SCOPES]).default('once'))
     .addOption(approverOption())
+    .addOption(actionOption())
+    .addOption(yesOption())
     .addOption(keyOption())
     .action(
       async (
         runId: string,
-        opts: { call?: string[]; scope: 'once' | 'session' | 'always'; as: string; key?: string },
+        opts: { call?: string[]; scope: 'once' | 'session' | 'always'; as: string; key?: string } & ConfirmOptions,
       ) => decide(runId, opts, (id) => ({ tool_call_id: id, decision: 'approve', scope: opts.scope })),
     );
 
@@ -340,13 +474,16 @@ export function buildProgram(deps: CliDeps): Command {
     .option('--call <id...>', 'tool_call_id(s) to reject')
     .option('--reason <text>', 'why (goes back to the model)')
     .addOption(approverOption())
+    .addOption(actionOption())
+    .addOption(yesOption())
     .addOption(keyOption())
-    .action(async (runId: string, opts: { call?: string[]; reason?: string; as: string; key?: string }) =>
-      decide(runId, opts, (id) => ({
-        tool_call_id: id,
-        decision: 'reject',
-        ...(opts.reason ? { reason: opts.reason } : {}),
-      })),
+    .action(
+      async (runId: string, opts: { call?: string[]; reason?: string; as: string; key?: string } & ConfirmOptions) =>
+        decide(runId, opts, (id) => ({
+          tool_call_id: id,
+          decision: 'reject',
+          ...(opts.reason ? { reason: opts.reason } : {}),
+        })),
     );
 
   program
@@ -355,8 +492,10 @@ export function buildProgram(deps: CliDeps): Command {
     .requiredOption('--call <id>', 'tool_call_id to edit')
     .requiredOption('--args <json|@file>', 'the new arguments: a JSON object, or @path to a file holding one')
     .addOption(approverOption())
+    .addOption(actionOption())
+    .addOption(yesOption())
     .addOption(keyOption())
-    .action(async (runId: string, opts: { call: string; args: string; as: string; key?: string }) => {
+    .action(async (runId: string, opts: { call: string; args: string; as: string; key?: string } & ConfirmOptions) => {
       const editedArguments = parseJsonObject(opts.args, '--args');
       await decide(runId, { ...opts, call: [opts.call] }, (id) => ({
         tool_call_id: id,
@@ -371,8 +510,10 @@ export function buildProgram(deps: CliDeps): Command {
     .requiredOption('--call <id>', 'tool_call_id to respond to')
     .requiredOption('--text <text>', 'the tool result the model gets')
     .addOption(approverOption())
+    .addOption(actionOption())
+    .addOption(yesOption())
     .addOption(keyOption())
-    .action(async (runId: string, opts: { call: string; text: string; as: string; key?: string }) =>
+    .action(async (runId: string, opts: { call: string; text: string; as: string; key?: string } & ConfirmOptions) =>
       decide(runId, { ...opts, call: [opts.call] }, (id) => ({
         tool_call_id: id,
         decision: 'respond',
@@ -385,21 +526,78 @@ export function buildProgram(deps: CliDeps): Command {
     .description('answer a question: `hitl answer <runId> "text"` or, for a batch, `--answers \'{"q1":"…"}\'`')
     .option('--answers <json|@file>', 'answers of a batch, by question id')
     .addOption(approverOption())
+    .addOption(actionOption())
+    .addOption(yesOption())
     .addOption(keyOption())
-    .action(async (runId: string, words: string[], opts: { answers?: string; as: string; key?: string }) => {
-      const client = await deps.connect();
-      const pending = await requirePending(client, runId);
-      if (pending.payload.type !== 'ask_user_question') {
+    .action(
+      async (runId: string, words: string[], opts: { answers?: string; as: string; key?: string } & ConfirmOptions) => {
+        const client = await deps.connect();
+        const pending = await requirePending(client, runId, opts.action);
+        if (pending.payload.type !== 'ask_user_question') {
+          throw new CliError(
+            'DecisionNotPermitted',
+            'this action is a tool approval: use approve / reject / edit / respond',
+          );
+        }
+        const base = { actionId: pending.actionId, approver: opts.as };
+        const resolution: Resolution = opts.answers
+          ? { ...base, answers: parseJsonObject(opts.answers, '--answers') }
+          : { ...base, answer: words.join(' ') };
+        await confirmDecision(runId, pending, 'send this answer', opts);
+        await resolveWith(runId, resolution, opts.key);
+      },
+    );
+
+  program
+    .command('token')
+    .description(
+      'mint a bearer token for the HTTP API and the console of npm start (dev mode only: signs with .temporal/dev-jwt-secret)',
+    )
+    .requiredOption('--user <sub>', 'the token subject: who the API takes you for')
+    .option('--ttl <span>', 'lifetime: seconds, or like 30m, 12h, 7d', '12h')
+    .option(
+      '--claim <name=value...>',
+      "extra claims for the agents' claim rules, e.g. role=approver (repeat a name for a list)",
+    )
+    .option('--json', 'print JSON')
+    .action(async (opts: { user: string; ttl: string; claim?: string[]; json?: boolean }) => {
+      const env = deps.env ?? process.env;
+      if (env.HITL_JWT_SECRET || env.HITL_JWKS_URL) {
         throw new CliError(
-          'DecisionNotPermitted',
-          'this action is a tool approval: use approve / reject / edit / respond',
+          'NotDevMode',
+          `${env.HITL_JWT_SECRET ? 'HITL_JWT_SECRET' : 'HITL_JWKS_URL'} is set: the API verifies tokens with it, not with the dev secret; tokens come from your identity provider`,
         );
       }
-      const base = { actionId: pending.actionId, approver: opts.as };
-      const resolution: Resolution = opts.answers
-        ? { ...base, answers: parseJsonObject(opts.answers, '--answers') }
-        : { ...base, answer: words.join(' ') };
-      await resolveWith(runId, resolution, opts.key);
+      const file = deps.devSecretFile ?? DEV_SECRET_FILE;
+      const secret = readDevSecret(file);
+      if (secret === undefined) {
+        throw new CliError(
+          'NoDevSecret',
+          `no dev secret in ${file}: run npm start once (it creates it); outside dev mode tokens come from your identity provider`,
+        );
+      }
+      const sub = z.string().trim().min(1).max(256).safeParse(opts.user);
+      if (!sub.success) throw new CliError('InvalidArguments', '--user must be 1 to 256 characters');
+      const { ttl, seconds } = tokenTtl(opts.ttl);
+      const claims = parseClaims(opts.claim ?? []);
+      const token = await issueDevToken(secret, sub.data, ttl, {
+        ...(env.HITL_JWT_ISSUER ? { issuer: env.HITL_JWT_ISSUER } : {}),
+        ...(env.HITL_JWT_AUDIENCE ? { audience: env.HITL_JWT_AUDIENCE } : {}),
+        claims,
+      });
+      const expiresAt = new Date(Date.now() + seconds * 1000).toISOString();
+      if (opts.json) {
+        print({ token, sub: sub.data, claims, expiresAt }, true, () => '');
+        return;
+      }
+      io.out(`${token}\n`);
+      const api = readDevEnv()?.values.HITL_API_URL;
+      const described = Object.entries(claims).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`);
+      io.err(
+        `token for "${sub.data}"${described.length ? ` (${described.join(', ')})` : ''}, valid until ${expiresAt}` +
+          (api ? `; console: ${api}/console#token=${encodeURIComponent(token)}` : '') +
+          '\n',
+      );
     });
 
   program
@@ -460,16 +658,69 @@ export async function main(argv: string[], deps: CliDeps): Promise<number> {
       deps.io.err(`hitl: RunNotFound: ${error.message}\n`);
       return 2;
     }
+    if (error instanceof z.ZodError) {
+      deps.io.err(`hitl: InvalidArguments: ${describeIssues(error)}\n`);
+      return 2;
+    }
     const type = error instanceof Error && 'type' in error && typeof error.type === 'string' ? `${error.type}: ` : '';
     deps.io.err(`hitl: ${type}${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
 }
 
-/** Entry point of the `hitl` bin: real stdout/stderr, the client from the environment. */
+/** True when `command` on PATH is this checkout's bin/hitl (e.g. after `npm link`). */
+function ourBinOnPath(command: string, env: NodeJS.ProcessEnv): boolean {
+  let ours: string;
+  try {
+    ours = realpathSync(join(__dirname, '..', '..', 'bin', 'hitl'));
+  } catch {
+    return false;
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      const candidate = join(dir, command);
+      accessSync(candidate, constants.X_OK);
+      return realpathSync(candidate) === ours;
+    } catch {
+      // not in this folder
+    }
+  }
+  return false;
+}
+
+/** How the user ran us, so printed hints run as printed. */
+export function invocationOf(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.npm_lifecycle_event === 'hitl') return 'npm run -s hitl --';
+  // npx (npm exec) puts the bin on PATH for its own run only: the user's shell does not have it.
+  if (env.npm_command === 'exec') return 'npx hitl';
+  if (ourBinOnPath('hitl', env)) return 'hitl';
+  return 'npx hitl';
+}
+
+/** A yes/no question on the terminal (stderr, so stdout stays clean); undefined without a terminal. */
+function terminalConfirm(): ((question: string) => Promise<boolean>) | undefined {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  return async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return /^y(es)?$/i.test((await rl.question(question)).trim());
+    } finally {
+      rl.close();
+    }
+  };
+}
+
+/** Entry point of the `hitl` bin: real stdout/stderr, the client from the environment (or a running npm start). */
 export function runFromProcess(): void {
   const io: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
-  void main(process.argv.slice(2), { connect: () => connectHitlClient(), io }).then((code) => process.exit(code));
+  const confirm = terminalConfirm();
+  void main(process.argv.slice(2), {
+    connect: () => connectHitlClient(clientEnvironment()),
+    io,
+    invocation: invocationOf(),
+    ...(confirm ? { confirm } : {}),
+  }).then((code) => process.exit(code));
 }
 
 if (require.main === module) runFromProcess();

@@ -28,6 +28,19 @@ export class IdempotencyKeyReusedError extends Error {
   }
 }
 
+/** The Temporal server did not answer at the configured address. */
+export class TemporalUnreachableError extends Error {
+  override readonly name = 'TemporalUnreachableError';
+  readonly type = 'TemporalUnreachable';
+  constructor(
+    readonly address: string,
+    readonly source: string,
+    cause?: unknown,
+  ) {
+    super(`cannot reach Temporal at ${address} (from ${source}) — is npm start running?`, { cause });
+  }
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -7,11 +7,19 @@ import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { HITL_SEARCH_ATTRIBUTES } from '../contracts';
 import { ensureSearchAttributes, searchAttributeCliArgs, SearchAttributeTypeMismatchError } from './search-attributes';
+import { DevServerError } from './errors';
+import { acquireStateLock, displayPath, processAlive, type StateLock } from './state-lock';
 import { resolveTemporalCliPath, TEMPORAL_DIR } from './temporal-cli';
 
 export const DEFAULT_DEV_SERVER_DB = path.join(TEMPORAL_DIR, 'dev.db');
-export const DEFAULT_DEV_SERVER_LOG = path.join(TEMPORAL_DIR, 'dev-server.log');
-const PID_FILE = path.join(TEMPORAL_DIR, 'dev-server.pid');
+/** Log of the dev server on `port` (one per instance: two instances never share a log). */
+export function defaultDevServerLog(port: number): string {
+  return path.join(TEMPORAL_DIR, `dev-server-${port}.log`);
+}
+/** What the launcher records about the dev server on `port`, for the port-in-use hint. */
+function instanceFileOf(port: number): string {
+  return path.join(TEMPORAL_DIR, `dev-server-${port}.json`);
+}
 const STDERR_TAIL_LINES = 40;
 
 export interface DevServerOptions {
@@ -37,7 +45,7 @@ export interface DevServerOptions {
    * (dial errors while it starts, poll errors while it stops) only go to the log file.
    */
   onOutput?: (line: string, stream: 'stdout' | 'stderr') => void;
-  /** Everything the server writes, rewritten at each start. Default `.temporal/dev-server.log`; '' = none. */
+  /** Everything the server writes, rewritten at each start. Default `.temporal/dev-server-<port>.log`; '' = none. */
   logFile?: string;
   /**
    * Stop the server on SIGINT/SIGTERM and exit (130/143). Default true; turn it off when the caller
@@ -61,6 +69,8 @@ export interface DevServer {
   namespace: string;
   /** Absolute path of the SQLite file, undefined when in memory. */
   dbFilename: string | undefined;
+  /** The server's log file, undefined when none. */
+  logFile: string | undefined;
   pid: number;
   /** Search attributes the launcher had to add through the operator service (none when the CLI registered them). */
   addedSearchAttributes: string[];
@@ -70,10 +80,7 @@ export interface DevServer {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-/** A launcher error whose message is meant for the user as is (no stack trace needed). */
-export class DevServerError extends Error {
-  override readonly name: string = 'DevServerError';
-}
+export { DevServerError };
 
 export class PortInUseError extends DevServerError {
   override readonly name = 'PortInUseError';
@@ -81,10 +88,9 @@ export class PortInUseError extends DevServerError {
     readonly port: number,
     readonly envVar: string,
     hint = '',
+    what = 'another Temporal server',
   ) {
-    super(
-      `port ${port} is in use — is another Temporal server running? Set ${envVar}=<free port> to use another one${hint}`,
-    );
+    super(`port ${port} is in use — is ${what} running? Set ${envVar}=<free port> to use another one${hint}`);
   }
 }
 
@@ -100,10 +106,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
   const cliPath = options.cliPath ?? resolveTemporalCliPath(env);
   const onOutput = options.onOutput ?? defaultOnOutput;
-  const logFile = options.logFile ?? DEFAULT_DEV_SERVER_LOG;
+  const logFile = options.logFile ?? defaultDevServerLog(port);
+  const connectHost = ip === '0.0.0.0' || ip === '::' ? '127.0.0.1' : ip;
+  const address = hostPort(connectHost, port);
+  const uiUrl = headless ? undefined : `http://${hostPort(connectHost, uiPort)}`;
 
-  await assertPortFree(ip, port, 'TEMPORAL_DEV_PORT');
-  if (!headless) await assertPortFree(ip, uiPort, 'TEMPORAL_UI_PORT');
+  let lock: StateLock | undefined;
   if (dbFilename) {
     try {
       fs.mkdirSync(path.dirname(dbFilename), { recursive: true }); // the CLI does not create it
@@ -112,6 +120,20 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         `cannot create the folder of ${dbFilename} (TEMPORAL_DEV_DB): ${(err as Error).message}`,
       );
     }
+    // One server per database: before the ports, so a second instance on other ports is refused too.
+    lock = acquireStateLock(dbFilename, {
+      ownerPid: process.pid,
+      address,
+      ...(uiUrl ? { uiUrl } : {}),
+      startedAt: new Date().toISOString(),
+    });
+  }
+  try {
+    await assertPortFree(ip, port, 'TEMPORAL_DEV_PORT');
+    if (!headless) await assertPortFree(ip, uiPort, 'TEMPORAL_UI_PORT');
+  } catch (err) {
+    lock?.release();
+    throw err;
   }
 
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--namespace', namespace];
@@ -168,7 +190,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       }
       process.removeListener('exit', killOnExit);
       removeSignalHandlers();
-      removePidFile(child.pid);
+      removeInstanceFile(port, child.pid);
+      lock?.release();
     })();
     return stopping;
   };
@@ -186,17 +209,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     };
   }
 
-  const connectHost = ip === '0.0.0.0' || ip === '::' ? '127.0.0.1' : ip;
-  const address = hostPort(connectHost, port);
   try {
     await spawned;
-    writePidFile(child.pid);
+    writeInstanceFile(port, { serverPid: child.pid, ownerPid: process.pid, address, dbFilename });
     const addedSearchAttributes = await waitUntilReady({ address, namespace, readyTimeoutMs, exited, tail });
     return {
       address,
-      uiUrl: headless ? undefined : `http://${hostPort(connectHost, uiPort)}`,
+      uiUrl,
       namespace,
       dbFilename,
+      logFile: logFile ? path.resolve(logFile) : undefined,
       pid: child.pid as number,
       addedSearchAttributes,
       exited,
@@ -247,53 +269,78 @@ async function waitUntilReady(opts: {
 }
 
 /** Throws {@link PortInUseError} unless we can listen on ip:port right now. */
-export async function assertPortFree(ip: string, port: number, envVar: string): Promise<void> {
+export async function assertPortFree(
+  ip: string,
+  port: number,
+  envVar: string,
+  what = 'another Temporal server',
+): Promise<void> {
   const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
     const server = net.createServer();
     server.once('error', (err: NodeJS.ErrnoException) => resolve(err));
     server.listen({ host: ip, port, exclusive: true }, () => server.close(() => resolve(undefined)));
   });
   if (!error) return;
-  if (error.code === 'EADDRINUSE') throw new PortInUseError(port, envVar, earlierServerHint());
+  if (error.code === 'EADDRINUSE') {
+    throw new PortInUseError(port, envVar, what === 'another Temporal server' ? earlierServerHint(port) : '', what);
+  }
   if (error.code === 'EACCES')
     throw new DevServerError(`port ${port} needs privileges; set ${envVar}=<port above 1024>`);
-  if (error.code === 'EADDRNOTAVAIL')
-    throw new DevServerError(`cannot bind ${ip}: no such local address (TEMPORAL_DEV_IP)`);
+  if (error.code === 'EADDRNOTAVAIL') throw new DevServerError(`cannot bind ${ip}: no such local address`);
   throw new DevServerError(`cannot listen on ${hostPort(ip, port)}: ${error.message}`);
 }
 
-function earlierServerHint(): string {
-  const pid = readPidFile();
-  if (pid === undefined) return '';
-  try {
-    process.kill(pid, 0);
-    return ` (a dev server started earlier from this repo still runs as pid ${pid}: kill ${pid})`;
-  } catch {
-    return '';
-  }
+/** What `npm start` records about the dev server it runs on a port. */
+interface InstanceRecord {
+  serverPid: number | undefined;
+  ownerPid: number;
+  address: string;
+  dbFilename: string | undefined;
 }
 
-function writePidFile(pid: number | undefined): void {
-  if (pid === undefined) return;
+/**
+ * Who holds the port, when it is a dev server started from this repo: the server of a live launcher (not
+ * a leftover, so the hint does not tell to kill it), or a leftover whose launcher is gone.
+ */
+function earlierServerHint(port: number): string {
+  const record = readInstanceFile(port);
+  if (record?.serverPid === undefined || !processAlive(record.serverPid)) return '';
+  const state = record.dbFilename ? `, state in ${displayPath(record.dbFilename)}` : '';
+  if (processAlive(record.ownerPid)) {
+    return ` (the dev server of the npm start running as pid ${record.ownerPid}${state}; a second instance needs other ports and TEMPORAL_DEV_DB=<another file>)`;
+  }
+  return ` (a dev server left over from an npm start that is gone still runs as pid ${record.serverPid}: kill ${record.serverPid})`;
+}
+
+function writeInstanceFile(port: number, record: InstanceRecord): void {
+  if (record.serverPid === undefined) return;
   try {
     fs.mkdirSync(TEMPORAL_DIR, { recursive: true });
-    fs.writeFileSync(PID_FILE, `${pid}\n`);
+    fs.writeFileSync(instanceFileOf(port), `${JSON.stringify(record)}\n`);
   } catch {
     // only used for a hint
   }
 }
 
-function readPidFile(): number | undefined {
+function readInstanceFile(port: number): InstanceRecord | undefined {
   try {
-    const pid = Number.parseInt(fs.readFileSync(PID_FILE, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const raw = JSON.parse(fs.readFileSync(instanceFileOf(port), 'utf8')) as Partial<InstanceRecord>;
+    if (typeof raw.ownerPid !== 'number' || typeof raw.address !== 'string') return undefined;
+    return {
+      serverPid: typeof raw.serverPid === 'number' ? raw.serverPid : undefined,
+      ownerPid: raw.ownerPid,
+      address: raw.address,
+      dbFilename: typeof raw.dbFilename === 'string' ? raw.dbFilename : undefined,
+    };
   } catch {
     return undefined;
   }
 }
 
-function removePidFile(pid: number | undefined): void {
-  if (pid !== undefined && readPidFile() === pid) fs.rmSync(PID_FILE, { force: true });
+function removeInstanceFile(port: number, serverPid: number | undefined): void {
+  if (serverPid !== undefined && readInstanceFile(port)?.serverPid === serverPid) {
+    fs.rmSync(instanceFileOf(port), { force: true });
+  }
 }
 
 function forwardLines(child: ChildProcess, onLine: (line: string, stream: 'stdout' | 'stderr') => void): void {

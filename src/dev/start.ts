@@ -6,9 +6,11 @@
 // Ctrl-C / SIGTERM stop everything in reverse order: surfaces, worker (drains), server.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { DevServerError, startDevServer } from './dev-server';
+import { assertPortFree, DevServerError, startDevServer } from './dev-server';
+import { DEV_ENV_FILE, removeDevEnv, writeDevEnv } from './dev-env';
+import { displayPath } from './state-lock';
 import { REPO_ROOT, TemporalCliNotFoundError } from './temporal-cli';
-import { startApiSurface } from '../server';
+import { apiListenAddress, ApiStartError, startApiSurface } from '../server';
 import { ConfigError, configSourceFromEnv } from '../agent-config';
 import { createDefaultToolRegistry } from '../activities';
 
@@ -17,6 +19,8 @@ export interface Surface {
   name: string;
   /** One line for the banner, e.g. `HTTP API  http://127.0.0.1:3000`. */
   banner?: string;
+  /** Variables for the tools of another terminal (written to .temporal/dev.env), e.g. `HITL_API_URL`. */
+  env?: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -49,6 +53,9 @@ async function main(): Promise<void> {
         .map((tool) => tool.name),
     ),
   });
+  // The API's port is checked before anything starts, so a clash is one line and nothing to clean up.
+  const api = apiListenAddress();
+  if (api.port !== 0) await assertPortFree(api.host, api.port, 'HITL_API_PORT', 'another npm start (its HTTP API)');
   installTemporalCli();
 
   const server = await startDevServer({ handleSignals: false, detached: true });
@@ -64,11 +71,19 @@ async function main(): Promise<void> {
   console.log(`Temporal dev server  ${server.address}  (namespace ${server.namespace}, ${db})`);
   const agentIds = agents.current().config.agents.map((agent) => agent.id);
   console.log(`Agents               ${agentIds.join(', ') || 'none'}  (from ${agents.description})`);
-  if (server.uiUrl) console.log(`Temporal Web UI      ${server.uiUrl}`);
+  if (server.uiUrl) {
+    console.log(`Temporal Web UI      ${server.uiUrl}`);
+    // The list view has no summary column; a query in the address filters it (save it as a view there).
+    const paused = encodeURIComponent('HitlStatus="requires_action"');
+    console.log(
+      `  paused runs        ${server.uiUrl}/namespaces/${encodeURIComponent(server.namespace)}/workflows?query=${paused}`,
+    );
+  }
   if (server.addedSearchAttributes.length > 0) {
     console.log(`registered search attributes: ${server.addedSearchAttributes.join(', ')}`);
   }
 
+  process.on('exit', () => removeDevEnv());
   let shuttingDown: Promise<void> | undefined;
   let surfaces: Surface[] = [];
   const worker = startWorker();
@@ -81,6 +96,7 @@ async function main(): Promise<void> {
         await surface.stop().catch((err: unknown) => console.error(`stopping ${surface.name} failed: ${String(err)}`));
       }
       await stopChild(worker, WORKER_STOP_TIMEOUT_MS);
+      removeDevEnv();
       await server.stop();
       console.log('stopped');
       process.exit(exitCode);
@@ -118,7 +134,7 @@ async function main(): Promise<void> {
     if (!shuttingDown) {
       void shutdown(
         1,
-        `Temporal dev server exited unexpectedly (${signal ?? `code ${code}`}); see .temporal/dev-server.log`,
+        `Temporal dev server exited unexpectedly (${signal ?? `code ${code}`})${server.logFile ? `; see ${displayPath(server.logFile)}` : ''}`,
       );
     }
   });
@@ -131,6 +147,17 @@ async function main(): Promise<void> {
     onCrash: (name, reason) => void shutdown(1, `${name} stopped unexpectedly: ${reason}; stopping the stack`),
   });
   for (const surface of surfaces) if (surface.banner) console.log(surface.banner);
+  // Another terminal finds this stack through .temporal/dev.env: `hitl` reads it by itself, a shell sources it.
+  writeDevEnv({
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_NAMESPACE: server.namespace,
+    ...(server.uiUrl ? { HITL_WEB_UI_URL: server.uiUrl } : {}),
+    ...surfaces.reduce<Record<string, string>>((all, surface) => ({ ...all, ...surface.env }), {}),
+  });
+  console.log(
+    `Other terminals      npx hitl … finds this stack by itself; for the Temporal CLI and curl: source ${displayPath(DEV_ENV_FILE)}`,
+  );
+  console.log(`                     (or: export TEMPORAL_ADDRESS=${server.address})`);
   console.log('ready — Ctrl-C to stop');
 }
 
@@ -211,7 +238,12 @@ async function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> 
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof DevServerError || err instanceof TemporalCliNotFoundError || err instanceof ConfigError) {
+  if (
+    err instanceof DevServerError ||
+    err instanceof TemporalCliNotFoundError ||
+    err instanceof ConfigError ||
+    err instanceof ApiStartError
+  ) {
     console.error(err.message);
   } else {
     console.error(err);

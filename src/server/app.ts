@@ -46,6 +46,7 @@ import { approverClaimsFor } from '../policy';
 import { AuthError, bearerToken, createAuthenticator, type AuthConfig, type Identity } from './auth';
 import { consoleRoutes, normalizeWebUiUrl } from './console';
 import { RunEventStreams, streamRunEvents, type RunEventStreamOptions } from './events';
+import { grantOffersOf, readPinnedRunConfig } from './grant-offers';
 import { ApiError, errorResponses, refusalToHttp, type ErrorBody, type ErrorType } from './http-errors';
 import { isOwner, mayApprove, mayRead, readRunAccess, type RunAccess } from './run-access';
 import {
@@ -220,8 +221,9 @@ function toErrorResponse(error: FastifyError, request: FastifyRequest): ApiError
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError('UnsupportedMediaType', 'Send the body as application/json');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ApiError('InvalidRequest', 'The body is not valid JSON');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ApiError('InvalidRequest', `The body is not valid JSON: ${error.message}`);
+      return new ApiError('InvalidRequest', 'The body is empty; send a JSON object');
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     return new ApiError('InvalidRequest', error.message);
@@ -321,14 +323,13 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
   };
   const sub = (request: FastifyRequest): string => identity(request).sub;
 
-  /** The run's access data; 403 unless the caller owns the run or may approve it. */
+  /**
+   * The run's access data; 404 RunNotFound, exactly as for an unknown id, unless the caller owns the run
+   * or may approve it: a stranger learns nothing, not even that the run exists.
+   */
   const readableRun = async (runId: string, caller: Identity): Promise<RunAccess> => {
     const access = await readRunAccess(hitl, runId);
-    if (!mayRead(access, caller)) {
-      throw new ApiError('NotAuthorized', `"${caller.sub}" is neither the owner nor an approver of run ${runId}`, {
-        approver: caller.sub,
-      });
-    }
+    if (!mayRead(access, caller)) throw new RunNotFoundError(runId);
     return access;
   };
 
@@ -487,13 +488,16 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
           operationId: 'getRun',
           summary: 'Run state (status, pending action, transcript, audit log) with owner and approvers',
           params: RunIdParamsSchema,
-          response: { 200: RunViewSchema, ...errorResponses(401, 403, 404, 503) },
+          response: { 200: RunViewSchema, ...errorResponses(401, 404, 503) },
         },
       },
       async (request) => {
         const caller = identity(request);
         const access = await readableRun(request.params.runId, caller);
-        const state = await hitl.getRunState(request.params.runId);
+        const [state, config] = await Promise.all([
+          hitl.getRunState(request.params.runId),
+          readPinnedRunConfig(hitl, request.params.runId),
+        ]);
         return {
           ...state,
           pendingAction: state.pendingAction && (await hitl.pendingActionInFull(access.runId, state.pendingAction)),
@@ -507,6 +511,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
           approvers: access.approvers.users,
           approverClaims: access.approvers.claims,
           caller: { sub: caller.sub, owner: isOwner(access, caller.sub), approver: mayApprove(access, caller) },
+          grantOffers: config ? grantOffersOf(config) : null,
         };
       },
     );
@@ -519,7 +524,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
           operationId: 'getPendingAction',
           summary: 'The pending action, or null when the run is not waiting for a decision',
           params: RunIdParamsSchema,
-          response: { 200: PendingResponseSchema, ...errorResponses(401, 403, 404, 503) },
+          response: { 200: PendingResponseSchema, ...errorResponses(401, 404, 503) },
         },
       },
       async (request) => {
@@ -574,8 +579,10 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
           description:
             'The approver is the token subject; an `approver` field in the body is ignored. Refusals: 400 ' +
             'InvalidResolution / UndecidedToolCalls / IncompleteDecision / AnswerRequired / AnswerTooLong / ' +
-            'UnknownQuestionId; 403 NotAuthorized / DecisionNotPermitted; 404 RunNotFound; 409 StaleAction / ' +
-            'AlreadyResolved / ActionExpired / NoPendingAction. With `Idempotency-Key`, a retry returns the first answer.',
+            'UnknownQuestionId, and DecisionNotPermitted for a `tool_call_id` the action does not have; 403 ' +
+            'NotAuthorized, and DecisionNotPermitted for a decision the call does not allow; 404 RunNotFound ' +
+            '(also a run the caller may neither read nor approve); 409 StaleAction / AlreadyResolved / ' +
+            'ActionExpired / NoPendingAction. With `Idempotency-Key`, a retry returns the first answer.',
           params: RunIdParamsSchema,
           headers: ResolveHeadersSchema,
           body: ResolveBodySchema,
@@ -621,7 +628,8 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
       async (request, reply) => {
         const caller = sub(request);
         const { runId } = request.params;
-        const access = await readRunAccess(hitl, runId);
+        // Strangers get 404; an approver who is not the owner may read the run, so is told why not.
+        const access = await readableRun(runId, identity(request));
         if (!isOwner(access, caller)) {
           throw new ApiError('NotAuthorized', `Only the owner of run ${runId} may abort it`, { sub: caller });
         }
@@ -661,7 +669,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
               description: 'text/event-stream',
               content: { 'text/event-stream': { schema: z.string() } },
             },
-            ...errorResponses(401, 403, 404, 503),
+            ...errorResponses(401, 404, 503),
           },
         },
       },

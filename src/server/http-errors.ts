@@ -88,13 +88,21 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The HTTP status of one refusal. `DecisionNotPermitted` covers two cases (wire): a decision the call
+ * does not allow (403: the caller may not do that; details carry `allowed_decisions`) and a request that
+ * names no such call (an unknown or repeated `tool_call_id`, decisions for a question: 400, the request
+ * itself is wrong).
+ */
+export function statusOfRefusal(refusal: Refusal): 400 | 403 | 409 {
+  if (refusal.type === 'DecisionNotPermitted' && !Array.isArray(refusal.details?.allowed_decisions)) return 400;
+  return REFUSAL_HTTP_STATUS[refusal.type];
+}
+
 /** A workflow refusal as an HTTP answer. */
-export function refusalToHttp(refusal: Refusal): {
-  status: (typeof REFUSAL_HTTP_STATUS)[RefusalType];
-  body: ErrorBody;
-} {
+export function refusalToHttp(refusal: Refusal): { status: 400 | 403 | 409; body: ErrorBody } {
   return {
-    status: REFUSAL_HTTP_STATUS[refusal.type],
+    status: statusOfRefusal(refusal),
     body: { error: refusal.message, type: refusal.type, details: refusal.details ?? {} },
   };
 }

@@ -7,6 +7,7 @@ import { connectHitlClient, type HitlClient } from '../client';
 import { buildApi } from './app';
 import { AuthConfigError, issueDevToken, loadAuthConfigFromEnv, type AuthConfig } from './auth';
 import { CONSOLE_PATH, normalizeWebUiUrl } from './console';
+import { DEV_SECRET_FILE, loadOrCreateDevSecret } from './dev-secret';
 
 export const DEFAULT_API_PORT = 8787;
 export const DEFAULT_API_HOST = '127.0.0.1';
@@ -29,6 +30,11 @@ export interface StartApiServerOptions {
   dev?: boolean;
   /** Subject of the dev token. Default `HITL_DEV_USER`, else "u1". */
   devUser?: string;
+  /**
+   * Dev mode without a configured key: keep the secret in this file (created when missing) instead of a
+   * throwaway one, so tokens outlive a restart. `npm start` and `npm run api` use `.temporal/dev-jwt-secret`.
+   */
+  devSecretFile?: string;
   logger?: FastifyServerOptions['logger'];
   /** Base URL of the Temporal Web UI for the console's run links. Default `HITL_WEB_UI_URL`. */
   webUiUrl?: string;
@@ -47,11 +53,23 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/** A start-up failure whose message is meant for the user as is (one line, no stack trace). */
+export class ApiStartError extends Error {
+  override readonly name = 'ApiStartError';
+}
+
 function portFrom(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`HITL_API_PORT is not a port: ${value}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ApiStartError(`HITL_API_PORT is not a port: ${value}`);
+  }
   return port;
+}
+
+/** Where `startApiServer` listens by default: `HITL_API_HOST` / `HITL_API_PORT`, else 127.0.0.1:8787. */
+export function apiListenAddress(env: NodeJS.ProcessEnv = process.env): { host: string; port: number } {
+  return { host: env.HITL_API_HOST || DEFAULT_API_HOST, port: portFrom(env.HITL_API_PORT) ?? DEFAULT_API_PORT };
 }
 
 export async function startApiServer(options: StartApiServerOptions = {}): Promise<ApiServer> {
@@ -64,7 +82,11 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
         'No token verification configured: set HITL_JWT_SECRET (HS256) or HITL_JWKS_URL, or HITL_DEV=1 for a throwaway dev secret',
       );
     }
-    auth = { kind: 'secret', secret: randomBytes(32).toString('base64url') };
+    const secret =
+      options.devSecretFile !== undefined
+        ? loadOrCreateDevSecret(options.devSecretFile)
+        : randomBytes(32).toString('base64url');
+    auth = { kind: 'secret', secret };
   }
   const webUiUrl = options.webUiUrl ?? env.HITL_WEB_UI_URL;
   normalizeWebUiUrl(webUiUrl); // a bad URL fails before any connection is opened
@@ -88,8 +110,8 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
     agents,
     ...(webUiUrl !== undefined && webUiUrl !== '' ? { webUiUrl } : {}),
   });
-  const port = options.port ?? portFrom(env.HITL_API_PORT) ?? DEFAULT_API_PORT;
-  const host = options.host ?? env.HITL_API_HOST ?? DEFAULT_API_HOST;
+  const port = options.port ?? apiListenAddress(env).port;
+  const host = options.host ?? apiListenAddress(env).host;
   let url: string;
   try {
     url = await app.listen({ port, host });
@@ -97,7 +119,7 @@ export async function startApiServer(options: StartApiServerOptions = {}): Promi
     await app.close();
     if (ownClient) await client.client.connection.close();
     if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
-      throw new Error(`port ${port} on ${host} is in use — set HITL_API_PORT to another port`);
+      throw new ApiStartError(`port ${port} on ${host} is in use — set HITL_API_PORT=<free port> to use another one`);
     }
     throw error;
   }
@@ -150,16 +172,21 @@ export function describeApiServer(server: ApiServer): string {
  */
 export async function startApiSurface(
   options: Omit<StartApiServerOptions, 'dev'> = {},
-): Promise<{ name: string; banner: string; stop(): Promise<void> }> {
+): Promise<{ name: string; banner: string; env: Record<string, string>; stop(): Promise<void> }> {
   const env = options.env ?? process.env;
   // Request logs would drown the stack's terminal: warnings and errors only, unless HITL_LOG_LEVEL says otherwise.
   const logger = options.logger ?? { level: env.HITL_LOG_LEVEL ?? 'warn' };
-  const server = await startApiServer({ ...options, logger, dev: true });
-  return { name: 'HTTP API', banner: describeApiServer(server), stop: () => server.close() };
+  const server = await startApiServer({ devSecretFile: DEV_SECRET_FILE, ...options, logger, dev: true });
+  return {
+    name: 'HTTP API',
+    banner: describeApiServer(server),
+    env: { HITL_API_URL: server.url, ...(server.devToken ? { HITL_TOKEN: server.devToken } : {}) },
+    stop: () => server.close(),
+  };
 }
 
 async function main(): Promise<void> {
-  const server = await startApiServer();
+  const server = await startApiServer(process.env.HITL_DEV === '1' ? { devSecretFile: DEV_SECRET_FILE } : {});
   process.stdout.write(`${describeApiServer(server)}\n`);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

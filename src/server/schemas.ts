@@ -18,6 +18,7 @@ import {
   RevokeGrantRequestSchema,
   RevokeGrantResultSchema,
 } from '../contracts';
+import { GrantOfferSchema } from './grant-offers';
 
 export const RunIdParamsSchema = z.object({
   runId: z.string().min(1).max(256).describe('workflow id of the generation run'),
@@ -80,12 +81,23 @@ export const StartRunHeadersSchema = z.looseObject({
   ),
 });
 
+/** What a bad `limit` is told, with what it sent (`limit=abc`: `expected an integer from 1 to 1000, got "abc"`). */
+function limitError(issue: { input?: unknown }): string {
+  return `expected an integer from 1 to 1000, got ${JSON.stringify(String(issue.input))}`;
+}
+
 /** `GET /runs` filters; the owner is always the caller. */
 export const ListRunsQuerySchema = z.object({
   status: RunStatusSchema.optional().describe('only runs with this HitlStatus'),
   tool: FilterValueSchema.optional().describe('only runs waiting for a decision on this tool'),
   conversationId: FilterValueSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,4}$/, { error: limitError })
+    .transform(Number)
+    .pipe(z.number().int().min(1, { error: limitError }).max(1000, { error: limitError }))
+    .default(100)
+    .describe('at most this many runs (1 to 1000, default 100)'),
 });
 
 /** One run of a listing, from Temporal visibility (search attributes). */
@@ -117,6 +129,14 @@ export const RunViewSchema = RunStateSchema.extend({
     owner: z.boolean().describe('the caller owns the run (may abort it)'),
     approver: z.boolean().describe('the caller may resolve its pending actions'),
   }),
+  grantOffers: z
+    .record(z.string(), GrantOfferSchema)
+    .nullable()
+    .describe(
+      'per tool of the run: the remembered scopes (session, always) an approval may use because they take ' +
+        'effect under its pinned policy, or why not (an explicit ask entry always asks); null when the ' +
+        'configuration cannot be read yet',
+    ),
 });
 export type RunView = z.infer<typeof RunViewSchema>;
 

@@ -194,11 +194,23 @@ describe('approver console (browser, real API, real dev server)', function () {
     await page.screenshot({ path: join(RESULTS_DIR, 'console-paused.png') });
 
     await card.getByRole('radio', { name: 'Approve' }).check();
-    assert.equal(await card.getByRole('radio', { name: /^Once/ }).isChecked(), true, 'scope defaults to once');
+    // delete_* is an explicit ask entry of the demo agent: a remembered approval would never count, so
+    // the console does not offer one, and says why.
+    const onceOnly = card.locator('[data-grant-offer="once-only"]');
+    await onceOnly.waitFor();
+    assert.equal(await onceOnly.locator('.field-label').textContent(), 'Approved once');
+    assert.equal(
+      await onceOnly.locator('.hint').textContent(),
+      'It will ask again next time: the agent\'s policy asks for delete_file every time (ask: "delete_*"); a remembered approval never overrides it',
+    );
+    assert.equal(await card.getByRole('radio', { name: /^Always/ }).count(), 0);
+    assert.equal(await card.getByRole('radio', { name: /^This conversation/ }).count(), 0);
     await submit.click();
     await page.locator('.alert-success', { hasText: 'Decision sent' }).waitFor();
     await expectCompleted();
-    await page.locator('.final', { hasText: 'Done: old-report.txt is gone.' }).waitFor();
+    await page
+      .locator('.final', { hasText: 'Done. The list_files result above shows what your folder holds now.' })
+      .waitFor();
     await page.locator('.feed-item', { hasText: 'Tool result: delete_file · success' }).waitFor();
     const audit = page.locator('table.audit tbody tr', { hasText: 'accepted' });
     await assertText(audit, [USER, 'update', 'call_2', 'approve · once', pending.actionId.slice(0, 8)]);

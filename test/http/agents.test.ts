@@ -385,7 +385,7 @@ describe('HTTP API: agents and the trust boundary of POST /runs (real server, re
   });
 
   describe('claim-rule approvers over HTTP', () => {
-    it('a user whose token has role=approver reads and resolves; role=viewer gets 403; a body cannot forge claims', async () => {
+    it('a user whose token has role=approver reads and resolves; role=viewer gets 404; a body cannot forge claims', async () => {
       const folder = userSandboxDir(h.sandboxDir, 'u1');
       await mkdir(folder, { recursive: true });
       await writeFile(join(folder, 'gone.txt'), 'bye');
@@ -406,19 +406,20 @@ describe('HTTP API: agents and the trust boundary of POST /runs (real server, re
       const carolPending = await as('carol').get<{ pendingAction: PendingAction | null }>(`/runs/${runId}/pending`);
       assert.equal(carolPending.body.pendingAction?.actionId, pendingAction.actionId);
 
+      // Not told that the run exists: the 404 of an unknown id.
       for (const path of [`/runs/${runId}`, `/runs/${runId}/pending`]) {
         const res = await as('victor').get<ErrorBody>(path);
-        assert.equal(res.status, 403, path);
-        assert.equal(res.body.type, 'NotAuthorized');
+        assert.equal(res.status, 404, path);
+        assert.equal(res.body.type, 'RunNotFound');
       }
       const events = await openSse(`${base}/runs/${runId}/events`, tokens.victor);
       events.close();
-      assert.equal(events.status, 403);
+      assert.equal(events.status, 404);
       // Neither a plain resolve nor one claiming role=approver (and to be carol) in the body gets through.
       for (const body of [approve, { ...approve, approverClaims: { role: 'approver' }, approver: 'carol' }]) {
         const res = await as('victor').post<ErrorBody>(`/runs/${runId}/resolve`, body);
-        assert.equal(res.status, 403, JSON.stringify(res.body));
-        assert.equal(res.body.type, 'NotAuthorized');
+        assert.equal(res.status, 404, JSON.stringify(res.body));
+        assert.equal(res.body.type, 'RunNotFound');
       }
       assert.equal((await h.client.getRunState(runId)).status, 'requires_action');
 

@@ -301,6 +301,8 @@ describe('HTTP API (real server, real dev server)', function () {
       assert.deepEqual(view.body.approvers, ['u1']);
       assert.deepEqual(view.body.approverClaims, []);
       assert.deepEqual(view.body.caller, { sub: 'u1', owner: true, approver: true });
+      // Read from the agent's configuration pinned in the history: mode default, so a grant would count.
+      assert.deepEqual(view.body.grantOffers, { append_file: { scopes: ['session', 'always'] } });
       assert.equal(view.body.messages[0]?.role, 'user');
 
       const [listed] = await eventually(async () => {
@@ -377,6 +379,16 @@ describe('HTTP API (real server, real dev server)', function () {
       assert.equal(badQuery.status, 400);
       assert.equal(badQuery.body.type, 'InvalidRequest');
       assert.match(badQuery.body.error, /status/);
+      // A bad limit says what is expected, and what it got.
+      for (const limit of ['abc', '0', '1.5', '5000']) {
+        const badLimit = await as('u1').get<ErrorBody>(`/runs?limit=${limit}`);
+        assert.equal(badLimit.status, 400, limit);
+        assert.equal(badLimit.body.type, 'InvalidRequest');
+        assert.equal(
+          badLimit.body.error,
+          `Invalid request (querystring): limit: expected an integer from 1 to 1000, got "${limit}"`,
+        );
+      }
 
       const huge = await as('u1').post<ErrorBody>('/runs', {
         ...body,
@@ -389,6 +401,7 @@ describe('HTTP API (real server, real dev server)', function () {
       const badJson = await api<ErrorBody>('POST', '/runs', { token: tokens.u1!, rawBody: '{"userId":' });
       assert.equal(badJson.status, 400);
       assert.equal(badJson.body.type, 'InvalidRequest');
+      assert.equal(badJson.body.error, 'The body is not valid JSON', 'said once');
 
       const text = await api<ErrorBody>('POST', '/runs', {
         token: tokens.u1!,
@@ -401,7 +414,7 @@ describe('HTTP API (real server, real dev server)', function () {
       assert.equal(result.finalMessage, 'hi');
     });
 
-    it('read access: owner and approvers may read; strangers get 403; unknown runs 404', async () => {
+    it('read access: owner and approvers may read; strangers get 404 like an unknown run', async () => {
       const { runId, pending } = await startPaused(
         'u1',
         input([{ tool_calls: [call('call_1', 'append_file', { path: 'http/read.txt', content: 'r' })] }], {
@@ -417,11 +430,17 @@ describe('HTTP API (real server, real dev server)', function () {
         (await as('boss').get<{ pendingAction: PendingAction }>(`/runs/${runId}/pending`)).body.pendingAction.actionId,
         pending.actionId,
       );
+      // A stranger is not told that the run exists: the same 404 as for an id nobody used.
       for (const path of [`/runs/${runId}`, `/runs/${runId}/pending`, `/runs/${runId}/events`]) {
         const res = await as('mallory').get<ErrorBody>(path);
-        assert.equal(res.status, 403, path);
-        assert.equal(res.body.type, 'NotAuthorized');
+        assert.equal(res.status, 404, path);
+        assert.equal(res.body.type, 'RunNotFound');
+        assert.equal(res.body.error, `No generation run with id "${runId}"`);
+        assert.deepEqual(res.body.details, { runId });
       }
+      const strangerResolves = await as('mallory').post<ErrorBody>(`/runs/${runId}/resolve`, approveBody(pending));
+      assert.equal(strangerResolves.status, 404);
+      assert.equal(strangerResolves.body.type, 'RunNotFound');
       for (const path of ['/runs/no-such-run', '/runs/no-such-run/pending', '/runs/no-such-run/events']) {
         const res = await as('u1').get<ErrorBody>(path);
         assert.equal(res.status, 404, path);
@@ -442,6 +461,41 @@ describe('HTTP API (real server, real dev server)', function () {
       await h.client.result(runId);
     });
 
+    it('grant offers: "don\'t ask again" only where a remembered approval takes effect, and why not', async () => {
+      const asked = await startInline(
+        'u1',
+        input([{ tool_calls: [call('call_1', 'append_file', { path: 'http/offer.txt', content: 'o' })] }], {
+          tools: ['append_file', 'read_file'],
+          policy: { enabled: true, mode: 'default', ask: ['append_*'] },
+        }),
+      );
+      const view = await eventually(async () => {
+        const res = await as('u1').get<RunView>(`/runs/${asked}`);
+        return res.body.grantOffers ? res.body : undefined;
+      }, 'the run view with grant offers');
+      assert.deepEqual(view.grantOffers, {
+        append_file: {
+          scopes: [],
+          why: 'the agent\'s policy asks for append_file every time (ask: "append_*"); a remembered approval never overrides it',
+        },
+        read_file: { scopes: ['session', 'always'] },
+      });
+      await as('u1').post(`/runs/${asked}/abort`);
+
+      // A run whose request tightens asks again for an allowed tool: no grant can undo that either.
+      const tightened = await startInline(
+        'u1',
+        input([{ content: 'nothing to do' }], {
+          tools: ['append_file'],
+          policy: { enabled: true, mode: 'default', allow: ['append_file'] },
+          tighten: { ask: ['append_file'] },
+        }),
+      );
+      const tightenedView = await as('u1').get<RunView>(`/runs/${tightened}`);
+      assert.deepEqual(tightenedView.body.grantOffers?.append_file?.scopes, []);
+      assert.match(tightenedView.body.grantOffers?.append_file?.why ?? '', /tighten\.ask: "append_file"/);
+    });
+
     it('abort: owner only (202), the run ends aborted, a second abort is 409 RunClosed', async () => {
       const { runId } = await startPaused(
         'u1',
@@ -452,7 +506,7 @@ describe('HTTP API (real server, real dev server)', function () {
       const byApprover = await as('boss').post<ErrorBody>(`/runs/${runId}/abort`);
       assert.equal(byApprover.status, 403);
       assert.equal(byApprover.body.type, 'NotAuthorized');
-      assert.equal((await as('mallory').post<ErrorBody>(`/runs/${runId}/abort`)).status, 403);
+      assert.equal((await as('mallory').post<ErrorBody>(`/runs/${runId}/abort`)).status, 404, 'a stranger');
       const events = await openSse(`${base}/runs/${runId}/events`, tokens.boss);
       const aborted = await as('u1').post<{ runId: string; abortRequested: boolean }>(`/runs/${runId}/abort`);
       assert.equal(aborted.status, 202);
@@ -488,7 +542,7 @@ describe('HTTP API (real server, real dev server)', function () {
       return res.body;
     }
 
-    it('tool approval: 400 InvalidResolution / UndecidedToolCalls / IncompleteDecision, 403 DecisionNotPermitted, 409 StaleAction / AlreadyResolved / NoPendingAction', async () => {
+    it('tool approval: 400 InvalidResolution / UndecidedToolCalls / IncompleteDecision / unknown tool_call_id, 403 DecisionNotPermitted, 409 StaleAction / AlreadyResolved / NoPendingAction', async () => {
       const { runId, pending: first } = await startPaused(
         'u1',
         input(
@@ -548,7 +602,9 @@ describe('HTTP API (real server, real dev server)', function () {
         400,
         'IncompleteDecision',
       );
-      await expectRefusal('u1', runId, approveBody(first, 'call_9'), 403, 'DecisionNotPermitted');
+      // An unknown tool_call_id is a wrong request (400); a decision the call does not allow is 403.
+      const unknownCall = await expectRefusal('u1', runId, approveBody(first, 'call_9'), 400, 'DecisionNotPermitted');
+      assert.match(unknownCall.error, /Unknown tool_call_id "call_9"/);
       const stale = await expectRefusal('u1', runId, both('act-old'), 409, 'StaleAction');
       assert.equal(stale.details.currentActionId, first.actionId);
 
@@ -643,7 +699,7 @@ describe('HTTP API (real server, real dev server)', function () {
         'u1',
         runId,
         { actionId, decisions: [{ tool_call_id: 'call_q', decision: 'approve' }] },
-        403,
+        400,
         'DecisionNotPermitted',
       );
       const ok = await as('u1').post<ResolveResult>(`/runs/${runId}/resolve`, {
@@ -656,22 +712,16 @@ describe('HTTP API (real server, real dev server)', function () {
       assert.deepEqual(JSON.parse(tool?.content ?? '{}'), { answers: { color: 'red', size: 's, m' } });
     });
 
-    it('identity comes from the token: an approver in the body is ignored (403 NotAuthorized)', async () => {
+    it('identity comes from the token: an approver in the body is ignored (404 for a stranger, 403 NotAuthorized for the owner)', async () => {
       const { runId, pending } = await startPaused(
         'u1',
         input([{ tool_calls: [call('call_1', 'append_file', { path: 'http/who.txt', content: 'w' })] }], {
           approvers: ['boss'],
         }),
       );
-      // A stranger claiming to be the approver is refused by the API before the run is touched.
-      const stranger = await expectRefusal(
-        'mallory',
-        runId,
-        { ...approveBody(pending), approver: 'boss' },
-        403,
-        'NotAuthorized',
-      );
-      assert.match(stranger.error, /mallory/);
+      // A stranger claiming to be the approver is refused by the API before the run is touched (and not
+      // told that it exists).
+      await expectRefusal('mallory', runId, { ...approveBody(pending), approver: 'boss' }, 404, 'RunNotFound');
       // The owner (not an approver) claiming to be "boss": the workflow judges the token subject and refuses.
       const owner = await expectRefusal(
         'u1',

@@ -229,9 +229,9 @@ describe('reliability: authorization (HTTP API process, JWT)', function () {
         expectRefused(
           `${who}: resolve with a forged approver`,
           await call(api.url, 'POST', `/runs/${runId}/resolve`, { token, body: approve(pending.get(runId)!, 'alice') }),
-          [403],
+          [404], // a stranger is not told that the run exists
         );
-        expectRefused(`${who}: abort`, await call(api.url, 'POST', `/runs/${runId}/abort`, { token, body: {} }), [403]);
+        expectRefused(`${who}: abort`, await call(api.url, 'POST', `/runs/${runId}/abort`, { token, body: {} }), [404]);
       }
       // The owner of a run is the token's subject: a `userId` in the body is refused (400), never used.
       expectRefused(
@@ -310,7 +310,7 @@ describe('reliability: authorization (HTTP API process, JWT)', function () {
         body: approve(pending.get(r1!)!),
         headers: key,
       }),
-      [403],
+      [404],
     );
     const bobSameKey = await call(api.url, 'POST', `/runs/${r1}/resolve`, {
       token: tokens.bob,
@@ -454,14 +454,18 @@ describe('reliability: authorization (HTTP API process, JWT)', function () {
       approverClaims: { role: 'approver' },
       decisions: [{ tool_call_id: 'c1', decision: 'approve' }],
     };
-    for (const [what, token] of [
-      ['the owner (not an approver) forges approver + approverClaims', bypassTokens.oscar],
-      ['a stranger forges approver + approverClaims', tokens.mallory],
-      ['role=staff forges approverClaims role=approver', bypassTokens.ruthStaff],
+    for (const [what, token, status, type] of [
+      ['the owner (not an approver) forges approver + approverClaims', bypassTokens.oscar, 403, 'NotAuthorized'],
+      // A stranger is not even told that the run exists.
+      ['a stranger forges approver + approverClaims', tokens.mallory, 404, 'RunNotFound'],
+      ['role=staff forges approverClaims role=approver', bypassTokens.ruthStaff, 404, 'RunNotFound'],
     ] as const) {
-      expectBypassRefused(what, await call(api.url, 'POST', `/runs/${roleRun}/resolve`, { token, body: forged }), 403, [
-        'NotAuthorized',
-      ]);
+      expectBypassRefused(
+        what,
+        await call(api.url, 'POST', `/runs/${roleRun}/resolve`, { token, body: forged }),
+        status,
+        [type],
+      );
     }
     const roleLinesBefore = await countLines(sandboxDir, 'oscar', ROLE_APPROVED_FILE);
     const roleStillPaused = (await hitl.getPendingAction(roleRun))?.actionId === rolePending.actionId;

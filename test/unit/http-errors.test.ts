@@ -57,6 +57,29 @@ describe('HTTP error mapping', () => {
     }
   });
 
+  it('DecisionNotPermitted: 403 for a decision the call does not allow, 400 for a call the action does not have', () => {
+    assert.equal(
+      refusalToHttp({
+        type: 'DecisionNotPermitted',
+        message: '"edit" is not allowed for call_1 (allowed: approve, reject)',
+        details: { tool_call_id: 'call_1', allowed_decisions: ['approve', 'reject'] },
+      }).status,
+      403,
+    );
+    assert.equal(
+      refusalToHttp({
+        type: 'DecisionNotPermitted',
+        message: 'Unknown tool_call_id "call_9"',
+        details: { tool_call_id: 'call_9' },
+      }).status,
+      400,
+    );
+    assert.equal(
+      refusalToHttp({ type: 'DecisionNotPermitted', message: 'A question is answered with "answer"' }).status,
+      400,
+    );
+  });
+
   it('API errors: 401 Unauthorized, 404 RunNotFound, 409 RunClosed, 413 PayloadTooLarge, 503 TemporalUnavailable', () => {
     assert.equal(API_ERROR_HTTP_STATUS.Unauthorized, 401);
     assert.equal(API_ERROR_HTTP_STATUS.RunNotFound, 404);

@@ -42,7 +42,8 @@
  *   error?: string, userId: string | null,
  *   conversationId: string | null, agentId?: string, configVersion?: string, approvers: string[],
  *   approverClaims: Record<string, string | string[]>[],
- *   caller: { sub: string, owner: boolean, approver: boolean } }} RunView
+ *   caller: { sub: string, owner: boolean, approver: boolean },
+ *   grantOffers?: Record<string, { scopes: ('session' | 'always')[], why?: string }> | null }} RunView
  */
 /**
  * @typedef {{ tool: string, scope: 'session' | 'always', conversationId?: string, grantedBy: string,
@@ -1487,8 +1488,12 @@ function callCard(run, request, allowed, state, canDecide, update) {
  * @param {string} id
  */
 function scopeChoice(run, request, state, id) {
+  // Only the scopes that can take effect: a remembered approval never beats an explicit ask entry, so
+  // for such a tool "don't ask again" would silently do nothing. The API says which (grantOffers).
+  const offer = run.grantOffers ? run.grantOffers[request.name] : undefined;
+  const offered = offer ? offer.scopes : run.grantOffers === null ? [] : ['session', 'always'];
   /** @type {[Scope, string, string][]} */
-  const scopes = [
+  const all = [
     ['once', 'Once', 'Ask again next time.'],
     [
       'session',
@@ -1497,6 +1502,19 @@ function scopeChoice(run, request, state, id) {
     ],
     ['always', 'Always', `Don’t ask again for ${request.name} anywhere (revocable).`],
   ];
+  const scopes = all.filter(([value]) => value === 'once' || offered.includes(value));
+  if (!scopes.some(([value]) => value === state.scope)) state.scope = 'once';
+  const why =
+    offer?.why ??
+    (run.grantOffers === null ? 'Whether a remembered approval would take effect cannot be told yet.' : undefined);
+  if (scopes.length === 1) {
+    return h(
+      'div',
+      { class: 'field', 'data-grant-offer': 'once-only' },
+      h('span', { class: 'field-label first' }, 'Approved once'),
+      h('p', { class: 'hint' }, `It will ask again next time: ${why ?? 'remembering is not available here.'}`),
+    );
+  }
   return h(
     'fieldset',
     null,
