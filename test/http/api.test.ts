@@ -903,7 +903,8 @@ describe('HTTP API (real server, real dev server)', function () {
       assert.equal(page.body.messages[1]?.role, 'tool');
       const rest = await as('u1').get<MessagesPage>(`/runs/${runId}/messages?fromSeq=3`);
       assert.deepEqual(rest.body.messages, [{ role: 'assistant', content: 'written' }]);
-      assert.equal((await as('mallory').get<ErrorBody>(`/runs/${runId}/messages`)).status, 403);
+      // A caller who may neither read nor approve the run cannot tell it exists.
+      assert.equal((await as('mallory').get<ErrorBody>(`/runs/${runId}/messages`)).status, 404);
       assert.equal((await as('u1').get<ErrorBody>('/runs/no-such-run/messages')).status, 404);
       assert.equal((await as('u1').get<ErrorBody>(`/runs/${runId}/messages?limit=0`)).status, 400);
     });
