@@ -1,8 +1,9 @@
 // `npm run bench [-- --quick] [-- --parts main,waiting,tuning] [-- --trials N] [-- --out file.json]`
 //
-// Approval latency, throughput and the cost of a paused run for temporal-hitl, side by side with the same
-// flow in LangGraph JS (SQLite checkpointer, and its in-memory saver for the price of durability), in one
-// run on this machine. Starts its own Temporal dev server (free ports, SQLite file in a temp folder) and
+// Approval latency, throughput and the cost of a paused run for temporal-hitl, side by side with the
+// platform floor (the minimal same-shape Temporal workflow on the same server: what Temporal itself costs)
+// and with the same flow in LangGraph JS (SQLite checkpointer, and its in-memory saver for the price of
+// durability), in one run on this machine. Starts its own Temporal dev server (free ports, SQLite file in a temp folder) and
 // worker child; never touches 7233/8233 or .temporal/dev.db. See docs/benchmarks.md.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,7 +11,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import type { DevServer } from '../src/dev/dev-server';
+import type { DevServer, DevServerTuning } from '../src/dev/dev-server';
+import { FLOOR_NAME, FloorFlow, startFloorWorker } from './floor/side';
 import { createLangGraphSide, loadSqliteSaver, type LangGraphSide } from './langgraph/side';
 import {
   closedLoop,
@@ -24,6 +26,7 @@ import {
   type SamplePercentiles,
 } from './lib/load';
 import {
+  cpuMs,
   machineInfo,
   rssMiB,
   type MachineInfo,
@@ -100,6 +103,9 @@ interface Settings {
   /** Starts in flight while filling. */
   fillConcurrency: number;
   tuningSeconds: number;
+  /** CPU per cycle: this many cycles at `cpuConcurrency`, per side and trial. */
+  cpuCycles: number;
+  cpuConcurrency: number;
   /** Concurrencies of the tuning experiments (throughput-bound ones use the last). */
   tuningConcurrencies: [number, number];
   parts: Set<Part>;
@@ -142,6 +148,7 @@ function settingsFrom(
         waitingLevels: [20, 60],
         waitingCacheSize: 10,
         resolveSamples: 5,
+        cpuCycles: 30,
         tuningSeconds: 1.5,
         tuningConcurrencies: [1, 10] as [number, number],
       }
@@ -153,6 +160,7 @@ function settingsFrom(
         waitingLevels: [1000, 10_000],
         waitingCacheSize: 100,
         resolveSamples: 30,
+        cpuCycles: 300,
         tuningSeconds: 5,
         tuningConcurrencies: [1, 50] as [number, number],
       };
@@ -161,6 +169,7 @@ function settingsFrom(
     trials,
     steadyFraction: 0.5,
     fillConcurrency: 50,
+    cpuConcurrency: 10,
     parts,
     out: values.out,
     keep: values.keep ?? false,
@@ -185,6 +194,16 @@ interface SideMain {
   /** By concurrency: the latencies of the closed-loop runs (c=1 is "idle", the largest is "saturation"). */
   closedLoop: Record<string, LatencyFigures>;
   steady?: LatencyFigures & { ratePerSecond: number; maxInFlight: number[]; errors: number };
+}
+
+/** CPU time per approve cycle (ms), by process; medians over trials. */
+interface SideCpu {
+  cycles: number;
+  concurrency: number;
+  server?: TrialValues;
+  worker?: TrialValues;
+  /** The harness process: the client (and, for LangGraph, everything). */
+  client: TrialValues;
 }
 
 interface WaitingLevel {
@@ -281,9 +300,17 @@ async function startTemporalStack(
   name: string,
   options: BenchWorkerOptions,
   flowOptions: TemporalFlowOptions,
-  extra: { inProcess?: boolean; server?: DevServer; taskQueue?: string; inMemoryServer?: boolean } = {},
+  extra: {
+    inProcess?: boolean;
+    server?: DevServer;
+    taskQueue?: string;
+    inMemoryServer?: boolean;
+    serverTuning?: DevServerTuning;
+  } = {},
 ): Promise<TemporalStack> {
-  const server = extra.server ?? (await startBenchServer(env.workDir, name, { inMemory: extra.inMemoryServer }));
+  const server =
+    extra.server ??
+    (await startBenchServer(env.workDir, name, { inMemory: extra.inMemoryServer, tuning: extra.serverTuning }));
   const taskQueue = extra.taskQueue ?? `bench-${name}-${Date.now().toString(36)}`;
   const config = workerConfig(server, taskQueue, env.bundle, env.sandboxDir, options);
   const worker = extra.inProcess ? await startWorkerInProcess(config) : await startWorkerChild(config);
@@ -385,6 +412,70 @@ async function mainPhase(env: Env, sides: Flow[], results: Record<string, SideMa
     };
   }
   return rate;
+}
+
+interface CpuProbe {
+  flow: Flow;
+  serverPid?: number;
+  workerPid?: number;
+}
+
+/**
+ * CPU per cycle by process: /proc/<pid>/stat of the server and the worker (and process.cpuUsage() of the
+ * harness, i.e. the client) before and after a fixed number of cycles; sides interleaved per trial. The
+ * server and the harness also do a little idle work for the other sides meanwhile (pollers, timers): the
+ * same for every side, and small against a cycle's cost.
+ */
+async function cpuPhase(env: Env, probes: CpuProbe[], results: Record<string, SideCpu>): Promise<void> {
+  const { cpuCycles: cycles, cpuConcurrency: concurrency, trials } = env.settings;
+  const acc = probes.map(() => ({ server: [] as number[], worker: [] as number[], client: [] as number[] }));
+  for (let trial = 1; trial <= trials; trial++) {
+    for (const [i, probe] of probes.entries()) {
+      const server0 = probe.serverPid !== undefined ? cpuMs(probe.serverPid) : Number.NaN;
+      const worker0 = probe.workerPid !== undefined ? cpuMs(probe.workerPid) : Number.NaN;
+      const client0 = process.cpuUsage();
+      const before = { server: server0, worker: worker0 };
+      let errors = 0;
+      await pool(
+        Array.from({ length: cycles }, (_, k) => k),
+        concurrency,
+        async () => {
+          try {
+            await probe.flow.finish(await probe.flow.begin(nextIndex()));
+          } catch {
+            errors += 1;
+          }
+        },
+      );
+      const client = process.cpuUsage(client0);
+      const slot = acc[i]!;
+      const done = cycles - errors;
+      if (probe.serverPid !== undefined) slot.server.push((cpuMs(probe.serverPid) - before.server) / done);
+      if (probe.workerPid !== undefined) slot.worker.push((cpuMs(probe.workerPid) - before.worker) / done);
+      slot.client.push((client.user + client.system) / 1000 / done);
+      log(
+        `trial ${trial} ${probe.flow.name} CPU per cycle (${cycles} cycles, ${concurrency} concurrent): ` +
+          [
+            probe.serverPid !== undefined ? `server ${round(slot.server.at(-1)!)} ms` : '',
+            probe.workerPid !== undefined ? `worker ${round(slot.worker.at(-1)!)} ms` : '',
+            `client ${round(slot.client.at(-1)!)} ms`,
+          ]
+            .filter(Boolean)
+            .join(', ') +
+          (errors ? `, ${errors} errors` : ''),
+      );
+    }
+  }
+  for (const [i, probe] of probes.entries()) {
+    const slot = acc[i]!;
+    results[probe.flow.name] = {
+      cycles,
+      concurrency,
+      ...(slot.server.length ? { server: medianOf(slot.server) } : {}),
+      ...(slot.worker.length ? { worker: medianOf(slot.worker) } : {}),
+      client: medianOf(slot.client),
+    };
+  }
 }
 
 interface WaitingProbe {
@@ -696,6 +787,30 @@ async function tuningPhase(env: Env, mainServer: DevServer | undefined): Promise
       return { flow: stack.flow, teardown: () => stack.stop() };
     },
   });
+  // 5. The fast setup of the dev server (src/dev/dev-server.ts devServerTuningArgs), one flag at a time.
+  const withSetup = (label: string, tuning: DevServerTuning): TuningConfig => ({
+    label,
+    settings: { devServerTuning: tuning },
+    concurrencies: [cLow, cHigh],
+    async setup() {
+      const stack = await startTemporalStack(
+        env,
+        'tuning-setup',
+        TUNED_WORKER_OPTIONS,
+        { ...TUNED_WAIT, label },
+        { serverTuning: tuning },
+      );
+      return { flow: stack.flow, teardown: () => stack.stop() };
+    },
+  });
+  experiments.push(
+    await runExperiment(env, 'server-setup', 'start-dev defaults vs each flag of the fast setup vs both (shipped)', [
+      withSetup('start-dev defaults', { liftTransferLimiter: false, sqliteWal: false }),
+      withSetup('transfer limiter lifted only', { liftTransferLimiter: true, sqliteWal: false }),
+      withSetup('SQLite WAL + synchronous=normal only', { liftTransferLimiter: false, sqliteWal: true }),
+      withSetup('both (shipped, our figures)', { liftTransferLimiter: true, sqliteWal: true }),
+    ]),
+  );
   experiments.push(
     await runExperiment(env, 'server-db', 'Dev server state in a SQLite file (our figures) vs in memory', [
       withServer('SQLite file', false),
@@ -719,11 +834,13 @@ function numberCell(value: number | undefined, digits = 1): Cell | undefined {
 function buildRows(
   main: Record<string, SideMain>,
   waiting: Record<string, SideWaiting>,
-  names: { ours: string; theirs: string; memory: string },
+  cpu: Record<string, SideCpu>,
+  names: { ours: string; floor: string; theirs: string; memory: string },
   settings: Pick<Settings, 'concurrencies' | 'waitingLevels'>,
 ): Row[] {
   const rows: Row[] = [];
   const ours = main[names.ours];
+  const floor = main[names.floor];
   const theirs = main[names.theirs];
   const memory = main[names.memory];
   const cMax = String(Math.max(...settings.concurrencies));
@@ -737,13 +854,14 @@ function buildRows(
   ];
   if (ours) {
     for (const load of loads) {
-      const [o, t, m] = [load.pick(ours), load.pick(theirs), load.pick(memory)];
+      const [o, f, t, m] = [load.pick(ours), load.pick(floor), load.pick(theirs), load.pick(memory)];
       rows.push(
         {
           section: load.section,
           metric: 'start → paused (p50 / p95 / p99)',
           unit: 'ms',
           ours: latencyCell(o?.startToPaused),
+          floor: latencyCell(f?.startToPaused),
           theirs: latencyCell(t?.startToPaused),
           memory: latencyCell(m?.startToPaused),
         },
@@ -752,12 +870,14 @@ function buildRows(
           metric: 'resolve → accepted (update returned)',
           unit: 'ms',
           ours: latencyCell(o?.resolveToAck),
+          floor: latencyCell(f?.resolveToAck),
         },
         {
           section: load.section,
           metric: 'resolve → tool started',
           unit: 'ms',
           ours: latencyCell(o?.resolveToTool),
+          floor: latencyCell(f?.resolveToTool),
           theirs: latencyCell(t?.resolveToTool),
           memory: latencyCell(m?.resolveToTool),
         },
@@ -766,6 +886,7 @@ function buildRows(
           metric: 'resolve → run completed',
           unit: 'ms',
           ours: latencyCell(o?.resolveToDone),
+          floor: latencyCell(f?.resolveToDone),
           theirs: latencyCell(t?.resolveToDone),
           memory: latencyCell(m?.resolveToDone),
         },
@@ -777,11 +898,42 @@ function buildRows(
         metric: `approve cycles/s, ${c} concurrent`,
         unit: 'cycles/s',
         ours: numberCell(ours.throughput[String(c)]?.median),
+        floor: numberCell(floor?.throughput[String(c)]?.median),
         theirs: numberCell(theirs?.throughput[String(c)]?.median),
         memory: numberCell(memory?.throughput[String(c)]?.median),
         higherIsBetter: true,
       });
     }
+  }
+  const oc = cpu[names.ours];
+  if (oc) {
+    const [fc, tc, mc] = [cpu[names.floor], cpu[names.theirs], cpu[names.memory]];
+    const section = `CPU per cycle (${oc.cycles} cycles, ${oc.concurrency} concurrent)`;
+    rows.push(
+      {
+        section,
+        metric: 'Temporal server',
+        unit: 'ms',
+        ours: numberCell(oc.server?.median),
+        floor: numberCell(fc?.server?.median),
+      },
+      {
+        section,
+        metric: 'worker',
+        unit: 'ms',
+        ours: numberCell(oc.worker?.median),
+        floor: numberCell(fc?.worker?.median),
+      },
+      {
+        section,
+        metric: 'client (harness process; LangGraph runs in it)',
+        unit: 'ms',
+        ours: numberCell(oc.client.median),
+        floor: numberCell(fc?.client.median),
+        theirs: numberCell(tc?.client.median),
+        memory: numberCell(mc?.client.median),
+      },
+    );
   }
   const ow = waiting[names.ours];
   const tw = waiting[names.theirs];
@@ -870,7 +1022,7 @@ function tuningText(experiments: TuningExperiment[]): string {
 
 // ---------------------------------------------------------------------------------------------------------
 
-const NAMES = { ours: 'temporal-hitl', theirs: 'LangGraph+SQLite', memory: 'LangGraph+Memory' };
+const NAMES = { ours: 'temporal-hitl', floor: FLOOR_NAME, theirs: 'LangGraph+SQLite', memory: 'LangGraph+Memory' };
 
 function headerText(report: {
   quick: boolean;
@@ -898,11 +1050,18 @@ function printReport(report: {
   startedAt: string;
   main: Record<string, SideMain>;
   waiting: Record<string, SideWaiting>;
+  /** Absent in runs before issue 16. */
+  cpu?: Record<string, SideCpu>;
   tuning: TuningExperiment[];
 }): Row[] {
-  const rows = buildRows(report.main, report.waiting, NAMES, report.settings);
+  const rows = buildRows(report.main, report.waiting, report.cpu ?? {}, NAMES, report.settings);
   const theirsColumn = report.langGraphSqlite.ok ? 'LangGraph + SQLite' : 'LangGraph + SQLite (NOT INSTALLED)';
-  const table = renderTable(rows, { ours: 'temporal-hitl', theirs: theirsColumn, memory: 'LangGraph + MemorySaver' });
+  const table = renderTable(rows, {
+    ours: 'temporal-hitl',
+    floor: 'floor (minimal workflow)',
+    theirs: theirsColumn,
+    memory: 'LangGraph + MemorySaver',
+  });
   console.log(`\n${headerText(report)}\n\n${rows.length ? table : '(no comparison rows: only the tuning part ran)'}`);
   if (report.tuning.length) console.log(`\nTuning (ours only)${tuningText(report.tuning)}`);
   return rows;
@@ -955,6 +1114,7 @@ async function main(): Promise<void> {
 
   const main: Record<string, SideMain> = {};
   const waiting: Record<string, SideWaiting> = {};
+  const cpu: Record<string, SideCpu> = {};
   let tuning: TuningExperiment[] = [];
   let steadyRate: number | undefined;
   const names = NAMES;
@@ -965,7 +1125,14 @@ async function main(): Promise<void> {
       log('main: starting our dev server and worker');
       const stack = await startTemporalStack(env, 'main', TUNED_WORKER_OPTIONS, { ...TUNED_WAIT, label: names.ours });
       mainServer = stack.server;
-      const sides: Flow[] = [stack.flow];
+      // The floor: its own worker child and task queue, on the same server; a client of its own.
+      const floorQueue = `bench-floor-${Date.now().toString(36)}`;
+      const floorWorker = await startFloorWorker(stack.server, floorQueue);
+      env.cleanups.push(() => floorWorker.stop());
+      const floorClient = await connectBenchClient(stack.server);
+      env.cleanups.push(() => floorClient.close());
+      const floorFlow = new FloorFlow(floorClient.client, floorQueue, floorWorker);
+      const sides: Flow[] = [stack.flow, floorFlow];
       const langGraphSides: LangGraphSide[] = [];
       if (env.sqlite.ok)
         langGraphSides.push(createLangGraphSide('sqlite', path.join(workDir, 'langgraph-main.db'), sandboxDir));
@@ -973,6 +1140,16 @@ async function main(): Promise<void> {
       sides.push(...langGraphSides.map((s) => s.flow));
       try {
         steadyRate = await mainPhase(env, sides, main);
+        log(`CPU per cycle: ${settings.cpuCycles} cycles at ${settings.cpuConcurrency} concurrent per side and trial`);
+        await cpuPhase(
+          env,
+          [
+            { flow: stack.flow, serverPid: stack.server.pid, workerPid: stack.worker.pid },
+            { flow: floorFlow, serverPid: stack.server.pid, workerPid: floorWorker.pid },
+            ...langGraphSides.map((s) => ({ flow: s.flow })),
+          ],
+          cpu,
+        );
       } finally {
         for (const s of langGraphSides) s.close();
       }
@@ -1007,12 +1184,16 @@ async function main(): Promise<void> {
       workerOptions: TUNED_WORKER_OPTIONS,
       wait: TUNED_WAIT,
       steadyRatePerSecond: steadyRate,
-      temporalServer: 'temporal server start-dev (headless, free ports, SQLite file in a temp folder)',
+      temporalServer:
+        'temporal server start-dev (headless, free ports, SQLite file in a temp folder, fast setup: transfer limiter lifted, WAL + synchronous=normal)',
+      floor:
+        'minimal same-shape workflow (bench/floor), own worker child and task queue, same server, update-with-start wait',
       langGraph: { durability: 'async (default)', sqliteFile: 'temp folder' },
       units: { latency: 'ms', memory: 'MiB', db: 'bytes' },
     },
     main,
     waiting,
+    cpu,
     tuning,
   };
   const rows = printReport(report);

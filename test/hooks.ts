@@ -16,6 +16,7 @@ import {
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { closeSharedContentStore, createWorkerActivities } from '../src/activities';
 import { HITL_SEARCH_ATTRIBUTES } from '../src/contracts';
+import { devServerTuningArgs } from '../src/dev/dev-server';
 import { resolveTemporalCliPath } from '../src/dev/temporal-cli';
 import { createWorker, FAILURE_CONVERTER_PATH } from '../src/worker';
 
@@ -40,11 +41,13 @@ export function getTestEnv(): Promise<TestWorkflowEnvironment> {
       executable: { type: 'existing-path', path: resolveTemporalCliPath() },
       searchAttributes: [...HITL_SEARCH_ATTRIBUTES],
       ip: '127.0.0.1',
-      // Low enough that a long scripted run is told to continue-as-new (test/workflow/continue-as-new.test.ts),
-      // far above what the other scenarios write.
       extraArgs: [
+        // Low enough that a long scripted run is told to continue-as-new (test/workflow/continue-as-new.test.ts),
+        // far above what the other scenarios write.
         '--dynamic-config-value',
         `limit.historyCount.suggestContinueAsNew=${SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS}`,
+        // The fast setup of `npm start` (in memory here, so without the SQLite pragmas).
+        ...devServerTuningArgs(false),
       ],
     },
   });

@@ -1,5 +1,6 @@
-// The table on stdout: one row per figure, ours, theirs (LangGraph + SQLite), ours ÷ theirs, and LangGraph's
-// in-memory saver for the price of durability.
+// The table on stdout: one row per figure, ours, the floor (the minimal same-shape Temporal workflow on the
+// same server), ours ÷ floor, theirs (LangGraph + SQLite), ours ÷ theirs, and LangGraph's in-memory saver
+// for the price of durability.
 import type { Percentiles } from './stats';
 
 export type Cell = { kind: 'latency'; value: Omit<Percentiles, 'n'> } | { kind: 'number'; value: number; digits?: number };
@@ -9,6 +10,8 @@ export interface Row {
   metric: string;
   unit: string;
   ours?: Cell;
+  /** The platform floor: what Temporal itself costs for the same shape (absent in runs before issue 16). */
+  floor?: Cell;
   theirs?: Cell;
   memory?: Cell;
   /** Higher is better (throughput): the ratio column says so. */
@@ -48,13 +51,24 @@ function ratioText(ours: Cell | undefined, theirs: Cell | undefined): string {
 
 export interface TableColumns {
   ours: string;
+  floor: string;
   theirs: string;
   memory: string;
 }
 
 /** Rows as a Markdown table (readable on a terminal too). */
 export function renderTable(rows: Row[], columns: TableColumns): string {
-  const header = ['', 'metric', 'unit', columns.ours, columns.theirs, 'ours ÷ theirs', columns.memory];
+  const header = [
+    '',
+    'metric',
+    'unit',
+    columns.ours,
+    columns.floor,
+    'ours ÷ floor',
+    columns.theirs,
+    'ours ÷ theirs',
+    columns.memory,
+  ];
   const lines: string[][] = [];
   let section = '';
   for (const row of rows) {
@@ -65,6 +79,8 @@ export function renderTable(rows: Row[], columns: TableColumns): string {
       row.metric,
       row.unit,
       cellText(row.ours),
+      cellText(row.floor),
+      ratioText(row.ours, row.floor),
       cellText(row.theirs),
       ratioText(row.ours, row.theirs) + (row.higherIsBetter && row.ours && row.theirs ? ' (higher is better)' : ''),
       cellText(row.memory),

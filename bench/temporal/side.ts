@@ -17,7 +17,7 @@ import {
   type PendingAction,
   type RunInput,
 } from '../../src/contracts';
-import { startDevServer, type DevServer } from '../../src/dev/dev-server';
+import { startDevServer, type DevServer, type DevServerTuning } from '../../src/dev/dev-server';
 import { TEMPORAL_DIR } from '../../src/dev/temporal-cli';
 import { FAILURE_CONVERTER_PATH, WORKFLOWS_PATH } from '../../src/worker';
 import type { Flow, FinishedRun, PausedRun } from '../lib/load';
@@ -90,7 +90,7 @@ const PID_FILE = path.join(TEMPORAL_DIR, 'dev-server.pid');
 export async function startBenchServer(
   dir: string,
   name: string,
-  options: { inMemory?: boolean | undefined } = {},
+  options: { inMemory?: boolean | undefined; tuning?: DevServerTuning | undefined } = {},
 ): Promise<DevServer> {
   fs.mkdirSync(dir, { recursive: true });
   const pidFileBefore = fs.existsSync(PID_FILE) ? fs.readFileSync(PID_FILE, 'utf8') : undefined;
@@ -106,6 +106,7 @@ export async function startBenchServer(
       namespace: 'default',
       logFile: path.join(dir, `${name}.log`),
       handleSignals: false,
+      ...(options.tuning ? { tuning: options.tuning } : {}),
     });
   } finally {
     try {
@@ -161,9 +162,13 @@ export interface BenchWorkerHandle {
   stop(): Promise<void>;
 }
 
-export async function startWorkerChild(config: BenchWorkerConfig): Promise<BenchWorkerHandle> {
+/** A worker child process: ours (bench/temporal/worker.ts) by default, or another entry that speaks the same messages (the floor's). */
+export async function startWorkerChild(
+  config: BenchWorkerConfig,
+  entry = path.join(__dirname, 'worker.ts'),
+): Promise<BenchWorkerHandle> {
   const clock = new ToolClock();
-  const child: ChildProcess = fork(path.join(__dirname, 'worker.ts'), [], {
+  const child: ChildProcess = fork(entry, [], {
     execArgv: [
       '-r',
       'ts-node/register/transpile-only',

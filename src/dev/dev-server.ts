@@ -59,6 +59,41 @@ export interface DevServerOptions {
   detached?: boolean;
   /** Environment for the defaults above; default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** The fast setup (see {@link devServerTuningArgs}); default: every part on. The benchmark turns parts off to measure them. */
+  tuning?: DevServerTuning;
+}
+
+/**
+ * What `npm start`, the tests and the benchmark change in `temporal server start-dev`'s defaults (README,
+ * "Performance": what each one trades).
+ */
+export interface DevServerTuning {
+  /**
+   * `history.transferProcessorMaxPollRPS` (default 20 on the dev server's single history shard): how often
+   * per second the transfer queue may read the database. Every workflow task that follows an activity
+   * waits for it, so at 20 the dev server adds up to ~50 ms per step. Default true.
+   */
+  liftTransferLimiter?: boolean;
+  /**
+   * SQLite file only: `journal_mode=wal` and `synchronous=normal` instead of a rollback journal with a full
+   * sync per commit. A power loss (not a process crash) can lose the last commits. Default true.
+   */
+  sqliteWal?: boolean;
+}
+
+/** The transfer queue's poll limit of the fast setup: high enough never to be the bottleneck. */
+export const TRANSFER_PROCESSOR_MAX_POLL_RPS = 100_000;
+
+/** The `start-dev` arguments of the fast setup; the SQLite pragmas only when the state is in a file. */
+export function devServerTuningArgs(fileBacked: boolean, tuning: DevServerTuning = {}): string[] {
+  const args: string[] = [];
+  if (tuning.liftTransferLimiter ?? true) {
+    args.push('--dynamic-config-value', `history.transferProcessorMaxPollRPS=${TRANSFER_PROCESSOR_MAX_POLL_RPS}`);
+  }
+  if (fileBacked && (tuning.sqliteWal ?? true)) {
+    args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
+  }
+  return args;
 }
 
 export interface DevServer {
@@ -139,6 +174,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--namespace', namespace];
   args.push(...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]));
   if (dbFilename) args.push('--db-filename', dbFilename);
+  args.push(...devServerTuningArgs(dbFilename !== undefined, options.tuning));
   args.push('--log-level', 'warn', ...searchAttributeCliArgs(HITL_SEARCH_ATTRIBUTES));
 
   let log: fs.WriteStream | undefined;

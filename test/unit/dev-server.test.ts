@@ -4,7 +4,13 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { assertPortFree, DevServerError, PortInUseError, startDevServer } from '../../src/dev/dev-server';
+import {
+  assertPortFree,
+  DevServerError,
+  devServerTuningArgs,
+  PortInUseError,
+  startDevServer,
+} from '../../src/dev/dev-server';
 import { acquireStateLock, lockFileOf, StateInUseError } from '../../src/dev/state-lock';
 import { REPO_ROOT, TEMPORAL_DIR } from '../../src/dev/temporal-cli';
 import { searchAttributeCliArgs } from '../../src/dev/search-attributes';
@@ -25,6 +31,53 @@ describe('dev server launcher', () => {
       '--search-attribute',
       'HitlExpiresAt=Datetime',
     ]);
+  });
+
+  it('the fast setup: transfer limiter lifted always, SQLite WAL + synchronous=normal only for a file', () => {
+    const limiter = ['--dynamic-config-value', 'history.transferProcessorMaxPollRPS=100000'];
+    const pragmas = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'];
+    assert.deepEqual(devServerTuningArgs(true), [...limiter, ...pragmas]);
+    assert.deepEqual(devServerTuningArgs(false), limiter);
+    assert.deepEqual(devServerTuningArgs(true, { liftTransferLimiter: false }), pragmas);
+    assert.deepEqual(devServerTuningArgs(true, { sqliteWal: false }), limiter);
+  });
+
+  it('startDevServer (npm start, the benchmark) passes the fast setup to start-dev', async function () {
+    this.timeout(30_000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hitl-args-'));
+    try {
+      // A stand-in CLI that records its arguments, one a line, and exits before it is ready.
+      const argsFile = path.join(dir, 'args');
+      const cli = path.join(dir, 'temporal');
+      fs.writeFileSync(cli, `#!/bin/sh\nprintf '%s\\n' "$@" > '${argsFile}'\nexit 3\n`, { mode: 0o755 });
+      const start = async (dbFilename: string) =>
+        assert.rejects(
+          startDevServer({
+            cliPath: cli,
+            ip: '127.0.0.1',
+            port: await freePort(),
+            headless: true,
+            dbFilename,
+            logFile: '',
+            handleSignals: false,
+            onOutput: () => undefined,
+          }),
+          /exited \(code 3\) before it was ready/,
+        );
+      const argsOf = () => fs.readFileSync(argsFile, 'utf8').trim().split('\n');
+      const db = path.join(dir, 'dev.db');
+      await start(db);
+      let args = argsOf();
+      assert.deepEqual(args.slice(0, 2), ['server', 'start-dev']);
+      assert.ok(includesRun(args, ['--db-filename', db]), args.join(' '));
+      assert.ok(includesRun(args, devServerTuningArgs(true)), args.join(' '));
+      await start('');
+      args = argsOf();
+      assert.ok(includesRun(args, devServerTuningArgs(false)), args.join(' '));
+      assert.ok(!args.includes('--sqlite-pragma'), 'no pragmas for an in-memory server');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a port in use with a one-line message naming the variable', async () => {
@@ -201,6 +254,11 @@ describe('dev server launcher', () => {
     });
   });
 });
+
+/** `run` appears in `args` as consecutive items. */
+function includesRun(args: string[], run: string[]): boolean {
+  return args.some((_, i) => run.every((item, j) => args[i + j] === item));
+}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
