@@ -1,7 +1,6 @@
 // The generationRun workflow: one assistant response, with tool calls paused for a human where the
 // policy says so. Deterministic: every side effect happens in an activity.
 import * as wf from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import {
   ALL_DECISIONS,
@@ -113,12 +112,6 @@ const { callModel } = wf.proxyActivities<HitlActivities>(MODEL_CALL_OPTIONS);
  * and state that it is waiting, and why. Runs whose model call started before this replay as they were.
  */
 export const MODEL_RETRY_PATCH = 'model-retries-in-run';
-/**
- * `patched()` id: search attributes are upserted only when their value changes (the client sets HitlStatus,
- * HitlUserId and HitlConversationId at start, so the first workflow task no longer writes them again).
- * Runs recorded before replay their upserts as they were.
- */
-export const SKIP_UNCHANGED_SEARCH_ATTRIBUTES_PATCH = 'skip-unchanged-search-attributes';
 const MODEL_ATTEMPT_OPTIONS: wf.ActivityOptions = { ...MODEL_CALL_OPTIONS, retry: { maximumAttempts: 1 } };
 /** How long the run keeps retrying a model that is unavailable before it fails. */
 export const MODEL_RETRY_WINDOW_MS = 15 * 60 * 1000;
@@ -235,18 +228,6 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   const continueWhilePaused = wf.patched(CONTINUE_WHILE_PAUSED_PATCH);
   const modelRetriesInRun = wf.patched(MODEL_RETRY_PATCH);
   const storeTranscript = wf.patched(CONTENT_STORE_PATCH);
-  const skipUnchangedSearchAttributes = wf.patched(SKIP_UNCHANGED_SEARCH_ATTRIBUTES_PATCH);
-  /**
-   * upsertSearchAttributes, without the pairs whose value is already there (compared with the run's own
-   * view of its search attributes: the start's, then its upserts, so replay decides the same way).
-   */
-  function upsertSearchAttributes(pairs: SearchAttributeUpdatePair[]): void {
-    const current = wf.workflowInfo().typedSearchAttributes;
-    const changed = skipUnchangedSearchAttributes
-      ? pairs.filter((pair) => !sameSearchAttributeValue(current.get(pair.key), pair.value))
-      : pairs;
-    if (changed.length > 0) wf.upsertSearchAttributes(changed);
-  }
   /** The content-store keys: the run's transcript (stable across continue-as-new), and staged input. */
   const transcriptKey = `${runId}/${info.firstExecutionRunId}`;
   const parsedInput = parseRunInput(rawInput);
@@ -441,7 +422,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
 
   function setSearchStatus(next: RunStatus, waiting?: { tools: string[]; expiresAt: Date }): void {
     status = next;
-    upsertSearchAttributes([
+    wf.upsertSearchAttributes([
       { key: HitlStatus, value: next },
       { key: HitlPendingTools, value: waiting ? waiting.tools : [] },
       { key: HitlExpiresAt, value: waiting ? waiting.expiresAt : null },
@@ -459,7 +440,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   const input: NormalizedRunInput = parsedInput.data;
   /** The run's configuration, once resolved (inline runs: from the start). */
   const run = (): RunConfig => config!;
-  upsertSearchAttributes([
+  wf.upsertSearchAttributes([
     { key: HitlUserId, value: input.userId },
     { key: HitlConversationId, value: input.conversationId },
   ]);
@@ -990,15 +971,4 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   await closeStoredTranscript(false);
   await settleWaiters();
   return result;
-}
-
-/** Same search attribute value: unset, null and [] are all "no value"; lists by items; dates by time. */
-function sameSearchAttributeValue(current: unknown, next: unknown): boolean {
-  const empty = (v: unknown) => v === undefined || v === null || (Array.isArray(v) && v.length === 0);
-  if (empty(current) || empty(next)) return empty(current) && empty(next);
-  if (Array.isArray(current) && Array.isArray(next)) {
-    return current.length === next.length && current.every((item, i) => item === next[i]);
-  }
-  if (current instanceof Date && next instanceof Date) return current.getTime() === next.getTime();
-  return current === next;
 }
