@@ -25,6 +25,7 @@ import {
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, configSourceFromEnv } from './agent-config';
 import {
+  closeMcpConnections,
   closeSharedContentStore,
   createDefaultToolRegistry,
   createWorkerActivities,
@@ -503,6 +504,7 @@ async function main(): Promise<number> {
       await clientConnection.close();
       await connection.close();
       await closeSharedContentStore();
+      await closeMcpConnections();
     }
   }
   if (outcome.exitCode !== 0) console.error(outcome.message);

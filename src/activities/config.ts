@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { AgentConfigSource } from '../agent-config';
 import type { ContentStore } from '../content-store';
 import { describeIssues } from '../contracts';
+import { McpManager } from './mcp/manager';
 
 const REDACTED = '[redacted]';
 
@@ -95,6 +96,8 @@ export const ActivitiesConfigSchema = z.object({
       'expected a ContentStore',
     )
     .optional(),
+  /** The MCP clients; default: one manager per `createActivities`, on the configuration file's `mcpServers`. */
+  mcp: z.instanceof(McpManager).optional(),
 });
 /** What callers pass: the key may be a plain string. */
 export type ActivitiesConfigInput = z.input<typeof ActivitiesConfigSchema>;

@@ -5,6 +5,8 @@ import { askUserQuestionTool } from './tools/ask-user-question';
 import type {
   AppendTranscriptRequest,
   CallModelRequest,
+  CheckToolArgumentsRequest,
+  CheckToolArgumentsResult,
   CloseTranscriptRequest,
   ExecuteToolRequest,
   GrantActivities,
@@ -16,6 +18,8 @@ import type {
   StoredToolResult,
   ToolResult,
 } from '../contracts';
+import { parseMcpToolName } from '../contracts';
+import { executeMcpTool, invalidMcpArguments, McpManager } from './mcp';
 import type { ContentStore } from '../content-store';
 import { appendEntries, callModelFromStore, readArguments, storeToolResult } from '../transcript';
 import { sharedContentStore } from '../content-store';
@@ -35,6 +39,17 @@ export * from './tools/idempotency';
 export * from './tools/sandbox-path';
 export * from './tools/sandbox-files';
 export * from './tools/specs';
+export * from './mcp';
+
+/** MCP managers created by `createActivities` in this process, closed by `closeMcpConnections`. */
+const openMcpManagers = new Set<McpManager>();
+
+/** Closes every MCP connection of this process (stdio servers stop): call it when the worker has shut down. */
+export async function closeMcpConnections(): Promise<void> {
+  const managers = [...openMcpManagers];
+  openMcpManagers.clear();
+  await Promise.allSettled(managers.map((manager) => manager.close()));
+}
 
 type ToolCallArguments = ExecuteToolRequest['arguments'];
 
@@ -64,6 +79,21 @@ export function createActivities(
     (agents ??= configSourceFromEnv({ knownTools: new Set(registry.list().map((tool) => tool.name)) }));
   const callModelFn = createModelDispatcher(config, registry, agentConfig);
   const store = (): ContentStore => config.contentStore ?? sharedContentStore();
+  // One MCP connection per server for the whole process (this worker's activities), opened on first use.
+  let ownMcp: McpManager | undefined;
+  const mcp = (): McpManager => {
+    if (config.mcp) return config.mcp;
+    if (!ownMcp) {
+      ownMcp = new McpManager(() => agentConfig().current().config.mcpServers ?? {});
+      openMcpManagers.add(ownMcp);
+    }
+    return ownMcp;
+  };
+  /** The MCP server and tool behind `name`, when it is `<tool>_mcp_<server>` of a configured server. */
+  const mcpTool = (name: string) => {
+    const ref = parseMcpToolName(name);
+    return ref !== undefined && mcp().config(ref.server) !== undefined ? ref : undefined;
+  };
 
   return {
     async callModel(request: CallModelRequest): Promise<ModelTurn | StoredModelTurn> {
@@ -87,7 +117,20 @@ export function createActivities(
     },
 
     async resolveAgentConfig(request: ResolveAgentRequest): Promise<RunConfig> {
-      return resolveAgentActivity(agentConfig(), registry, config.enableScripted, request);
+      return resolveAgentActivity(agentConfig(), registry, config.enableScripted, request, mcp());
+    },
+
+    async checkToolArguments(request: CheckToolArgumentsRequest): Promise<CheckToolArgumentsResult> {
+      const invalid: Record<string, string> = {};
+      for (const call of request.calls) {
+        const args =
+          request.transcriptKey !== undefined && call.argumentsRef !== undefined
+            ? await readArguments(store(), request.transcriptKey, call.argumentsRef)
+            : call.arguments;
+        const problem = invalidMcpArguments(call.name, call.inputSchema, args);
+        if (problem !== undefined) invalid[call.toolCallId] = problem;
+      }
+      return { invalid };
     },
 
     async executeTool(request: ExecuteToolRequest): Promise<ToolResult | StoredToolResult> {
@@ -114,9 +157,13 @@ export function createActivities(
           key !== undefined && request.argumentsRef !== undefined
             ? await readArguments(store(), key, request.argumentsRef)
             : request.arguments;
-        const result = await registry.execute(request.name, args as ToolCallArguments, ctx, {
-          fullResult: key !== undefined,
-        });
+        const ref = registry.has(request.name) ? undefined : mcpTool(request.name);
+        const result =
+          ref !== undefined
+            ? await executeMcpTool(mcp(), request.name, ref, args as ToolCallArguments, ctx, {
+                fullResult: key !== undefined,
+              })
+            : await registry.execute(request.name, args as ToolCallArguments, ctx, { fullResult: key !== undefined });
         return key === undefined
           ? result
           : storeToolResult(store(), key, { toolCallId: request.toolCallId, name: request.name }, result);

@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { parseMcpToolName } from '../contracts';
+import { matchesToolPattern } from '../policy';
 import { HitlConfigFileSchema, LibreChatConfigSchema, type HitlConfigFile, type ToolApprovalConfig } from './schema';
 
 export const DEFAULT_CONFIG_FILE = 'hitl.config.yaml';
@@ -171,18 +173,24 @@ function crossReferenceProblems(config: HitlConfigFile, knownTools: ReadonlySet<
         message: `unknown provider "${provider}" (scripted, or a key of providers; ${declared})`,
       });
     }
+    const servers = Object.keys(config.mcpServers ?? {});
     agent.tools.forEach((tool, toolIndex) => {
       if (knownTools.has(tool)) return;
-      const hint = tool.includes('_mcp_')
-        ? 'MCP tools are not connected yet'
-        : `known tools: ${[...knownTools].sort().join(', ')}`;
+      // MCP tools: `<tool>_mcp_<server>` or a glob such as `*_mcp_<server>`, of a server in mcpServers (its
+      // tools are listed when a run starts).
+      const mcp = parseMcpToolName(tool);
+      if (mcp !== undefined && servers.includes(mcp.server)) return;
+      const hint =
+        mcp !== undefined
+          ? `"${mcp.server}" is not a key of mcpServers${servers.length > 0 ? ` (declared: ${servers.join(', ')})` : ''}`
+          : `known tools: ${[...knownTools].sort().join(', ')}, or <tool>_mcp_<server>`;
       problems.push({ path: at('tools', toolIndex), message: `unknown tool "${tool}" (${hint})` });
     });
     if (new Set(agent.tools).size !== agent.tools.length) {
       problems.push({ path: at('tools'), message: 'lists a tool twice' });
     }
     for (const tool of Object.keys(agent.toolOptions ?? {})) {
-      if (!agent.tools.includes(tool))
+      if (!agent.tools.some((entry) => matchesToolPattern(entry, tool)))
         problems.push({ path: at('toolOptions', tool), message: "not one of this agent's tools" });
     }
     (agent.approvers ?? []).forEach((principal, i) => {

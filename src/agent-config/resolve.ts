@@ -11,7 +11,8 @@ import {
   type ToolPolicy,
   type ToolSpec,
 } from '../contracts';
-import { claimRuleMatches } from '../policy';
+import { parseMcpToolName } from '../contracts';
+import { claimRuleMatches, matchesToolPattern } from '../policy';
 import type { LoadedConfig } from './load';
 import type { AgentConfig, Principal } from './schema';
 
@@ -23,7 +24,7 @@ export const EVERYONE = '*';
 /** Why an agent run cannot be resolved: an unknown agent, or one this process does not accept. */
 export class AgentResolutionError extends Error {
   constructor(
-    readonly kind: 'UnknownAgent' | 'ProviderDisabled',
+    readonly kind: 'UnknownAgent' | 'ProviderDisabled' | 'UnknownTool',
     message: string,
   ) {
     super(message);
@@ -114,14 +115,19 @@ function canonicalJson(value: unknown): string {
  * The agent's effective configuration before any request or user: policy, tools (with descriptions and
  * input schemas), approver principals, model reference, TTL, on-expiry, turns.
  */
-function agentEffective(loaded: LoadedConfig, agent: AgentConfig, toolSpecs: readonly ToolSpec[]) {
+function agentEffective(
+  loaded: LoadedConfig,
+  agent: AgentConfig,
+  toolSpecs: readonly ToolSpec[],
+  tools: readonly string[] = agent.tools,
+) {
   const defaults = loaded.config.defaults ?? {};
   return {
     agentId: agent.id,
     ...(agent.name !== undefined ? { agentName: agent.name } : {}),
     model: agentModel(agent),
     ...(agent.instructions !== undefined ? { instructions: agent.instructions } : {}),
-    tools: agent.tools,
+    tools: [...tools],
     toolSpecs: [...toolSpecs],
     policy: agentPolicy(loaded, agent),
     approvers: agent.approvers ?? [OWNER],
@@ -135,8 +141,13 @@ function agentEffective(loaded: LoadedConfig, agent: AgentConfig, toolSpecs: rea
  * The agent's configuration version: a content hash of its effective configuration (not of the whole
  * file), so editing one agent leaves the others' versions alone. 12 hex characters.
  */
-export function configVersion(loaded: LoadedConfig, agent: AgentConfig, toolSpecs: readonly ToolSpec[]): string {
-  const effective = agentEffective(loaded, agent, toolSpecs);
+export function configVersion(
+  loaded: LoadedConfig,
+  agent: AgentConfig,
+  toolSpecs: readonly ToolSpec[],
+  tools?: readonly string[],
+): string {
+  const effective = agentEffective(loaded, agent, toolSpecs, tools);
   return createHash('sha256').update(canonicalJson(effective)).digest('hex').slice(0, 12);
 }
 
@@ -148,6 +159,37 @@ export interface ResolveAgentOptions {
   describeTools: (names: readonly string[]) => ToolSpec[];
   /** Whether the scripted provider is accepted (HITL_ENABLE_SCRIPTED=1). */
   scriptedEnabled: boolean;
+  /** The tools of the MCP servers the agent names, as listed when the run starts (`mcpServersOf`). */
+  mcpTools?: readonly ToolSpec[];
+}
+
+/** The MCP servers an agent's tools name (`<tool>_mcp_<server>`, globs too), in their order. */
+export function mcpServersOf(agent: AgentConfig): string[] {
+  return [...new Set(agent.tools.flatMap((tool) => parseMcpToolName(tool)?.server ?? []))];
+}
+
+/**
+ * The agent's tools with MCP entries replaced by the listed tools they name: an exact name must be listed
+ * (else `UnknownTool`), a glob (`*_mcp_fs`, `read_*_mcp_fs`) stands for every listed tool it matches.
+ */
+export function expandAgentTools(agent: AgentConfig, mcpTools: readonly ToolSpec[]): string[] {
+  const names: string[] = [];
+  for (const entry of agent.tools) {
+    if (parseMcpToolName(entry) === undefined) {
+      names.push(entry);
+      continue;
+    }
+    const matched = mcpTools.filter((spec) => matchesToolPattern(entry, spec.name)).map((spec) => spec.name);
+    if (matched.length === 0 && !entry.includes('*')) {
+      const server = parseMcpToolName(entry)!.server;
+      throw new AgentResolutionError(
+        'UnknownTool',
+        `Agent "${agent.id}" names tool "${entry}", which MCP server "${server}" does not offer`,
+      );
+    }
+    names.push(...matched);
+  }
+  return unique(names);
 }
 
 /** The run configuration of one agent run: the agent's effective configuration with the request's tightening. */
@@ -160,12 +202,17 @@ export function resolveAgentRunConfig(loaded: LoadedConfig, options: ResolveAgen
   if (agent.model.provider === 'scripted' && !options.scriptedEnabled) {
     throw new AgentResolutionError('ProviderDisabled', scriptedDisabledMessage(`agent "${agent.id}"`));
   }
-  const toolSpecs = options.describeTools(agent.tools);
-  const effective = agentEffective(loaded, agent, toolSpecs);
+  const mcpTools = options.mcpTools ?? [];
+  const tools = expandAgentTools(agent, mcpTools);
+  const mcpByName = new Map(mcpTools.map((spec) => [spec.name, spec]));
+  const builtIn = options.describeTools(tools.filter((name) => !mcpByName.has(name)));
+  const builtInByName = new Map(builtIn.map((spec) => [spec.name, spec]));
+  const toolSpecs = tools.flatMap((name) => mcpByName.get(name) ?? builtInByName.get(name) ?? []);
+  const effective = agentEffective(loaded, agent, toolSpecs, tools);
   const tighten = options.tighten ?? {};
   return {
     ...effective,
-    configVersion: configVersion(loaded, agent, toolSpecs),
+    configVersion: configVersion(loaded, agent, toolSpecs, tools),
     tighten: { deny: unique(tighten.deny ?? []), ask: unique(tighten.ask ?? []) },
     approvers: approverRules(agent, options.userId),
     approvalTtlMs:

@@ -54,6 +54,25 @@ export interface CloseTranscriptRequest {
   keys: string[];
 }
 
+/** Argument of activity `checkToolArguments`: MCP calls of one model turn, checked before any pause. */
+export interface CheckToolArgumentsRequest {
+  /** The run's content-store key, to read arguments kept there (`argumentsRef`). */
+  transcriptKey?: string;
+  calls: {
+    toolCallId: string;
+    name: string;
+    /** The tool's pinned JSON Schema. */
+    inputSchema: JsonObject;
+    arguments: JsonObject;
+    argumentsRef?: string;
+  }[];
+}
+
+/** The calls whose arguments do not fit their schema, by tool call id, with what is wrong. */
+export interface CheckToolArgumentsResult {
+  invalid: Record<string, string>;
+}
+
 /** The activity interface the workflow proxies (implemented in src/activities). */
 export interface HitlActivities {
   /** A `ModelTurn`; with `transcript`, a `StoredModelTurn` (previews, references, the new length). */
@@ -68,4 +87,6 @@ export interface HitlActivities {
    * non-retryable `InvalidInput` for an unknown agent or a provider this worker does not accept).
    */
   resolveAgentConfig(request: ResolveAgentRequest): Promise<RunConfig>;
+  /** Checks MCP tool arguments against their input schemas (JSON Schema, with Ajv). */
+  checkToolArguments(request: CheckToolArgumentsRequest): Promise<CheckToolArgumentsResult>;
 }

@@ -1,6 +1,7 @@
 // Agents are operator configuration (hitl.config.yaml): what a run of an agent may do is resolved once
 // when the run starts and pinned in its history. A request can only tighten it. Sandbox-safe.
 import { z } from 'zod';
+import { McpToolRefSchema } from './mcp';
 import { JsonObjectSchema } from './messages';
 
 /** Longest id or name that arrives from outside (user ids, agent ids, tool names, claim values). */
@@ -92,6 +93,8 @@ export const ToolSpecSchema = z.object({
   description: z.string().max(8000),
   inputSchema: JsonObjectSchema,
   annotations: ToolAnnotationsSchema.optional(),
+  /** Set for an MCP tool: its server and its name there (the spec's `name` is `<tool>_mcp_<server>`). */
+  mcp: McpToolRefSchema.optional(),
 });
 export type ToolSpec = z.infer<typeof ToolSpecSchema>;
 

@@ -11,3 +11,4 @@ export * from './temporal';
 export * from './activities';
 export * from './grants';
 export * from './transcript';
+export * from './mcp';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ToolAnnotationsSchema } from './agents';
 import { JsonObjectSchema } from './messages';
 
 export const DecisionKindSchema = z.enum(['approve', 'reject', 'edit', 'respond']);
@@ -13,6 +14,14 @@ export const ActionRequestSchema = z.object({
   arguments_ref: z.string().optional(),
   arguments_chars: z.number().int().nonnegative().optional(),
   description: z.string().optional(),
+  /** An MCP tool's server, its name there, and its annotations (hints from the server, not guarantees). */
+  mcp: z
+    .object({
+      server: z.string(),
+      tool: z.string(),
+      annotations: ToolAnnotationsSchema.optional(),
+    })
+    .optional(),
 });
 export type ActionRequest = z.infer<typeof ActionRequestSchema>;
 

@@ -62,7 +62,9 @@ import {
   type StoredToolResult,
   type ToolMessage,
   type ToolOutcome,
+  type ToolSpec,
   type TurnInProgress,
+  type ActionRequest,
 } from '../contracts';
 import { evaluateRunPolicy, evaluateToolPolicy, type PolicyVerdict } from '../policy';
 import { AuditLog } from './audit-log';
@@ -90,6 +92,12 @@ export const CONTINUE_WHILE_PAUSED_PATCH = 'continue-as-new-while-paused';
  * its length, what is still to append and a window of previews). Runs recorded before replay as they were.
  */
 export const CONTENT_STORE_PATCH = 'content-store';
+/**
+ * `patched()` id: MCP tool calls (`<tool>_mcp_<server>` with a pinned MCP spec) have their arguments checked
+ * against the tool's input schema before any pause, and their pending action names the server and shows the
+ * tool's annotations. Runs recorded before replay as they were (they had no MCP tools).
+ */
+export const MCP_TOOLS_PATCH = 'mcp-tools';
 /** Most resolved/expired action ids and update answers a continued run carries (the most recent ones). */
 export const MAX_CARRIED_IDS = 256;
 
@@ -142,6 +150,12 @@ const RESOLVE_AGENT_OPTIONS: wf.ActivityOptions = {
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
 };
 const { resolveAgentConfig } = wf.proxyActivities<HitlActivities>(RESOLVE_AGENT_OPTIONS);
+// Checks MCP tool arguments against their schemas (a pure check; retried like a tool).
+const CHECK_ARGUMENTS_OPTIONS: wf.ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
+};
+const { checkToolArguments } = wf.proxyActivities<HitlActivities>(CHECK_ARGUMENTS_OPTIONS);
 
 function refusalFailure(refusal: Refusal): wf.ApplicationFailure {
   return wf.ApplicationFailure.create({
@@ -154,6 +168,12 @@ function refusalFailure(refusal: Refusal): wf.ApplicationFailure {
 
 function toolMessage(call: StoredToolCall, status: ToolMessage['status'], content: string): ToolOutcome {
   return { role: 'tool', tool_call_id: call.id, name: call.name, status, content: truncateToolResult(content) };
+}
+
+const MAX_MCP_DESCRIPTION_CHARS = 500;
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function blockedMessage(call: StoredToolCall, reason: string): ToolOutcome {
@@ -228,6 +248,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   const continueWhilePaused = wf.patched(CONTINUE_WHILE_PAUSED_PATCH);
   const modelRetriesInRun = wf.patched(MODEL_RETRY_PATCH);
   const storeTranscript = wf.patched(CONTENT_STORE_PATCH);
+  const mcpTools = wf.patched(MCP_TOOLS_PATCH);
   /** The content-store keys: the run's transcript (stable across continue-as-new), and staged input. */
   const transcriptKey = `${runId}/${info.firstExecutionRunId}`;
   const parsedInput = parseRunInput(rawInput);
@@ -673,6 +694,58 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     }));
   }
 
+  /** The pinned spec of an MCP tool of this run (MCP runs only). */
+  function mcpSpec(name: string): ToolSpec | undefined {
+    if (!mcpTools) return undefined;
+    const spec = run().toolSpecs?.find((candidate) => candidate.name === name);
+    return spec?.mcp !== undefined ? spec : undefined;
+  }
+
+  /** An action request's `description` (the policy reason), and for an MCP tool its server and annotations. */
+  function actionRequestDescription(
+    name: string,
+    reason: string | undefined,
+  ): Pick<ActionRequest, 'description' | 'mcp'> {
+    const spec = mcpSpec(name);
+    if (spec === undefined || spec.mcp === undefined) return reason !== undefined ? { description: reason } : {};
+    const about = `MCP server "${spec.mcp.server}", tool "${spec.mcp.tool}": ${truncate(spec.description, MAX_MCP_DESCRIPTION_CHARS)}`;
+    return {
+      description: reason !== undefined ? `${reason}\n\n${about}` : about,
+      mcp: { ...spec.mcp, ...(spec.annotations !== undefined ? { annotations: spec.annotations } : {}) },
+    };
+  }
+
+  /**
+   * The MCP calls among `calls` whose arguments do not fit the tool's input schema (checked by an activity,
+   * before any pause), by call id. Calls the policy denies are not checked: they are blocked anyway.
+   */
+  async function invalidMcpCalls(calls: StoredToolCall[]): Promise<Record<string, string>> {
+    const { tools, policy, tighten } = run();
+    const checks = calls.flatMap((call) => {
+      const spec = tools.includes(call.name) ? mcpSpec(call.name) : undefined;
+      if (spec === undefined) return [];
+      if (evaluateRunPolicy(call.name, policy, { grants: new Set(), tighten }).decision === 'deny') return [];
+      return [
+        {
+          toolCallId: call.id,
+          name: call.name,
+          inputSchema: spec.inputSchema,
+          arguments: call.arguments,
+          ...(call.argumentsRef !== undefined ? { argumentsRef: call.argumentsRef } : {}),
+        },
+      ];
+    });
+    if (checks.length === 0) return {};
+    const { invalid } = await checkToolArguments.executeWithOptions(
+      {
+        summary: `check arguments of ${checks.length} MCP call(s)`,
+        ...CHECK_ARGUMENTS_OPTIONS,
+      },
+      [{ calls: checks, ...(transcript.stored ? { transcriptKey } : {}) }],
+    );
+    return invalid;
+  }
+
   /** Pauses once for every asked call of the turn; applies the decisions. */
   async function approveAndRun(turnState: TurnState, resumed?: PendingAction): Promise<'expired' | undefined> {
     const asked = askedCalls(turnState);
@@ -685,7 +758,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
           arguments: call.arguments,
           ...(call.argumentsRef !== undefined ? { arguments_ref: call.argumentsRef } : {}),
           ...(call.argumentsChars !== undefined ? { arguments_chars: call.argumentsChars } : {}),
-          ...(reason !== undefined ? { description: reason } : {}),
+          ...actionRequestDescription(call.name, reason),
         })),
         review_configs: asked.map(({ call }) => ({
           tool_call_id: call.id,
@@ -763,6 +836,8 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     const grants = offered.some((call) => GRANTABLE_RULES.has(evaluateToolPolicy(call.name, policy).rule))
       ? await currentGrants()
       : new Set<string>();
+    // MCP calls with arguments their schema refuses get an error message, and no approver is asked.
+    const invalid = await invalidMcpCalls(offered);
     for (const call of calls) {
       if (!tools.includes(call.name)) {
         outcomes[call.id] = toolMessage(call, 'error', `Tool "${call.name}" is not available in this run`);
@@ -771,6 +846,8 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       const verdict = evaluateRunPolicy(call.name, policy, { grants, tighten });
       if (verdict.decision === 'deny') {
         outcomes[call.id] = blockedMessage(call, verdict.reason ?? defaultBlockReason(call.name, verdict));
+      } else if (invalid[call.id] !== undefined) {
+        outcomes[call.id] = toolMessage(call, 'error', invalid[call.id]!);
       } else if (call.name === ASK_USER_QUESTION) {
         // Asking the user is itself the human step: allowed or asked, the call pauses for answers.
         const args = AskUserQuestionArgsSchema.safeParse(call.arguments);

@@ -61,12 +61,13 @@ function loaded(value: unknown): LoadedConfig {
 }
 
 describe('configuration file (hitl.config.yaml)', function () {
-  it('the shipped file loads, with the three agents of the README', function () {
+  it('the shipped file loads, with the agents of the README and the filesystem MCP server', function () {
     const config = loadConfigFile(path.join(REPO_ROOT, 'hitl.config.yaml'), { knownTools });
     assert.deepEqual(
       config.config.agents.map((a) => a.id),
-      ['files-demo', 'files', 'reader'],
+      ['files-demo', 'files', 'mcp-files', 'reader'],
     );
+    assert.deepEqual(Object.keys(config.config.mcpServers ?? {}), ['fs']);
     assert.equal(config.toolApproval.enabled, true);
   });
 

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createWorkerActivities, loadActivitiesConfigFromEnv, userSandboxDir } from '../../src/activities';
+import {
+  createWorkerActivities,
+  loadActivitiesConfigFromEnv,
+  userSandboxDir,
+  type McpManager,
+} from '../../src/activities';
 import type { AgentConfigSource } from '../../src/agent-config';
 import { HitlClient } from '../../src/client';
 import { sharedContentStore } from '../../src/content-store';
@@ -32,6 +37,8 @@ export async function startHarness(
     agents?: AgentConfigSource;
     /** Accept the scripted provider (default: yes, see test/hooks.ts). */
     enableScripted?: boolean;
+    /** The worker's MCP clients (default: its own, on the agents' mcpServers; closed by the caller). */
+    mcp?: McpManager;
   } = {},
 ): Promise<Harness> {
   const env = options.env ?? (await getTestEnv());
@@ -46,6 +53,7 @@ export async function startHarness(
       sandboxDir,
       ...(options.agents ? { agents: options.agents } : {}),
       ...(options.enableScripted !== undefined ? { enableScripted: options.enableScripted } : {}),
+      ...(options.mcp ? { mcp: options.mcp } : {}),
     }),
   });
   const running = worker.run();

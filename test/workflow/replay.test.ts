@@ -49,7 +49,11 @@ describe('patch markers of generationRun', function () {
       const markers = events
         .map((e, index) => ({ index, name: e.markerRecordedEventAttributes?.markerName }))
         .filter((m) => m.name === 'core_patch');
-      assert.equal(markers.length, 3, 'continue-as-new-while-paused, model-retries-in-run and content-store');
+      assert.equal(
+        markers.length,
+        4,
+        'continue-as-new-while-paused, model-retries-in-run, content-store and mcp-tools',
+      );
       for (const marker of markers) {
         assert.ok(marker.index > firstCompleted && marker.index < firstActivity, `marker at event ${marker.index}`);
       }

@@ -1,0 +1,4 @@
+export * from './env';
+export * from './manager';
+export * from './tools';
+export * from './validate';
