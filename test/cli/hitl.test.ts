@@ -325,7 +325,7 @@ describe('hitl command (real dev server)', function () {
     const listed = JSON.parse(agents.out) as { id: string; configVersion: string; tools: string[] }[];
     assert.deepEqual(
       listed.map((a) => a.id),
-      ['files-demo', 'files', 'reader'],
+      ['files-demo', 'files', 'mcp-files', 'reader'],
     );
     assert.match(listed[0]!.configVersion, /^[0-9a-f]{12}$/);
     assert.match(
