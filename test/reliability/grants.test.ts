@@ -90,6 +90,8 @@ describe('reliability: grants (revocation races, retention)', function () {
 
     let resurrected = 0;
     let refusedInAudit = 0;
+    /** Raced runs whose grant was written before the revocation arrived (the revocation then removed it). */
+    let grantedFirst = 0;
     let controlGranted = 0;
     let lines = 0;
     await mapLimit(runIds, 8, async (runId, i) => {
@@ -105,7 +107,7 @@ describe('reliability: grants (revocation races, retention)', function () {
           )
         ) {
           refusedInAudit += 1;
-        }
+        } else if (state.decisions.some((d) => d.via === 'grant' && d.outcome === 'granted')) grantedFirst += 1;
       } else if (grants.some((g) => g.tool === 'slow_append')) controlGranted += 1;
     });
 
@@ -135,12 +137,17 @@ describe('reliability: grants (revocation races, retention)', function () {
 
     figure(
       `grants: ${raced} session approvals revoked while the tool ran (${revokedWhileRunning} caught mid-tool), ${resurrected} resurrected, ` +
-        `${refusedInAudit} refused GrantRevoked in the run's audit; ${SIZES.controlRuns} control approvals, ${controlGranted} remembered; ` +
+        `${refusedInAudit} refused GrantRevoked in the run's audit, ${grantedFirst} written first and then revoked; ${SIZES.controlRuns} control approvals, ${controlGranted} remembered; ` +
         `${lines} tool lines for ${total} runs; 1 user granted in ${SIZES.conversations} conversations, ${conversationsKept} kept ` +
         `(cap ${GRANT_RETENTION_DEFAULTS.maxSessionConversations}), ${kept.length} grants kept (${keptBytes} bytes)`,
     );
     assert.equal(resurrected, 0);
-    assert.equal(refusedInAudit, revokedWhileRunning);
+    // Every raced run ends one of two ways: the revocation came first and the run's grant write was refused
+    // (GrantRevoked), or the write came first and the revocation removed it. "Caught mid-tool" is what the
+    // suite saw from outside and may count a run whose write was done but not yet recorded in its state.
+    assert.equal(refusedInAudit + grantedFirst, raced);
+    assert.ok(refusedInAudit > 0, 'some revocations landed while the tool ran');
+    assert.ok(refusedInAudit <= revokedWhileRunning);
     assert.equal(controlGranted, SIZES.controlRuns);
     assert.equal(lines, total);
     assert.ok(conversationsKept <= GRANT_RETENTION_DEFAULTS.maxSessionConversations);
