@@ -365,7 +365,7 @@ describe('hitl command (real dev server)', function () {
     assert.equal(unknown.code, 2);
     assert.match(
       unknown.err,
-      /^hitl: AgentNotFound: no agent "nope" in hitl\.config\.yaml \(agents: files-demo, files, reader\)\n$/,
+      /^hitl: AgentNotFound: no agent "nope" in hitl\.config\.yaml \(agents: files-demo, files, mcp-files, reader\)\n$/,
     );
     const noMessage = await run('start', '--agent', 'files');
     assert.equal(noMessage.code, 2);
