@@ -9,6 +9,7 @@ import {
   ToolSpecSchema,
 } from './agents';
 import { ChatMessageSchema, MAX_TOOL_CALLS_PER_TURN, ToolCallSchema } from './messages';
+import { ContentRefStringSchema } from './transcript';
 
 export const DEFAULT_APPROVAL_TTL_MS = 24 * 60 * 60 * 1000;
 export const MAX_APPROVAL_TTL_MS = 365 * 24 * 60 * 60 * 1000;
@@ -82,7 +83,7 @@ export const OnExpirySchema = z.enum(['abort', 'reject']);
  * call appends it to the transcript. `messages` may then be empty (or hold what follows it).
  */
 export const StagedConversationSchema = z.object({
-  ref: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex digits>'),
+  ref: ContentRefStringSchema,
   /** How many messages it holds. */
   count: z.number().int().positive().max(10_000_000),
 });
