@@ -33,6 +33,11 @@ export function formatPending(pending: PendingAction): string {
       lines.push(indent(JSON.stringify(request.arguments, null, 2), '      '));
       if (config) lines.push(`      decisions: ${config.allowed_decisions.join(', ')}`);
     }
+  } else if (pending.payload.type === 'mcp_elicitation') {
+    const { server, name, tool_call_id: id, message, mode, url, requestedSchema } = pending.payload;
+    lines.push(`  ${id}  ${name}  — MCP server "${server}" asks: ${message}`);
+    if (mode === 'url' && url !== undefined) lines.push(`      open: ${url}`);
+    else lines.push(indent(JSON.stringify(requestedSchema, null, 2), '      '));
   } else {
     const questions = pending.payload.questions ?? [pending.payload.question];
     for (const q of questions) {

@@ -41,6 +41,11 @@ export interface ExecuteToolRequest {
    * and its reference (runs recorded before the content store omit it and get the result itself).
    */
   transcriptKey?: string;
+  /**
+   * The run pauses for an MCP server's `elicitation/create` during this call (signal `requestElicitation`);
+   * without it (runs recorded before elicitation) such a request is answered `cancel` at once.
+   */
+  elicitation?: boolean;
 }
 
 /** Argument of activity `appendTranscript`: what the workflow still has to add to its transcript. */

@@ -14,6 +14,7 @@ export const RefusalTypeSchema = z.enum([
   'AnswerRequired',
   'AnswerTooLong',
   'UnknownQuestionId',
+  'InvalidElicitationContent',
 ]);
 export type RefusalType = z.infer<typeof RefusalTypeSchema>;
 export const REFUSAL_TYPES: readonly RefusalType[] = RefusalTypeSchema.options;

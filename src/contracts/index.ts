@@ -3,6 +3,7 @@ export * from './json-limits';
 export * from './agents';
 export * from './messages';
 export * from './run-input';
+export * from './elicitation';
 export * from './pending-action';
 export * from './resolution';
 export * from './errors';

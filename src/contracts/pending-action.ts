@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { ToolAnnotationsSchema } from './agents';
 import { JsonObjectSchema } from './messages';
+import {
+  ElicitationRequestedSchemaSchema,
+  MAX_ELICITATION_MESSAGE_CHARS,
+  MAX_ELICITATION_URL_CHARS,
+} from './elicitation';
 
 export const DecisionKindSchema = z.enum(['approve', 'reject', 'edit', 'respond']);
 export type DecisionKind = z.infer<typeof DecisionKindSchema>;
@@ -66,9 +71,28 @@ export const AskUserQuestionPayloadSchema = z.object({
 });
 export type AskUserQuestionPayload = z.infer<typeof AskUserQuestionPayloadSchema>;
 
+/**
+ * An MCP server asks the user for input during a tool call (v1.1). Form mode (`mode` absent or "form"):
+ * answered with `elicitation: { action: "accept", content }` matching `requestedSchema`, or decline/cancel.
+ * URL mode: the person opens `url`, then answers accept ("done"), decline or cancel; `requestedSchema` is empty.
+ */
+export const McpElicitationPayloadSchema = z.object({
+  type: z.literal('mcp_elicitation'),
+  tool_call_id: z.string(),
+  /** The tool call that asked (`<tool>_mcp_<server>`). */
+  name: z.string(),
+  server: z.string(),
+  message: z.string().max(MAX_ELICITATION_MESSAGE_CHARS),
+  requestedSchema: ElicitationRequestedSchemaSchema,
+  mode: z.enum(['form', 'url']).optional(),
+  url: z.string().max(MAX_ELICITATION_URL_CHARS).optional(),
+});
+export type McpElicitationPayload = z.infer<typeof McpElicitationPayloadSchema>;
+
 export const HumanInterruptPayloadSchema = z.discriminatedUnion('type', [
   ToolApprovalPayloadSchema,
   AskUserQuestionPayloadSchema,
+  McpElicitationPayloadSchema,
 ]);
 export type HumanInterruptPayload = z.infer<typeof HumanInterruptPayloadSchema>;
 

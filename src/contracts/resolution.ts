@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ApproverClaimsSchema } from './agents';
+import { ElicitationAnswerSchema } from './elicitation';
 import type { Refusal } from './errors';
 import { describeIssues } from './run-input';
 import { jsonLimitProblem, MAX_RESOLUTION_CHARS } from './json-limits';
@@ -38,6 +39,8 @@ export const ResolutionSchema = z.object({
   decisions: z.array(DecisionSchema).max(256).optional(),
   answer: z.unknown().optional(),
   answers: z.unknown().optional(),
+  /** The answer to an `mcp_elicitation` action (v1.1): accept with content, decline or cancel. */
+  elicitation: ElicitationAnswerSchema.optional(),
   /**
    * Claims of the approver's verified token that the run's claim rules look at (wire addition). The HTTP
    * API sets it from the token and never from the body; Temporal-level callers are operators.

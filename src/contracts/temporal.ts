@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { ElicitationRequest, ElicitationResponseState } from './elicitation';
 import type { PendingAction } from './pending-action';
 import type { Resolution, ResolveResult } from './resolution';
 import type { AwaitPendingActionRequest, AwaitPendingActionResult, RunState } from './run-state';
@@ -17,6 +18,13 @@ export const resolveActionSignal = defineSignal<[Resolution]>('resolveAction');
 export const awaitPendingActionUpdate = defineUpdate<AwaitPendingActionResult, [AwaitPendingActionRequest | undefined]>(
   'awaitPendingAction',
 );
+
+/**
+ * From the activity of an MCP tool call to its run: the server asks the user something (wire addition). The
+ * run pauses with an `mcp_elicitation` action; the activity polls `getElicitationResponse` for the answer.
+ */
+export const requestElicitationSignal = defineSignal<[ElicitationRequest]>('requestElicitation');
+export const getElicitationResponseQuery = defineQuery<ElicitationResponseState, [string]>('getElicitationResponse');
 
 /** Search attributes registered on the namespace (wire). */
 export const HitlStatus = defineSearchAttributeKey('HitlStatus', SearchAttributeType.KEYWORD);

@@ -13,6 +13,7 @@ export const REFUSAL_HTTP_STATUS = {
   AnswerRequired: 400,
   AnswerTooLong: 400,
   UnknownQuestionId: 400,
+  InvalidElicitationContent: 400,
   NotAuthorized: 403,
   DecisionNotPermitted: 403,
   StaleAction: 409,

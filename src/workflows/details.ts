@@ -18,8 +18,14 @@ export function describePendingAction(pending: PendingAction): string {
       );
       lines.push('', '```json', formatArguments(request.arguments), '```', '');
     }
-  } else {
+  } else if (pending.payload.type === 'ask_user_question') {
     lines.push(`- question (\`${pending.payload.tool_call_id}\`): ${pending.payload.question.question}`);
+  } else {
+    const { server, name, tool_call_id: id, message, mode, url } = pending.payload;
+    lines.push(`- MCP server \`${server}\` asks, during \`${name}\` (\`${id}\`): ${message}`);
+    if (mode === 'url' && url !== undefined) lines.push('', `Open: ${url}`);
+    else lines.push('', '```json', formatArguments(pending.payload.requestedSchema), '```', '');
+    lines[0] = `**Waiting for input** · action \`${pending.actionId}\` · expires ${pending.expiresAt}`;
   }
   lines.push(`Resolve with update \`resolveAction\` (actionId \`${pending.actionId}\`).`);
   return lines.join('\n');

@@ -7,6 +7,9 @@ import {
   parseResolution,
   type AskUserQuestionPayload,
   type Decision,
+  elicitationContentProblems,
+  type ElicitationAnswer,
+  type McpElicitationPayload,
   type ParsedResolution,
   type PendingAction,
   type Refusal,
@@ -36,7 +39,13 @@ export type CheckedDecision =
 export type CheckedAnswer = { answer: string } | { answers: Record<string, string> };
 
 export type ResolutionCheck =
-  | { ok: true; resolution: ParsedResolution; decisions: Map<string, CheckedDecision>; answer?: CheckedAnswer }
+  | {
+      ok: true;
+      resolution: ParsedResolution;
+      decisions: Map<string, CheckedDecision>;
+      answer?: CheckedAnswer;
+      elicitation?: ElicitationAnswer;
+    }
   | { ok: false; refusal: Refusal; actionId: string | null; approver: string | null };
 
 function refuse(
@@ -103,6 +112,12 @@ export function checkResolution(raw: unknown, ctx: ResolutionContext): Resolutio
     const answer = checkAnswers(resolution, pending.payload);
     if ('type' in answer) return refuse(answer.type, answer.message, who, answer.details);
     return { ok: true, resolution, decisions: new Map(), answer };
+  }
+
+  if (pending.payload.type === 'mcp_elicitation') {
+    const checked = checkElicitationAnswer(resolution, pending.payload);
+    if ('type' in checked) return refuse(checked.type, checked.message, who, checked.details);
+    return { ok: true, resolution, decisions: new Map(), elicitation: checked };
   }
 
   const configs = new Map(pending.payload.review_configs.map((config) => [config.tool_call_id, config]));
@@ -217,4 +232,48 @@ function checkAnswers(resolution: ParsedResolution, payload: AskUserQuestionPayl
     answers[id] = text;
   }
   return { answers };
+}
+
+/**
+ * An elicitation is answered with `elicitation` only: accept with content that fits the form (a URL-mode
+ * request takes none), decline or cancel (no content).
+ */
+function checkElicitationAnswer(
+  resolution: ParsedResolution,
+  payload: McpElicitationPayload,
+): ElicitationAnswer | AnswerRefusal {
+  if ((resolution.decisions ?? []).length > 0 || resolution.answer !== undefined || resolution.answers !== undefined) {
+    return {
+      type: 'DecisionNotPermitted',
+      message: 'An MCP elicitation is answered with "elicitation": { "action": "accept" | "decline" | "cancel" }',
+    };
+  }
+  const answer = resolution.elicitation;
+  if (answer === undefined) {
+    return {
+      type: 'InvalidElicitationContent',
+      message: 'An MCP elicitation needs "elicitation": { "action": "accept", "content": { … } }, or decline or cancel',
+    };
+  }
+  if (answer.action !== 'accept') {
+    if (answer.content !== undefined) {
+      return { type: 'InvalidElicitationContent', message: `"${answer.action}" takes no content` };
+    }
+    return { action: answer.action };
+  }
+  if (payload.mode === 'url') {
+    if (answer.content !== undefined && Object.keys(answer.content).length > 0) {
+      return { type: 'InvalidElicitationContent', message: 'A URL elicitation is accepted without content' };
+    }
+    return { action: 'accept' };
+  }
+  const content = answer.content ?? {};
+  const problems = elicitationContentProblems(payload.requestedSchema, content);
+  if (problems !== undefined) {
+    return {
+      type: 'InvalidElicitationContent',
+      message: `The content does not match the requested form: ${problems}`,
+    };
+  }
+  return { action: 'accept', content };
 }

@@ -732,7 +732,7 @@ describe('reliability: hostile input (update, signal, HTTP API; fast-check)', fu
           : {
               actionId: action.actionId,
               approver,
-              decisions: action.payload.review_configs.map((c) => ({
+              decisions: (action.payload.type === 'tool_approval' ? action.payload.review_configs : []).map((c) => ({
                 tool_call_id: c.tool_call_id,
                 decision: 'approve' as const,
               })),

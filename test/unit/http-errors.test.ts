@@ -18,6 +18,7 @@ describe('HTTP error mapping', () => {
       IncompleteDecision: 400,
       AnswerRequired: 400,
       AnswerTooLong: 400,
+      InvalidElicitationContent: 400,
       UnknownQuestionId: 400,
       NotAuthorized: 403,
       DecisionNotPermitted: 403,
