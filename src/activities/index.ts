@@ -19,7 +19,7 @@ import type {
   ToolResult,
 } from '../contracts';
 import { parseMcpToolName } from '../contracts';
-import { executeMcpTool, invalidMcpArguments, McpManager } from './mcp';
+import { executeMcpTool, invalidMcpArguments, McpManager, runElicitationHandler } from './mcp';
 import type { ContentStore } from '../content-store';
 import { appendEntries, callModelFromStore, readArguments, storeToolResult } from '../transcript';
 import { sharedContentStore } from '../content-store';
@@ -162,6 +162,10 @@ export function createActivities(
           ref !== undefined
             ? await executeMcpTool(mcp(), request.name, ref, args as ToolCallArguments, ctx, {
                 fullResult: key !== undefined,
+                // Runs recorded before elicitation cannot pause for it: the server's request is cancelled.
+                ...(request.elicitation === true && activity !== undefined
+                  ? { onElicitation: runElicitationHandler(activity, request) }
+                  : {}),
               })
             : await registry.execute(request.name, args as ToolCallArguments, ctx, { fullResult: key !== undefined });
         return key === undefined

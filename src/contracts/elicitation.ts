@@ -119,8 +119,10 @@ export type ElicitationRequest = z.infer<typeof ElicitationRequestSchema>;
 
 /** Query `getElicitationResponse` (wire addition): what the run knows of one elicitation request. */
 export const ElicitationResponseStateSchema = z.discriminatedUnion('status', [
-  /** Paused for a person (or not yet seen by the run). */
+  /** Paused for a person. */
   z.object({ status: z.literal('waiting') }),
+  /** The run has not seen this request (yet: the asking activity allows it a few seconds, then cancels). */
+  z.object({ status: z.literal('unknown') }),
   z.object({ status: z.literal('answered'), answer: ElicitationAnswerSchema }),
 ]);
 export type ElicitationResponseState = z.infer<typeof ElicitationResponseStateSchema>;

@@ -73,6 +73,8 @@ export const AuditEntrySchema = z.object({
   decisions: z
     .array(z.object({ tool_call_id: z.string(), decision: DecisionKindSchema, scope: ScopeSchema.optional() }))
     .optional(),
+  /** An accepted answer to an MCP elicitation: its action (the content goes to the server only). */
+  elicitation: z.enum(['accept', 'decline', 'cancel']).optional(),
 });
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 

@@ -18,7 +18,13 @@ import {
   checkResolutionShape,
   ContinuedStateSchema,
   describeIssues,
+  ElicitationRequestSchema,
+  getElicitationResponseQuery,
   getPendingActionQuery,
+  requestElicitationSignal,
+  type ElicitationAnswer,
+  type ElicitationRequest,
+  type McpElicitationPayload,
   getRunStateQuery,
   HitlConversationId,
   HitlExpiresAt,
@@ -98,6 +104,10 @@ export const CONTENT_STORE_PATCH = 'content-store';
  * tool's annotations. Runs recorded before replay as they were (they had no MCP tools).
  */
 export const MCP_TOOLS_PATCH = 'mcp-tools';
+/** Elicitation requests a run remembers for the call in flight (the rest are answered `cancel` and dropped). */
+export const MAX_ELICITATIONS_PER_CALL = 64;
+/** Why an elicitation stopped waiting without an answer: its tool call ended or asked again. */
+export const ELICITATION_WITHDRAWN = 'Withdrawn: the tool call ended or asked again before an answer';
 /** Most resolved/expired action ids and update answers a continued run carries (the most recent ones). */
 export const MAX_CARRIED_IDS = 256;
 
@@ -108,8 +118,9 @@ const MODEL_CALL_OPTIONS: wf.ActivityOptions = {
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
 };
+const TOOL_CALL_TIMEOUT_MS = 10 * 60 * 1000;
 const TOOL_CALL_OPTIONS: wf.ActivityOptions = {
-  startToCloseTimeout: '10 minutes',
+  startToCloseTimeout: TOOL_CALL_TIMEOUT_MS,
   heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 };
@@ -340,6 +351,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
         decision: d.decision,
         ...(d.decision === 'approve' ? { scope: d.scope } : {}),
       })),
+      ...(check.elicitation !== undefined ? { elicitation: check.elicitation.action } : {}),
     });
     return { actionId, status: 'running', decidedBy: approver };
   }
@@ -393,6 +405,34 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   );
   wf.setHandler(resolveActionSignal, (resolution) => {
     tryResolve(resolution, 'signal');
+  });
+  // MCP elicitation: the activity of the MCP call in flight asks (signal), the run pauses, the activity polls
+  // the answer (query). Tool calls run one at a time, so at most one call can be asking.
+  let runningMcpCall: { id: string; server: string } | null = null;
+  const elicitationQueue: ElicitationRequest[] = [];
+  /** Requests of the call in flight: null while unanswered. */
+  const elicitations = new Map<string, ElicitationAnswer | null>();
+  wf.setHandler(requestElicitationSignal, (raw) => {
+    const parsed = ElicitationRequestSchema.safeParse(raw);
+    if (!parsed.success) {
+      wf.log.warn('ignored an unreadable requestElicitation signal', { problem: describeIssues(parsed.error) });
+      return;
+    }
+    const request = parsed.data;
+    if (elicitations.has(request.elicitationId)) return; // the same signal again
+    const call = runningMcpCall;
+    const expected = call !== null && call.id === request.tool_call_id && call.server === request.server;
+    if (!expected || elicitations.size >= MAX_ELICITATIONS_PER_CALL) {
+      if (elicitations.size < MAX_ELICITATIONS_PER_CALL) elicitations.set(request.elicitationId, { action: 'cancel' });
+      return;
+    }
+    elicitations.set(request.elicitationId, null);
+    elicitationQueue.push(request);
+  });
+  wf.setHandler(getElicitationResponseQuery, (elicitationId) => {
+    if (!elicitations.has(elicitationId)) return { status: 'unknown' };
+    const answer = elicitations.get(elicitationId);
+    return answer ? { status: 'answered', answer } : { status: 'waiting' };
   });
   // Waiters answer "ask again" when the run continues as new, instead of holding it back.
   let continuing = false;
@@ -508,10 +548,13 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     setDetails(`Running tool \`${call.name}\` (\`${call.id}\`)`);
     // Stable across retries, replays and continue-as-new: the tool must not repeat its side effect.
     const idempotencyKey = `${runId}/${info.firstExecutionRunId}/${callIndex}/${call.id}`;
-    const result = await executeTool.executeWithOptions(
+    // An MCP call may pause the run for an elicitation while it runs: its attempt may last as long.
+    const mcp = mcpSpec(call.name)?.mcp;
+    const execution = executeTool.executeWithOptions(
       {
         summary: `tool ${call.name} (${call.id})`,
         ...TOOL_CALL_OPTIONS,
+        ...(mcp !== undefined ? { startToCloseTimeout: mcpCallTimeoutMs() } : {}),
       },
       [
         {
@@ -524,9 +567,11 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
           ...(args === 'asCalled' && call.argumentsRef !== undefined ? { argumentsRef: call.argumentsRef } : {}),
           idempotencyKey,
           ...(transcript.stored ? { transcriptKey } : {}),
+          ...(mcp !== undefined ? { elicitation: true } : {}),
         },
       ],
     );
+    const result = mcp !== undefined ? await answeringElicitations(call, mcp.server, execution) : await execution;
     if (!transcript.stored) return toolMessage(call, result.status, result.content);
     const stored = result as StoredToolResult;
     return {
@@ -538,6 +583,59 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       messageRef: stored.messageRef,
       ...(stored.contentChars !== undefined ? { contentChars: stored.contentChars } : {}),
     };
+  }
+
+  /** An MCP call's start-to-close timeout: its own time plus the pauses for elicitations it may ask. */
+  function mcpCallTimeoutMs(): number {
+    return Math.max(TOOL_CALL_TIMEOUT_MS, 2 * run().approvalTtlMs + TOOL_CALL_TIMEOUT_MS);
+  }
+
+  /**
+   * Waits for an MCP call, pausing the run for each elicitation its server sends meanwhile (one at a time,
+   * in order). Each answer (or `cancel` on expiry) is left for the call's activity to read.
+   */
+  async function answeringElicitations<T>(call: StoredToolCall, server: string, execution: Promise<T>): Promise<T> {
+    runningMcpCall = { id: call.id, server };
+    let settled = false;
+    execution.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    try {
+      for (;;) {
+        await wf.condition(() => settled || elicitationQueue.length > 0);
+        if (settled) return await execution;
+        const request = elicitationQueue.shift()!;
+        // The call ended, or asked again (a retried attempt): this request no longer has anyone to answer.
+        const answer = await askForElicitation(call, request, () => settled || elicitationQueue.length > 0);
+        elicitations.set(request.elicitationId, answer);
+      }
+    } finally {
+      runningMcpCall = null;
+      elicitationQueue.length = 0;
+      elicitations.clear();
+    }
+  }
+
+  /** Pauses with an `mcp_elicitation` action; the approver's answer, or `cancel` when none came. */
+  async function askForElicitation(
+    call: StoredToolCall,
+    request: ElicitationRequest,
+    withdrawn: () => boolean,
+  ): Promise<ElicitationAnswer> {
+    const payload: McpElicitationPayload = {
+      type: 'mcp_elicitation',
+      tool_call_id: call.id,
+      name: call.name,
+      server: request.server,
+      message: request.message,
+      requestedSchema: request.requestedSchema,
+      ...(request.mode === 'url'
+        ? { mode: 'url' as const, ...(request.url !== undefined ? { url: request.url } : {}) }
+        : {}),
+    };
+    const resolution = await waitForResolution(payload, [call.name], undefined, { withdrawn });
+    return resolution?.elicitation ?? { action: 'cancel' };
   }
 
   /** The exact tool names the user granted for this conversation (or always); none if they cannot be read. */
@@ -643,8 +741,11 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     payload: HumanInterruptPayload,
     tools: string[],
     resumed?: PendingAction,
+    options: { withdrawn?: () => boolean } = {},
   ): Promise<AcceptedResolution | null> {
-    const mayContinue = continueWhilePaused;
+    const withdrawn = options.withdrawn ?? (() => false);
+    // A pause inside a running activity (an elicitation) cannot hand over to a new run.
+    const mayContinue = continueWhilePaused && options.withdrawn === undefined;
     const createdAt = resumed ? new Date(resumed.createdAt) : new Date();
     const expiresAt = resumed ? new Date(resumed.expiresAt) : new Date(createdAt.getTime() + run().approvalTtlMs);
     const actionId = resumed?.actionId ?? wf.uuid4();
@@ -665,12 +766,12 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     setSearchStatus('requires_action', { tools, expiresAt });
     setDetails(describePendingAction(action));
 
-    const stopWaiting = () => accepted !== null || (mayContinue && shouldContinueWhilePaused());
+    const stopWaiting = () => accepted !== null || withdrawn() || (mayContinue && shouldContinueWhilePaused());
     while (accepted === null) {
       const remaining = expiresAt.getTime() - Date.now();
       if (remaining <= 0) break;
       const woken = await wf.condition(stopWaiting, remaining, { summary: `approval expiry for ${actionId}` });
-      if (!woken || accepted !== null) break;
+      if (!woken || accepted !== null || withdrawn()) break;
       // Nothing decided yet, but the run is near its limits: the next run waits for the same action.
       await continueAsNewNow(currentTurn ? { ...currentTurn, pending: action } : undefined);
     }
@@ -679,7 +780,14 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     if (resolution === null) {
       expiredActionIds.add(actionId);
       pending = null;
-      record({ at: new Date().toISOString(), via: 'expiry', actionId, approver: null, outcome: 'expired' });
+      record({
+        at: new Date().toISOString(),
+        via: 'expiry',
+        actionId,
+        approver: null,
+        outcome: 'expired',
+        ...(withdrawn() ? { message: ELICITATION_WITHDRAWN } : {}),
+      });
     }
     accepted = null;
     setSearchStatus('running');

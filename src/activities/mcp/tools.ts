@@ -9,7 +9,7 @@ import {
   type ToolSpec,
 } from '../../contracts';
 import { INVALID_ARGUMENTS_KEY, type ToolContext } from '../tools/registry';
-import { messageOf, type McpManager } from './manager';
+import { messageOf, type McpElicitationHandler, type McpManager } from './manager';
 import { schemaViolations } from './validate';
 
 /** What OpenAI-style function calling accepts as a name; MCP tools whose full name does not fit are left out. */
@@ -67,7 +67,7 @@ export async function executeMcpTool(
   ref: McpToolRef,
   args: JsonObject,
   ctx: ToolContext,
-  options: { fullResult?: boolean } = {},
+  options: { fullResult?: boolean; onElicitation?: McpElicitationHandler } = {},
 ): Promise<ToolResult> {
   const cut = (text: string) => (options.fullResult === true ? text : truncateToolResult(text));
   try {
@@ -80,13 +80,15 @@ export async function executeMcpTool(
       idempotencyKey: ctx.idempotencyKey,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.heartbeat ? { onProgress: ctx.heartbeat } : {}),
+      ...(options.onElicitation ? { onElicitation: options.onElicitation } : {}),
     });
     const text = callResultText(result);
     return result.isError === true
       ? { status: 'error', content: cut(`Tool "${name}" failed: ${text}`) }
       : { status: 'success', content: cut(text) };
   } catch (err) {
-    if (ctx.signal?.aborted === true) throw err;
+    // The activity was cancelled: Temporal's cancellation, not the SDK's wrapping of it.
+    if (ctx.signal?.aborted === true) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : err;
     return error(`Tool "${name}" failed: ${messageOf(err)}`);
   }
 }
