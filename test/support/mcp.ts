@@ -1,11 +1,15 @@
-// The official MCP reference servers as the tests run them: as separate processes over Streamable HTTP and
-// SSE, and a small HTTP gate that lets requests through to such a server only with the expected header.
+// The official MCP reference servers as the tests run them: over stdio (started by the worker's MCP manager),
+// behind a tee that logs what the client sends, or as separate processes over Streamable HTTP and SSE, and a
+// small HTTP gate that lets requests through to such a server only with the expected header.
+import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePort, spawnServer, type ChildHandle } from './processes';
 
 export const FS_SERVER = require.resolve('@modelcontextprotocol/server-filesystem/dist/index.js');
 export const EVERYTHING_SERVER = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
+/** `node MCP_STDIO_TEE <log file> <command> [args…]`: see the script. */
+export const MCP_STDIO_TEE = require.resolve('./mcp-stdio-tee.cjs');
 
 export interface HttpMcpServer {
   child: ChildHandle;
@@ -25,6 +29,23 @@ export async function startEverythingServer(transport: 'streamableHttp' | 'sse')
     port,
   );
   return { child, port, path: transport === 'sse' ? '/sse' : '/mcp' };
+}
+
+/** One JSON-RPC message the client sent, as the tee logged it. */
+export interface LoggedMessage {
+  jsonrpc?: string;
+  id?: number | string;
+  method?: string;
+  params?: Record<string, unknown>;
+}
+
+/** The messages in a tee's log so far (none when the file does not exist yet). */
+export async function readTeeLog(file: string): Promise<LoggedMessage[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as LoggedMessage);
 }
 
 export interface HeaderGate {

@@ -86,7 +86,9 @@ export async function executeMcpTool(
       ? { status: 'error', content: cut(`Tool "${name}" failed: ${text}`) }
       : { status: 'success', content: cut(text) };
   } catch (err) {
-    if (ctx.signal?.aborted === true) throw err;
+    // The SDK rejects an aborted request with an McpError; the worker reports the activity as cancelled only
+    // when it ends with the cancellation itself.
+    if (ctx.signal?.aborted === true) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : err;
     return error(`Tool "${name}" failed: ${messageOf(err)}`);
   }
 }
