@@ -1,6 +1,6 @@
-// MCP calls that do not simply return: a run cancelled during a long call. server-everything over stdio (started
-// by the worker's MCP manager) behind a tee that logs every JSON-RPC message the client sends, so what the
-// client does is seen from outside. No mocks.
+// MCP calls that do not simply return: a run cancelled during a long call, a call that times out, a server that
+// never initializes. server-everything over stdio (started by the worker's MCP manager), once behind a tee that
+// logs every JSON-RPC message the client sends, so what the client does is seen from outside. No mocks.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDefaultToolRegistry, McpManager } from '../../src/activities';
 import { FileConfigSource } from '../../src/agent-config';
-import type { AgentRunInput } from '../../src/contracts';
+import type { AgentRunInput, InlineRunInput } from '../../src/contracts';
 import { EVERYTHING_SERVER, MCP_STDIO_TEE, readTeeLog, type LoggedMessage } from '../support/mcp';
-import { eventually, startHarness, type Harness } from './harness';
+import { call, eventually, startHarness, toolMessages, type Harness } from './harness';
 
 const knownTools = new Set(
   createDefaultToolRegistry()
@@ -19,6 +19,10 @@ const knownTools = new Set(
 );
 const node = JSON.stringify(process.execPath);
 const everything = JSON.stringify(EVERYTHING_SERVER);
+/** A server's `timeout`: a call without progress for this long times out. */
+const CALL_TIMEOUT_MS = 5000;
+/** The never-initializing server's `initTimeout`. */
+const INIT_TIMEOUT_MS = 3000;
 
 function configYaml(teeLog: string): string {
   return `
@@ -29,6 +33,15 @@ mcpServers:
     args: [${JSON.stringify(MCP_STDIO_TEE)}, ${JSON.stringify(teeLog)}, ${node}, ${everything}, stdio]
     initTimeout: 60000
     timeout: 3600000
+  slow: # server-everything whose calls may go ${CALL_TIMEOUT_MS} ms without progress
+    command: ${node}
+    args: [${everything}, stdio]
+    initTimeout: 60000
+    timeout: ${CALL_TIMEOUT_MS}
+  hang: # a process that never answers initialize
+    command: ${node}
+    args: ['-e', 'setInterval(() => {}, 1000)']
+    initTimeout: ${INIT_TIMEOUT_MS}
 agents:
   - id: cancel
     model:
@@ -40,10 +53,23 @@ agents:
     tools: [trigger-long-running-operation_mcp_tee]
     toolApproval: { allow: ['*_mcp_tee'] }
     users: ['*']
+  - id: timeout
+    model:
+      provider: scripted
+      script:
+        # one step of 120 s: no progress notification before the end
+        - tool_calls:
+            - { id: long, name: trigger-long-running-operation_mcp_slow, arguments: { duration: 120, steps: 1 } }
+        - tool_calls:
+            - { id: after, name: echo_mcp_slow, arguments: { message: after the timeout } }
+        - content: done
+    tools: [trigger-long-running-operation_mcp_slow, echo_mcp_slow]
+    toolApproval: { allow: ['*_mcp_slow'] }
+    users: ['*']
 `;
 }
 
-describe('MCP calls: cancellation (server-everything over stdio, real dev server)', function () {
+describe('MCP calls: cancellation, timeouts (server-everything over stdio, real dev server)', function () {
   this.timeout(240_000);
   let h: Harness;
   let mcp: McpManager;
@@ -65,6 +91,18 @@ describe('MCP calls: cancellation (server-everything over stdio, real dev server
 
   function agentRun(agentId: string): AgentRunInput {
     return { userId: 'u1', conversationId: `c-${randomUUID()}`, agentId, messages: [{ role: 'user', content: 'go' }] };
+  }
+
+  async function executeToolAttempts(runId: string): Promise<number[]> {
+    const history = await h.env.client.workflow.getHandle(runId).fetchHistory();
+    const scheduled = new Set(
+      (history.events ?? [])
+        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeTool')
+        .map((e) => String(e.eventId)),
+    );
+    return (history.events ?? [])
+      .filter((e) => scheduled.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? '')))
+      .map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 0);
   }
 
   it('a run cancelled during a long call: the activity is cancelled and the client sends notifications/cancelled for that request', async () => {
@@ -104,5 +142,48 @@ describe('MCP calls: cancellation (server-everything over stdio, real dev server
     );
     assert.equal(cancelled.params?.requestId, request.id, 'it cancels the tool call');
     assert.doesNotMatch(String(cancelled.params?.reason), /timed out/i, 'a cancellation, not a timeout');
+  });
+
+  it('a call that goes longer than the server’s timeout without progress: an error tool message that says so, the run goes on, the next call on that server works', async () => {
+    const { runId } = await h.client.startRun(agentRun('timeout'));
+    const result = await h.client.result(runId);
+    assert.equal(result.status, 'completed');
+    const byId = new Map(
+      toolMessages((await h.client.readMessages(runId, { limit: 100 })).messages).map((m) => [m.tool_call_id, m]),
+    );
+    assert.equal(byId.get('long')?.status, 'error');
+    assert.equal(
+      byId.get('long')?.content,
+      'Tool "trigger-long-running-operation_mcp_slow" failed: timed out: MCP server "slow" sent no result and no ' +
+        `progress within ${CALL_TIMEOUT_MS} ms (timeout); the request was cancelled`,
+    );
+    assert.deepEqual([byId.get('after')?.status, byId.get('after')?.content], ['success', 'Echo: after the timeout']);
+    assert.deepEqual(await executeToolAttempts(runId), [1, 1], 'each call ran once: a timeout is not retried');
+  });
+
+  it('a server that never initializes: after its initTimeout, an error tool message naming the server; the run goes on', async () => {
+    // An operator's inline run may name any configured server's tools; nothing lists them before the call.
+    const input: InlineRunInput = {
+      userId: 'u1',
+      conversationId: `c-${randomUUID()}`,
+      messages: [{ role: 'user', content: 'go' }],
+      model: {
+        provider: 'scripted',
+        script: [{ tool_calls: [call('h1', 'echo_mcp_hang', { message: 'hello' })] }, { content: 'done' }],
+      },
+      tools: ['echo_mcp_hang'],
+      policy: { enabled: true, mode: 'default', allow: ['*_mcp_hang'], deny: [], ask: [] },
+    };
+    const { runId } = await h.client.startRun(input);
+    const result = await h.client.result(runId);
+    assert.equal(result.status, 'completed');
+    const [message] = toolMessages((await h.client.readMessages(runId, { limit: 100 })).messages);
+    assert.equal(message?.status, 'error');
+    assert.equal(
+      message?.content,
+      'Tool "echo_mcp_hang" failed: MCP server "hang" is unavailable: it did not start and initialize within ' +
+        `${INIT_TIMEOUT_MS} ms (initTimeout)`,
+    );
+    assert.deepEqual(await executeToolAttempts(runId), [1]);
   });
 });

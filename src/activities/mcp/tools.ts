@@ -1,5 +1,5 @@
 // MCP tools as runs see them: listed into pinned tool specs, called into tool results.
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import {
   mcpToolName,
   truncateToolResult,
@@ -9,7 +9,13 @@ import {
   type ToolSpec,
 } from '../../contracts';
 import { INVALID_ARGUMENTS_KEY, type ToolContext } from '../tools/registry';
-import { messageOf, type McpManager } from './manager';
+import {
+  DEFAULT_MCP_CALL_TIMEOUT_MS,
+  DEFAULT_MCP_INIT_TIMEOUT_MS,
+  McpUnavailableError,
+  messageOf,
+  type McpManager,
+} from './manager';
 import { schemaViolations } from './validate';
 
 /** What OpenAI-style function calling accepts as a name; MCP tools whose full name does not fit are left out. */
@@ -76,11 +82,23 @@ export async function executeMcpTool(
       return error(`Tool "${name}" failed: server "${ref.server}" no longer offers "${ref.tool}"`);
     const invalid = invalidMcpArguments(name, tool.inputSchema, args);
     if (invalid !== undefined) return error(invalid);
-    const result = await manager.callTool(ref.server, ref.tool, args, {
-      idempotencyKey: ctx.idempotencyKey,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      ...(ctx.heartbeat ? { onProgress: ctx.heartbeat } : {}),
-    });
+    let result: CallToolResult;
+    try {
+      result = await manager.callTool(ref.server, ref.tool, args, {
+        idempotencyKey: ctx.idempotencyKey,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(ctx.heartbeat ? { onProgress: ctx.heartbeat } : {}),
+      });
+    } catch (err) {
+      if (ctx.signal?.aborted !== true && isTimeout(err)) {
+        const ms = timeoutOf(err) ?? manager.config(ref.server)?.timeout ?? DEFAULT_MCP_CALL_TIMEOUT_MS;
+        return error(
+          `Tool "${name}" failed: timed out: MCP server "${ref.server}" sent no result and no progress within ` +
+            `${ms} ms (timeout); the request was cancelled`,
+        );
+      }
+      throw err;
+    }
     const text = callResultText(result);
     return result.isError === true
       ? { status: 'error', content: cut(`Tool "${name}" failed: ${text}`) }
@@ -89,8 +107,27 @@ export async function executeMcpTool(
     // The SDK rejects an aborted request with an McpError; the worker reports the activity as cancelled only
     // when it ends with the cancellation itself.
     if (ctx.signal?.aborted === true) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : err;
+    if (err instanceof McpUnavailableError && isTimeout(err.cause)) {
+      const ms = timeoutOf(err.cause) ?? manager.config(ref.server)?.initTimeout ?? DEFAULT_MCP_INIT_TIMEOUT_MS;
+      return error(
+        `Tool "${name}" failed: MCP server "${err.server}" is unavailable: it did not start and initialize within ` +
+          `${ms} ms (initTimeout)`,
+      );
+    }
     return error(`Tool "${name}" failed: ${messageOf(err)}`);
   }
+}
+
+/** The SDK's request timeout (`timeout` of a call, `initTimeout` of the initialize request). */
+function isTimeout(err: unknown): err is McpError {
+  return err instanceof McpError && err.code === (ErrorCode.RequestTimeout as number);
+}
+
+/** The timeout the SDK reports with a timed-out request (`data.timeout`), if any. */
+function timeoutOf(err: McpError): number | undefined {
+  const data: unknown = err.data;
+  if (typeof data !== 'object' || data === null || !('timeout' in data)) return undefined;
+  return typeof data.timeout === 'number' ? data.timeout : undefined;
 }
 
 function error(message: string): ToolResult {
