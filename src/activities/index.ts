@@ -21,7 +21,7 @@ import type {
 import { parseMcpToolName } from '../contracts';
 import { executeMcpTool, invalidMcpArguments, McpManager } from './mcp';
 import type { ContentStore } from '../content-store';
-import { appendEntries, callModelFromStore, readArguments, storeToolResult } from '../transcript';
+import { appendEntries, callModelFromStore, readArguments, storeBinaryContent, storeToolResult } from '../transcript';
 import { sharedContentStore } from '../content-store';
 import { configSourceFromEnv, type AgentConfigSource } from '../agent-config';
 import { resolveAgentActivity } from './resolve-agent';
@@ -162,6 +162,8 @@ export function createActivities(
           ref !== undefined
             ? await executeMcpTool(mcp(), request.name, ref, args as ToolCallArguments, ctx, {
                 fullResult: key !== undefined,
+                // Images, audio and blobs go to the content store under references of their own.
+                ...(key !== undefined ? { keepBinary: (block) => storeBinaryContent(store(), key, block) } : {}),
               })
             : await registry.execute(request.name, args as ToolCallArguments, ctx, { fullResult: key !== undefined });
         return key === undefined

@@ -4,6 +4,10 @@
 import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { freePort, spawnServer, type ChildHandle } from './processes';
 
 export const FS_SERVER = require.resolve('@modelcontextprotocol/server-filesystem/dist/index.js');
@@ -29,6 +33,29 @@ export async function startEverythingServer(transport: 'streamableHttp' | 'sse')
     port,
   );
   return { child, port, path: transport === 'sse' ? '/sse' : '/mcp' };
+}
+
+/** Where `withDirectClient` connects: a fresh stdio server-everything, or a server over HTTP. */
+export type DirectTarget = { stdio: 'everything' } | { type: 'sse' | 'streamable-http'; url: string };
+
+/**
+ * Runs `fn` with an MCP client of the test's own (not the worker's: what the server says, seen independently),
+ * closed afterwards (a stdio server stops with it).
+ */
+export async function withDirectClient<T>(target: DirectTarget, fn: (client: Client) => Promise<T>): Promise<T> {
+  const transport =
+    'stdio' in target
+      ? new StdioClientTransport({ command: process.execPath, args: [EVERYTHING_SERVER, 'stdio'], stderr: 'ignore' })
+      : target.type === 'sse'
+        ? new SSEClientTransport(new URL(target.url))
+        : new StreamableHTTPClientTransport(new URL(target.url));
+  const client = new Client({ name: 'hitl-test', version: '0' }, { capabilities: {} });
+  await client.connect(transport);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
 }
 
 /** One JSON-RPC message the client sent, as the tee logged it. */

@@ -1,15 +1,18 @@
 // MCP calls that do not simply return: a run cancelled during a long call, a call that times out, a server that
-// never initializes. server-everything over stdio (started by the worker's MCP manager), once behind a tee that
+// never initializes, results with binary content. server-everything over stdio (started by the worker's MCP manager), once behind a tee that
 // logs every JSON-RPC message the client sends, so what the client does is seen from outside. No mocks.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { createDefaultToolRegistry, McpManager } from '../../src/activities';
 import { FileConfigSource } from '../../src/agent-config';
+import { ContentNotFoundError, RunNotFoundError } from '../../src/client';
+import { sharedContentStore } from '../../src/content-store';
 import type { AgentRunInput, InlineRunInput } from '../../src/contracts';
-import { EVERYTHING_SERVER, MCP_STDIO_TEE, readTeeLog, type LoggedMessage } from '../support/mcp';
+import { EVERYTHING_SERVER, MCP_STDIO_TEE, readTeeLog, withDirectClient, type LoggedMessage } from '../support/mcp';
 import { call, eventually, startHarness, toolMessages, type Harness } from './harness';
 
 const knownTools = new Set(
@@ -23,6 +26,10 @@ const everything = JSON.stringify(EVERYTHING_SERVER);
 const CALL_TIMEOUT_MS = 5000;
 /** The never-initializing server's `initTimeout`. */
 const INIT_TIMEOUT_MS = 3000;
+
+/** What server-everything's gzip-file-as-resource compresses (a data: URI, nothing fetched). */
+const GZIP_TEXT = 'hello, gzip';
+const GZIP_INPUT = `data:text/plain;base64,${Buffer.from(GZIP_TEXT).toString('base64')}`;
 
 function configYaml(teeLog: string): string {
   return `
@@ -38,6 +45,11 @@ mcpServers:
     args: [${everything}, stdio]
     initTimeout: 60000
     timeout: ${CALL_TIMEOUT_MS}
+  everything:
+    command: ${node}
+    args: [${everything}, stdio]
+    initTimeout: 60000
+    timeout: 60000
   hang: # a process that never answers initialize
     command: ${node}
     args: ['-e', 'setInterval(() => {}, 1000)']
@@ -66,10 +78,23 @@ agents:
     tools: [trigger-long-running-operation_mcp_slow, echo_mcp_slow]
     toolApproval: { allow: ['*_mcp_slow'] }
     users: ['*']
+  - id: binary
+    model:
+      provider: scripted
+      script:
+        - tool_calls:
+            - { id: img, name: get-tiny-image_mcp_everything, arguments: {} }
+            - id: gz
+              name: gzip-file-as-resource_mcp_everything
+              arguments: { name: hello.txt.gz, data: ${JSON.stringify(GZIP_INPUT)}, outputType: resource }
+        - content: done
+    tools: [get-tiny-image_mcp_everything, gzip-file-as-resource_mcp_everything]
+    toolApproval: { allow: ['*_mcp_everything'] }
+    users: ['*']
 `;
 }
 
-describe('MCP calls: cancellation, timeouts (server-everything over stdio, real dev server)', function () {
+describe('MCP calls: cancellation, timeouts, binary results (server-everything over stdio, real dev server)', function () {
   this.timeout(240_000);
   let h: Harness;
   let mcp: McpManager;
@@ -185,5 +210,62 @@ describe('MCP calls: cancellation, timeouts (server-everything over stdio, real 
         `${INIT_TIMEOUT_MS} ms (initTimeout)`,
     );
     assert.deepEqual(await executeToolAttempts(runId), [1]);
+  });
+
+  it('binary results (an image, a blob resource) are kept in the content store under references of their own; read back, the image is the server’s', async () => {
+    const { runId } = await h.client.startRun(agentRun('binary'));
+    assert.equal((await h.client.result(runId)).status, 'completed');
+    const byId = new Map(
+      toolMessages((await h.client.readMessages(runId, { limit: 100 })).messages).map((m) => [m.tool_call_id, m]),
+    );
+
+    // The server's own image, asked by a client of the test's own.
+    const image = await withDirectClient({ stdio: 'everything' }, async (client) => {
+      const result = await client.callTool({ name: 'get-tiny-image', arguments: {} });
+      const block = (result.content as { type: string; data?: string }[]).find((b) => b.type === 'image');
+      return Buffer.from(block?.data ?? '', 'base64');
+    });
+    assert.deepEqual(image.subarray(0, 8), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), 'a PNG');
+
+    const img = byId.get('img');
+    assert.equal(img?.status, 'success');
+    const imageLine = new RegExp(
+      `^Here's the image you requested:\\n\\[image image/png, ${image.length} bytes, content ref (sha256:[0-9a-f]{64})\\]\\n` +
+        'The image above is the MCP logo\\.$',
+    );
+    const imageRef = imageLine.exec(img?.content ?? '')?.[1];
+    assert.ok(imageRef, `the image is named by its reference: ${img?.content}`);
+    const readImage = await h.client.readContent(runId, imageRef);
+    assert.deepEqual(
+      { type: readImage.type, mimeType: readImage.mimeType, uri: readImage.uri },
+      { type: 'image', mimeType: 'image/png', uri: undefined },
+    );
+    assert.ok(readImage.bytes.equals(image), 'the bytes read back are the server’s image');
+
+    const gz = byId.get('gz');
+    assert.equal(gz?.status, 'success');
+    const resourceLine = /^\[resource (\S+) \(application\/gzip\), (\d+) bytes, content ref (sha256:[0-9a-f]{64})\]$/;
+    const [, uri, size, gzRef] = resourceLine.exec(gz?.content ?? '') ?? [];
+    assert.ok(gzRef, `the resource is named by its reference: ${gz?.content}`);
+    const readGz = await h.client.readContent(runId, gzRef);
+    assert.deepEqual(
+      { type: readGz.type, mimeType: readGz.mimeType, uri: readGz.uri, size: readGz.bytes.length },
+      { type: 'resource', mimeType: 'application/gzip', uri, size: Number(size) },
+    );
+    assert.equal(gunzipSync(readGz.bytes).toString('utf8'), GZIP_TEXT);
+
+    // Only binary blocks are served, only to their run.
+    const description = await h.env.client.workflow.getHandle(runId).describe();
+    const key = `${runId}/${description.raw.workflowExecutionInfo?.firstRunId || description.runId}`;
+    const entries = (await sharedContentStore().readTranscript(key)).entries;
+    assert.ok(entries.length >= 4);
+    for (const entry of entries) {
+      await assert.rejects(h.client.readContent(runId, entry.ref), ContentNotFoundError, 'a message is not served');
+    }
+    const other = await h.client.startRun(agentRun('binary'));
+    await h.client.result(other.runId);
+    await assert.rejects(h.client.readContent(other.runId, `sha256:${'0'.repeat(64)}`), ContentNotFoundError);
+    await assert.rejects(h.client.readContent(runId, 'not-a-ref'), ContentNotFoundError);
+    await assert.rejects(h.client.readContent(`no-such-run-${randomUUID()}`, imageRef), RunNotFoundError);
   });
 });

@@ -6,15 +6,18 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { createDefaultToolRegistry, McpManager } from '../../src/activities';
 import { FileConfigSource } from '../../src/agent-config';
 import type { AgentRunInput, ToolSpec } from '../../src/contracts';
 import { readPinnedRunConfig } from '../../src/server/grant-offers';
-import { startEverythingServer, startHeaderGate, type HeaderGate, type HttpMcpServer } from '../support/mcp';
+import {
+  startEverythingServer,
+  startHeaderGate,
+  withDirectClient,
+  type HeaderGate,
+  type HttpMcpServer,
+} from '../support/mcp';
 import { startHarness, toolMessages, waitForPending, type Harness } from './harness';
 
 const knownTools = new Set(
@@ -103,16 +106,10 @@ describe('MCP tools over Streamable HTTP and SSE (server-everything processes, r
   });
 
   /** The server's tools as a client of its own lists them (straight to the process, not through the gate). */
-  async function listDirectly(t: (typeof TRANSPORTS)[number]): Promise<Tool[]> {
+  function listDirectly(t: (typeof TRANSPORTS)[number]): Promise<Tool[]> {
     const server = servers[t.server]!;
-    const url = new URL(`http://127.0.0.1:${server.port}${server.path}`);
-    const client = new Client({ name: 'test', version: '0' }, { capabilities: {} });
-    await client.connect(t.type === 'sse' ? new SSEClientTransport(url) : new StreamableHTTPClientTransport(url));
-    try {
-      return (await client.listTools()).tools;
-    } finally {
-      await client.close();
-    }
+    const url = `http://127.0.0.1:${server.port}${server.path}`;
+    return withDirectClient({ type: t.type, url }, async (client) => (await client.listTools()).tools);
   }
 
   for (const t of TRANSPORTS) {

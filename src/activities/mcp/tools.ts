@@ -8,6 +8,7 @@ import {
   type ToolResult,
   type ToolSpec,
 } from '../../contracts';
+import type { BinaryBlock } from '../../transcript';
 import { INVALID_ARGUMENTS_KEY, type ToolContext } from '../tools/registry';
 import {
   DEFAULT_MCP_CALL_TIMEOUT_MS,
@@ -62,6 +63,19 @@ export function invalidMcpArguments(name: string, inputSchema: JsonObject, args:
   return problems === undefined ? undefined : `Invalid arguments for "${name}": ${problems}`;
 }
 
+/** Keeps one binary block of a result (in the run's content store) and returns its content reference. */
+export type KeepBinary = (block: BinaryBlock) => Promise<string>;
+
+export interface ExecuteMcpToolOptions {
+  /** Return the whole text (the content store keeps it; the model reads the first MAX_TOOL_RESULT_CHARS). */
+  fullResult?: boolean;
+  /**
+   * Where binary blocks (images, audio, blob resources) go; the text then names each by its reference. Without
+   * it they are a short mention only (runs that keep no transcript in the content store).
+   */
+  keepBinary?: KeepBinary;
+}
+
 /**
  * Runs one MCP tool call. The arguments are checked against the tool's schema as the server lists it; every
  * failure — server down or crashed, timeout, JSON-RPC error, `isError: true` — is an error result for the
@@ -73,7 +87,7 @@ export async function executeMcpTool(
   ref: McpToolRef,
   args: JsonObject,
   ctx: ToolContext,
-  options: { fullResult?: boolean } = {},
+  options: ExecuteMcpToolOptions = {},
 ): Promise<ToolResult> {
   const cut = (text: string) => (options.fullResult === true ? text : truncateToolResult(text));
   try {
@@ -99,7 +113,8 @@ export async function executeMcpTool(
       }
       throw err;
     }
-    const text = callResultText(result);
+    const kept = options.keepBinary !== undefined ? await keepBinaryBlocks(result, options.keepBinary) : [];
+    const text = callResultText(result, kept);
     return result.isError === true
       ? { status: 'error', content: cut(`Tool "${name}" failed: ${text}`) }
       : { status: 'success', content: cut(text) };
@@ -134,29 +149,92 @@ function error(message: string): ToolResult {
   return { status: 'error', content: truncateToolResult(message) };
 }
 
+/** What became of one binary block: kept under a content reference, or not kept and why. */
+export type KeptBinary = { ref: string } | { notKept: string };
+
+/** The binary block of a result's content block, if it is one (an image, audio, a blob resource). */
+function binaryBlock(block: NonNullable<CallToolResult['content']>[number]): BinaryBlock | undefined {
+  switch (block.type) {
+    case 'image':
+    case 'audio':
+      return { type: block.type, mimeType: block.mimeType, data: block.data };
+    case 'resource': {
+      const resource = block.resource;
+      if (!('blob' in resource) || typeof resource.blob !== 'string') return undefined;
+      return {
+        type: 'resource',
+        uri: resource.uri,
+        ...(resource.mimeType !== undefined ? { mimeType: resource.mimeType } : {}),
+        data: resource.blob,
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Keeps every binary block of the result with `keep`, one after the other; the answer is indexed like
+ * `result.content` (undefined for blocks that are not binary). A block that cannot be kept (too large for the
+ * store, not base64, the store failing) is reported as not kept: the call has happened and is not repeated.
+ */
+export async function keepBinaryBlocks(result: CallToolResult, keep: KeepBinary): Promise<(KeptBinary | undefined)[]> {
+  const kept: (KeptBinary | undefined)[] = [];
+  for (const block of result.content ?? []) {
+    const binary = binaryBlock(block);
+    if (binary === undefined) {
+      kept.push(undefined);
+      continue;
+    }
+    try {
+      kept.push({ ref: await keep(binary) });
+    } catch (err) {
+      kept.push({ notKept: messageOf(err) });
+    }
+  }
+  return kept;
+}
+
+/** Size in bytes of base64 `data`. */
+function decodedBytes(data: string): number {
+  return Buffer.byteLength(data, 'base64');
+}
+
+/** How the text names a binary block: by its content reference, why it was not kept, or not at all. */
+function binaryNote(kept: KeptBinary | undefined): string {
+  if (kept === undefined) return 'not shown';
+  return 'ref' in kept ? `content ref ${kept.ref}` : `not kept: ${kept.notKept}`;
+}
+
 /**
  * A call's result as the text the model reads: text blocks as they are, embedded text resources with their
- * URI, binary content (images, audio, blobs) as a short reference, and structured content as JSON when no
- * text block carries it.
+ * URI, binary content (images, audio, blobs) as a short mention — with its content reference when `kept`
+ * (indexed like `result.content`, see `keepBinaryBlocks`) says where it is — and structured content as JSON
+ * when no text block carries it.
  */
-export function callResultText(result: CallToolResult): string {
+export function callResultText(result: CallToolResult, kept: readonly (KeptBinary | undefined)[] = []): string {
   const parts: string[] = [];
-  for (const block of result.content ?? []) {
+  for (const [index, block] of (result.content ?? []).entries()) {
     switch (block.type) {
       case 'text':
         parts.push(block.text);
         break;
       case 'image':
       case 'audio':
-        parts.push(`[${block.type} ${block.mimeType}, ${Math.floor((block.data.length * 3) / 4)} bytes, not shown]`);
+        parts.push(`[${block.type} ${block.mimeType}, ${decodedBytes(block.data)} bytes, ${binaryNote(kept[index])}]`);
         break;
       case 'resource': {
         const resource = block.resource;
-        parts.push(
-          'text' in resource && typeof resource.text === 'string'
-            ? `[resource ${resource.uri}]\n${resource.text}`
-            : `[resource ${resource.uri}${resource.mimeType ? ` (${resource.mimeType})` : ''}, binary, not shown]`,
-        );
+        const mime = resource.mimeType ? ` (${resource.mimeType})` : '';
+        if ('text' in resource && typeof resource.text === 'string') {
+          parts.push(`[resource ${resource.uri}]\n${resource.text}`);
+        } else if ('blob' in resource && typeof resource.blob === 'string' && kept[index] !== undefined) {
+          parts.push(
+            `[resource ${resource.uri}${mime}, ${decodedBytes(resource.blob)} bytes, ${binaryNote(kept[index])}]`,
+          );
+        } else {
+          parts.push(`[resource ${resource.uri}${mime}, binary, not shown]`);
+        }
         break;
       }
       case 'resource_link':
