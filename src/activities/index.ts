@@ -21,7 +21,7 @@ import type {
 import { parseMcpToolName } from '../contracts';
 import { executeMcpTool, invalidMcpArguments, McpManager, runElicitationHandler } from './mcp';
 import type { ContentStore } from '../content-store';
-import { appendEntries, callModelFromStore, readArguments, storeToolResult } from '../transcript';
+import { appendEntries, callModelFromStore, readArguments, storeBinaryContent, storeToolResult } from '../transcript';
 import { sharedContentStore } from '../content-store';
 import { configSourceFromEnv, type AgentConfigSource } from '../agent-config';
 import { resolveAgentActivity } from './resolve-agent';
@@ -162,6 +162,8 @@ export function createActivities(
           ref !== undefined
             ? await executeMcpTool(mcp(), request.name, ref, args as ToolCallArguments, ctx, {
                 fullResult: key !== undefined,
+                // Images, audio and blobs go to the content store under references of their own.
+                ...(key !== undefined ? { keepBinary: (block) => storeBinaryContent(store(), key, block) } : {}),
                 // Runs recorded before elicitation cannot pause for it: the server's request is cancelled.
                 ...(request.elicitation === true && activity !== undefined
                   ? { onElicitation: runElicitationHandler(activity, request) }

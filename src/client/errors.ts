@@ -112,3 +112,19 @@ export class TranscriptUnavailableError extends Error {
   override readonly name = 'TranscriptUnavailableError';
   readonly type = 'TranscriptUnavailable';
 }
+
+/**
+ * The run keeps no binary content with this reference (`HitlClient.readContent`): the reference is unknown to
+ * the run's content store, or names something else there (a message, tool arguments), or the content was
+ * deleted with the run's (retention).
+ */
+export class ContentNotFoundError extends Error {
+  override readonly name = 'ContentNotFoundError';
+  readonly type = 'ContentNotFound';
+  constructor(
+    readonly runId: string,
+    readonly ref: string,
+  ) {
+    super(`Run "${runId}" keeps no binary content ${ref}`);
+  }
+}

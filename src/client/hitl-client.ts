@@ -32,6 +32,8 @@ import {
   resolveActionUpdate,
   resolveActionSignal,
   checkResolutionShape,
+  ContentRefStringSchema,
+  type BinaryContentType,
   parseRunInput,
   RunStatusSchema,
   type AwaitPendingActionResult,
@@ -51,8 +53,9 @@ import {
   type MessagesPage,
 } from '../contracts';
 import type { ContentStore } from '../content-store';
-import { MAX_MESSAGES_PAGE, readMessagesPage } from '../transcript';
+import { MAX_MESSAGES_PAGE, readBinaryContent, readMessagesPage } from '../transcript';
 import {
+  ContentNotFoundError,
   IdempotencyKeyReusedError,
   InvalidRunInputError,
   PayloadTooLargeError,
@@ -230,6 +233,16 @@ function waitSlice(deadline: number): number {
  * is recorded in the run's first history event. A larger conversation is staged in the content store.
  */
 export const MAX_RUN_INPUT_CHARS = 1024 * 1024;
+
+/** A binary block of a tool result, read back from the content store (`HitlClient.readContent`). */
+export interface BinaryContent {
+  type: BinaryContentType;
+  /** The MIME type the tool gave (`application/octet-stream` when it gave none that is valid). */
+  mimeType: string;
+  /** The resource's URI (embedded resources). */
+  uri?: string;
+  bytes: Buffer;
+}
 
 export class HitlClient {
   /**
@@ -556,6 +569,25 @@ export class HitlClient {
       options.fromSeq ?? 0,
       options.limit ?? MAX_MESSAGES_PAGE,
     );
+  }
+
+  /**
+   * A binary block of a tool result the run keeps in the content store (an image, audio, a binary resource):
+   * its tool message names it `[image image/png, 1234 bytes, content ref sha256:…]`. `ContentNotFoundError`
+   * when the run keeps no such block; `RunNotFoundError` for an unknown run.
+   */
+  async readContent(runId: string, ref: string): Promise<BinaryContent> {
+    const store = this.requireStore();
+    const key = await this.transcriptKey(runId);
+    const parsedRef = ContentRefStringSchema.safeParse(ref);
+    const content = parsedRef.success ? await readBinaryContent(store, key, parsedRef.data) : undefined;
+    if (content === undefined) throw new ContentNotFoundError(runId, ref);
+    return {
+      type: content.type,
+      mimeType: content.mimeType,
+      ...(content.uri !== undefined ? { uri: content.uri } : {}),
+      bytes: Buffer.from(content.data, 'base64'),
+    };
   }
 
   private startOptionsFor(

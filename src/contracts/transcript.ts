@@ -126,6 +126,36 @@ export const StoredToolResultSchema = z.object({
 });
 export type StoredToolResult = z.infer<typeof StoredToolResultSchema>;
 
+/** A MIME type as `Content-Type` carries it: `type/subtype`, parameters allowed, at most 255 characters. */
+export const MimeTypeSchema = z
+  .string()
+  .max(255)
+  .regex(
+    /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:[ \t]*;[ \t]*[A-Za-z0-9!#$&^_.+-]+=(?:[A-Za-z0-9!#$&^_.+-]+|"[^"\\\r\n]*"))*$/,
+    'expected a MIME type such as image/png',
+  );
+
+/** What a binary block of a tool result is: an MCP image, audio, or an embedded resource with a blob. */
+export const BinaryContentTypeSchema = z.enum(['image', 'audio', 'resource']);
+export type BinaryContentType = z.infer<typeof BinaryContentTypeSchema>;
+
+/**
+ * A binary block of a tool result as a run keeps it in the content store, under a reference of its own (the
+ * tool message names it: `[image image/png, 1234 bytes, content ref sha256:…]`). Read back with
+ * `HitlClient.readContent` and `GET /runs/{id}/content/{ref}`.
+ */
+export const StoredBinaryContentSchema = z.object({
+  kind: z.literal('binary'),
+  type: BinaryContentTypeSchema,
+  /** As the tool gave it; `application/octet-stream` when it gave none or one that is not a MIME type. */
+  mimeType: MimeTypeSchema,
+  /** The resource's URI (embedded resources). */
+  uri: z.string().max(4096).optional(),
+  /** The bytes, base64. */
+  data: z.base64(),
+});
+export type StoredBinaryContent = z.infer<typeof StoredBinaryContentSchema>;
+
 /** A page of full messages read from the store (`HitlClient.readMessages`, `GET /runs/{id}/messages`). */
 export const MessagesPageSchema = z.object({
   /** Full messages from `fromSeq` on (the first has position `fromSeq`). */

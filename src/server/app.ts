@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
@@ -17,6 +18,7 @@ import {
 import { z } from 'zod';
 import { isGrpcServiceError } from '@temporalio/client';
 import {
+  ContentNotFoundError,
   IdempotencyKeyReusedError,
   InvalidGrantRequestError,
   InvalidRunInputError,
@@ -64,6 +66,7 @@ import {
   ResolveResultSchema,
   RevokeGrantBodySchema,
   RevokeGrantResultSchema,
+  RunContentParamsSchema,
   RunIdParamsSchema,
   RunViewSchema,
   SseQuerySchema,
@@ -111,6 +114,8 @@ export interface BuildApiOptions {
   describeTools?: (names: readonly string[]) => ToolSpec[];
 }
 
+/** Binary content shown inline by `GET /runs/:runId/content/:ref` (anything else is an attachment). */
+const INLINE_CONTENT = /^(?:image\/(?:png|jpeg|gif|webp|avif|bmp)|audio\/[A-Za-z0-9.+-]+)(?:[ \t]*;.*)?$/;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 const PUBLIC_ROUTES = new Set(['/openapi.json', '/healthz']);
@@ -200,6 +205,9 @@ function toErrorResponse(error: FastifyError, request: FastifyRequest): ApiError
     return new ApiError('PayloadTooLarge', error.message, { chars: error.chars, limit: error.limit });
   }
   if (error instanceof TranscriptUnavailableError) return new ApiError('TranscriptUnavailable', error.message);
+  if (error instanceof ContentNotFoundError) {
+    return new ApiError('ContentNotFound', error.message, { runId: error.runId, ref: error.ref });
+  }
   if (error instanceof IdempotencyKeyReusedError) {
     return new ApiError(
       'IdempotencyKeyReused',
@@ -566,6 +574,47 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
           );
         }
         return page;
+      },
+    );
+
+    api.get(
+      '/runs/:runId/content/:ref',
+      {
+        schema: {
+          tags: ['runs'],
+          operationId: 'getRunContent',
+          summary: 'A binary block of a tool result (image, audio, binary resource), as the tool gave it',
+          description:
+            'A run that keeps its transcript in the content store keeps each image, audio and binary resource ' +
+            'of an MCP tool result under a reference of its own; the tool message names it ' +
+            '(`[image image/png, 1234 bytes, content ref sha256:…]`). This answers the bytes with the MIME type ' +
+            'the tool gave (`application/octet-stream` when it gave none that is valid), `X-Content-Type-Options: ' +
+            'nosniff`, a sandboxing `Content-Security-Policy`, and `Content-Disposition: attachment` for types ' +
+            'other than common images and audio. Same access as the run (a stranger gets 404 RunNotFound); 404 ' +
+            'ContentNotFound when the run keeps no binary content with this reference.',
+          params: RunContentParamsSchema,
+          response: {
+            200: {
+              description: 'the bytes, with the stored MIME type',
+              content: { 'application/octet-stream': { schema: z.string().describe('binary') } },
+            },
+            ...errorResponses(400, 401, 404, 503),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { runId, ref } = request.params;
+        await readableRun(runId, identity(request));
+        const content = await hitl.readContent(runId, ref);
+        // Bytes, not the schema's JSON: Fastify sends a Buffer as it is (no serializer runs).
+        const bytes: FastifyReply = reply;
+        return bytes
+          .header('content-type', content.mimeType)
+          .header('x-content-type-options', 'nosniff')
+          .header('content-security-policy', "default-src 'none'; sandbox")
+          .header('content-disposition', INLINE_CONTENT.test(content.mimeType) ? 'inline' : 'attachment')
+          .header('cache-control', 'private, no-cache')
+          .send(content.bytes);
       },
     );
 

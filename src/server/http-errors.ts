@@ -46,6 +46,8 @@ export const API_ERROR_HTTP_STATUS = {
   UnsupportedMediaType: 415,
   /** The run keeps no transcript in the content store (it started before the store), or the API has none. */
   TranscriptUnavailable: 404,
+  /** `GET /runs/:runId/content/:ref`: the run keeps no binary content with this reference. */
+  ContentNotFound: 404,
   InternalError: 500,
   /** Temporal could not be reached. */
   TemporalUnavailable: 503,

@@ -5,6 +5,7 @@ import {
   AgentIdSchema,
   AssistantMessageSchema,
   ClaimRuleSchema,
+  ContentRefStringSchema,
   GrantSchema,
   MAX_ID_CHARS,
   PendingActionSchema,
@@ -22,6 +23,11 @@ import { GrantOfferSchema } from './grant-offers';
 
 export const RunIdParamsSchema = z.object({
   runId: z.string().min(1).max(256).describe('workflow id of the generation run'),
+});
+
+/** `GET /runs/:runId/content/:ref`: a content reference the run's tool messages name. */
+export const RunContentParamsSchema = RunIdParamsSchema.extend({
+  ref: ContentRefStringSchema.describe('`sha256:<64 hex>`, as a tool message names it (`content ref sha256:…`)'),
 });
 
 /** Fields a run request may carry; anything else is refused (400) by name. */

@@ -11,12 +11,16 @@ import {
   INLINE_ARGUMENTS_CHARS,
   MAX_TOOL_RESULT_CHARS,
   previewText,
+  MimeTypeSchema,
+  StoredBinaryContentSchema,
   StoredMessageSchema,
   truncateToolResult,
   type AppendEntry,
   type ChatMessage,
   type MessagesPage,
   type ModelTurn,
+  type BinaryContentType,
+  type StoredBinaryContent,
   type StoredMessage,
   type StoredModelTurn,
   type StoredToolCall,
@@ -258,4 +262,68 @@ export async function readMessagesPage(
     messages.push(await fullMessage(store, key, parseStoredMessage(contents[index]!, entry.seq)));
   }
   return { messages, fromSeq, total: page.length, nextSeq: fromSeq + messages.length };
+}
+
+/** A binary block of a tool result, as the tool gave it (base64 `data`). */
+export interface BinaryBlock {
+  type: BinaryContentType;
+  mimeType?: string;
+  uri?: string;
+  data: string;
+}
+
+/** How a stored binary block's JSON starts (`readBinaryContent` parses nothing else). */
+const BINARY_PREFIX = '{"kind":"binary",';
+
+/**
+ * Keeps one binary block of a tool result in the store under a reference of its own (content-addressed: a
+ * retried activity stores it once) and returns the reference. Throws what the store throws (e.g.
+ * `ContentTooLarge`) and `InvalidBinaryContent` for data that is not base64.
+ */
+export async function storeBinaryContent(store: ContentStore, key: string, block: BinaryBlock): Promise<string> {
+  const mimeType = MimeTypeSchema.safeParse(block.mimeType);
+  const content: StoredBinaryContent = {
+    kind: 'binary',
+    type: block.type,
+    mimeType: mimeType.success ? mimeType.data : 'application/octet-stream',
+    ...(block.uri !== undefined ? { uri: block.uri.slice(0, 4096) } : {}),
+    data: block.data,
+  };
+  const parsed = StoredBinaryContentSchema.safeParse(content);
+  if (!parsed.success) throw new InvalidBinaryContent(describeIssues(parsed.error));
+  const json = JSON.stringify(parsed.data);
+  if (!json.startsWith(BINARY_PREFIX)) throw new InvalidBinaryContent('unexpected serialization');
+  return store.put(key, json);
+}
+
+/** A binary block that cannot be kept (its data is not base64). */
+export class InvalidBinaryContent extends Error {
+  override readonly name = 'InvalidBinaryContent';
+}
+
+/**
+ * The binary block `ref` of the transcript `key`; undefined when the run holds no content with that reference,
+ * or the content there is not a binary block (a message, tool arguments…).
+ */
+export async function readBinaryContent(
+  store: ContentStore,
+  key: string,
+  ref: string,
+): Promise<StoredBinaryContent | undefined> {
+  let raw: string;
+  try {
+    raw = await store.get(key, ref);
+  } catch (error) {
+    if (error instanceof ContentNotFound) return undefined;
+    throw error;
+  }
+  if (!raw.startsWith(BINARY_PREFIX)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const parsed = StoredBinaryContentSchema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
 }

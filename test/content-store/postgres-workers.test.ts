@@ -11,7 +11,7 @@ import { openContentStore, type ContentStore } from '../../src/content-store';
 import { chainHistories, workflowTaskFailures } from '../../src/dev/history';
 import { getTestEnv, SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS } from '../hooks';
 import { writeSuiteConfig } from '../reliability/support/agents';
-import { spawnTsEntry, type ChildHandle } from '../reliability/support/processes';
+import { spawnTsEntry, type ChildHandle } from '../support/processes';
 import { call, readSandboxFile, scriptedInput, waitForPending } from '../workflow/harness';
 import { startPostgres, type PostgresServer } from '../support/postgres';
 

@@ -190,6 +190,7 @@ describe('HTTP API (real server, real dev server)', function () {
         '/runs',
         '/runs/{runId}',
         '/runs/{runId}/abort',
+        '/runs/{runId}/content/{ref}',
         '/runs/{runId}/events',
         '/runs/{runId}/messages',
         '/runs/{runId}/pending',

@@ -14,7 +14,7 @@ import type { HitlClient } from '../../src/client';
 import type { PendingAction, RunState } from '../../src/contracts';
 import { AGENTS, ASKER_TTL_MS, ROLE_APPROVED_FILE, TARGET_FILE } from './support/agents';
 import { startCluster, taskQueueFor, type ApiHandle, type Cluster } from './support/cluster';
-import type { ChildHandle } from './support/processes';
+import type { ChildHandle } from '../support/processes';
 import { countLines, runInput, scanHistories, startRuns, waitAllPaused, workflowIdsOnQueue } from './support/runs';
 import { figure, sleep, until } from './support/suite';
 

@@ -9,7 +9,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { getWorkflowBundle } from '../hooks';
 import { REPLAY_HISTORIES_DIR } from '../workflow/harness';
-import { REPO_ROOT } from './support/processes';
+import { REPO_ROOT } from '../support/processes';
 import { figure } from './support/suite';
 
 type Histories = { workflowId: string; history: ReturnType<typeof historyFromJSON> }[];

@@ -8,7 +8,7 @@ import { addGrantUpdate, GRANT_RETENTION_DEFAULTS } from '../../src/contracts/gr
 import { userGrantsStartOperation } from '../../src/client/grants';
 import type { HitlClient } from '../../src/client';
 import { SLOW_TOOL_WORKER_ENTRY, startCluster, taskQueueFor, type Cluster } from './support/cluster';
-import type { ChildHandle } from './support/processes';
+import type { ChildHandle } from '../support/processes';
 import { countLines, runInput, startRuns, waitAllPaused } from './support/runs';
 import { figure, FULL, mapLimit, until } from './support/suite';
 

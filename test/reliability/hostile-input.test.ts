@@ -35,7 +35,7 @@ import {
   SEED,
   type HostileCase,
 } from './support/hostile';
-import type { ChildHandle } from './support/processes';
+import type { ChildHandle } from '../support/processes';
 import {
   appendTurn,
   countLines,

@@ -7,7 +7,7 @@ import type { AuditEntry, PendingAction, ResolveResult, RunState } from '../../s
 import type { ErrorBody } from '../../src/server';
 import { request } from '../http/client';
 import { startCluster, taskQueueFor, type ApiHandle, type Cluster } from './support/cluster';
-import type { ChildHandle } from './support/processes';
+import type { ChildHandle } from '../support/processes';
 import {
   appendTurn,
   countLines,

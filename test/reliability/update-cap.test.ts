@@ -7,7 +7,7 @@ import type { HitlClient } from '../../src/client';
 import { awaitPendingActionUpdate } from '../../src/contracts';
 import { MAX_AUDIT_CHARS } from '../../src/workflows/audit-log';
 import { startCluster, taskQueueFor, type Cluster } from './support/cluster';
-import type { ChildHandle } from './support/processes';
+import type { ChildHandle } from '../support/processes';
 import { appendTurn, chainRuns, countLines, runInput, scanHistories, waitAllPaused } from './support/runs';
 import { figure, FULL, mapLimit } from './support/suite';
 

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { PendingAction, Resolution } from '../../src/contracts';
 import { SLOW_TOOL_WORKER_ENTRY, startCluster, taskQueueFor, type Cluster } from './support/cluster';
-import type { ChildHandle } from './support/processes';
+import type { ChildHandle } from '../support/processes';
 import {
   appendTurn,
   countLines,

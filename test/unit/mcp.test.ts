@@ -1,12 +1,18 @@
 // The MCP pieces that need no server: names, agent tool entries, ${ENV} references, schema checks, results.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   callResultText,
   createDefaultToolRegistry,
   expandEnvReferences,
   invalidMcpArguments,
+  keepBinaryBlocks,
   MissingEnvError,
 } from '../../src/activities';
+import { SqliteContentStore } from '../../src/content-store';
+import { InvalidBinaryContent, readBinaryContent, storeBinaryContent } from '../../src/transcript';
 import { AgentResolutionError, expandAgentTools, mcpServersOf, parseConfig } from '../../src/agent-config';
 import { mcpToolName, parseMcpToolName, type ToolSpec } from '../../src/contracts';
 
@@ -100,5 +106,60 @@ describe('MCP server settings and results', function () {
       'one\n[image image/png, 3 bytes, not shown]\n[resource file:///a.txt]\ninside\n[resource link file:///b.txt "b"]',
     );
     assert.equal(callResultText({ content: [], structuredContent: { sum: 3 } }), '{"sum":3}');
+  });
+
+  it('binary blocks named by their content reference when kept, or why they were not', async function () {
+    const ref = `sha256:${'a'.repeat(64)}`;
+    const result = {
+      content: [
+        { type: 'text' as const, text: 'one' },
+        { type: 'image' as const, data: 'AAAAAA==', mimeType: 'image/png' },
+        { type: 'audio' as const, data: 'AAAA', mimeType: 'audio/wav' },
+        { type: 'resource' as const, resource: { uri: 'file:///b.gz', mimeType: 'application/gzip', blob: 'AAA=' } },
+      ],
+    };
+    assert.equal(
+      callResultText(result, [undefined, { ref }, { notKept: 'too large' }, { ref }]),
+      `one\n[image image/png, 4 bytes, content ref ${ref}]\n[audio audio/wav, 3 bytes, not kept: too large]\n` +
+        `[resource file:///b.gz (application/gzip), 2 bytes, content ref ${ref}]`,
+    );
+    const kept = await keepBinaryBlocks(result, async (block) => {
+      if (block.type === 'audio') throw new Error('the store is full');
+      return `${block.type}:${block.mimeType}:${block.data}${block.uri !== undefined ? `:${block.uri}` : ''}`;
+    });
+    assert.deepEqual(kept, [
+      undefined,
+      { ref: 'image:image/png:AAAAAA==' },
+      { notKept: 'the store is full' },
+      { ref: 'resource:application/gzip:AAA=:file:///b.gz' },
+    ]);
+  });
+
+  it('a binary block in the content store: kept under its own reference, read back only as a binary block', async function () {
+    const dir = mkdtempSync(join(tmpdir(), 'hitl-binary-'));
+    const store = new SqliteContentStore({ path: join(dir, 'content.db') });
+    try {
+      const data = Buffer.from([0, 1, 2, 250, 255]).toString('base64');
+      const ref = await storeBinaryContent(store, 'run/1', { type: 'image', mimeType: 'image/png', data });
+      assert.equal(ref, await storeBinaryContent(store, 'run/1', { type: 'image', mimeType: 'image/png', data }));
+      assert.deepEqual(await readBinaryContent(store, 'run/1', ref), {
+        kind: 'binary',
+        type: 'image',
+        mimeType: 'image/png',
+        data,
+      });
+      assert.equal(await readBinaryContent(store, 'run/2', ref), undefined, 'another run does not hold it');
+      const message = await store.put('run/1', JSON.stringify({ role: 'user', content: 'hi' }));
+      assert.equal(await readBinaryContent(store, 'run/1', message), undefined, 'a message is not a binary block');
+      const odd = await storeBinaryContent(store, 'run/1', { type: 'resource', uri: 'x:y', mimeType: 'a\r\nb', data });
+      assert.equal((await readBinaryContent(store, 'run/1', odd))?.mimeType, 'application/octet-stream');
+      await assert.rejects(
+        storeBinaryContent(store, 'run/1', { type: 'audio', mimeType: 'audio/wav', data: 'not base64!' }),
+        InvalidBinaryContent,
+      );
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { startDevServer, type DevServer } from '../../src/dev/dev-server';
 import { resolveTemporalCliPath } from '../../src/dev/temporal-cli';
 import { writeSuiteConfig } from '../reliability/support/agents';
-import { freePort, spawnTsEntry, type ChildHandle } from '../reliability/support/processes';
+import { freePort, spawnTsEntry, type ChildHandle } from '../support/processes';
 
 const run = promisify(execFile);
 const WORKER_READY = /worker polling task queue/;

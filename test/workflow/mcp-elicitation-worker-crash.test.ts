@@ -10,7 +10,7 @@ import { HitlClient } from '../../src/client';
 import { sharedContentStore } from '../../src/content-store';
 import { ELICITATION_WITHDRAWN } from '../../src/workflows/generation-run';
 import { getTestEnv } from '../hooks';
-import { spawnTsEntry, type ChildHandle } from '../reliability/support/processes';
+import { spawnTsEntry, type ChildHandle } from '../support/processes';
 import { elicitationConfigYaml, elicitationOf } from './mcp-elicitation.test';
 import { eventually, toolMessages, waitForPending } from './harness';
 

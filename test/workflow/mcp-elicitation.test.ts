@@ -36,6 +36,11 @@ mcpServers:
     args: [${JSON.stringify(EVERYTHING_SERVER)}, stdio]
     initTimeout: 60000
     timeout: 60000
+  quick:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(EVERYTHING_SERVER)}, stdio]
+    initTimeout: 60000
+    timeout: 1500
 agents:
   - id: elicit
 ${askThenDone('e1', ELICIT)}
@@ -52,6 +57,11 @@ ${askThenDone('e1', ELICIT)}
 ${askThenDone('u1', ELICIT_URL, '{ url: "https://example.com/consent", message: Please sign in }')}
     tools: ['*_mcp_everything']
     toolApproval: { allow: ['*_mcp_everything'] }
+    users: ['*']
+  - id: elicit-quick-timeout
+${askThenDone('e1', 'trigger-elicitation-request_mcp_quick')}
+    tools: ['*_mcp_quick']
+    toolApproval: { allow: ['*_mcp_quick'] }
     users: ['*']
   - id: approve-then-elicit
 ${askThenDone('e1', ELICIT)}
@@ -153,6 +163,22 @@ describe('MCP elicitation as a durable pause (server-everything over stdio, real
       ],
     );
     await maybeRecordHistory(h, runId, 'mcp-elicitation-run');
+  });
+
+  it("the call's timeout does not run while a person answers", async () => {
+    // The server's call timeout is 1.5 s; the answer comes well after that.
+    const { runId } = await h.client.startRun(agentRun('elicit-quick-timeout'));
+    const pending = await waitForPending(h.client, runId);
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const accepted = await h.client.resolve(runId, {
+      actionId: pending.actionId,
+      approver: 'u1',
+      elicitation: { action: 'accept', content: { name: 'Patient' } },
+    });
+    assert.equal(accepted.ok, true);
+    const message = await toolResult(runId, 'e1');
+    assert.equal(message.status, 'success', message.content);
+    assert.match(message.content, /Name: Patient/);
   });
 
   it('decline and cancel reach the server as such', async () => {

@@ -191,6 +191,10 @@ export class McpManager {
         },
       );
       return result as CallToolResult;
+    } catch (error) {
+      // The SDK rejects an aborted request with its own McpError: our timer's reason is the one to tell.
+      const reason: unknown = controller.signal.reason;
+      throw outer?.aborted !== true && reason instanceof McpCallTimeoutError ? reason : error;
     } finally {
       pauseTimer();
       outer?.removeEventListener('abort', forwardAbort);

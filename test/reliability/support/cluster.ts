@@ -10,7 +10,7 @@ import { HitlClient } from '../../../src/client';
 import { startDevServer, type DevServer } from '../../../src/dev/dev-server';
 import { issueDevToken } from '../../../src/server/auth';
 import { writeSuiteConfig } from './agents';
-import { freePort, spawnTsEntry, type ChildHandle } from './processes';
+import { freePort, spawnTsEntry, type ChildHandle } from '../../support/processes';
 
 const WORKER_READY = /worker polling task queue/;
 const API_READY = /HTTP API\s+(http:\/\/127\.0\.0\.1:\d+)/;

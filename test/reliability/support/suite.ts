@@ -1,7 +1,7 @@
 // Sizes, figures and small bounded helpers shared by the reliability scenarios.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { REPO_ROOT } from './processes';
+import { REPO_ROOT } from '../../support/processes';
 
 /** `HITL_RELIABILITY_FULL=1` (or `npm run test:reliability -- --full`): the sizes of issue 6. */
 export const FULL = process.env.HITL_RELIABILITY_FULL === '1';

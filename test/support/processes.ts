@@ -1,10 +1,11 @@
-// Child processes of the reliability suite: spawned, watched, killed for real (SIGKILL), and never left
-// behind — every child is SIGKILLed when this process exits, also after a failure or an uncaught error.
+// Child processes of the tests (reliability suite, worker processes, MCP servers over HTTP): spawned, watched,
+// killed for real (SIGKILL), and never left behind — every child is SIGKILLed when this process exits, also
+// after a failure or an uncaught error.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 export interface ChildHandle {
   name: string;
@@ -146,4 +147,63 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Resolves once something accepts TCP connections on 127.0.0.1:`port`. Rejects, with the child's output,
+ * when `child` exits first or nothing listens within `timeoutMs`.
+ */
+export async function waitForPort(port: number, child: ChildHandle, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void child.exited.then(() => {
+    exited = true;
+  });
+  for (;;) {
+    if (exited)
+      throw new Error(`${child.name} exited before listening on ${port}; output:\n${child.output().slice(-4000)}`);
+    if (await accepts(port)) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${child.name} did not listen on ${port} within ${timeoutMs} ms:\n${child.output().slice(-4000)}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/**
+ * Spawns a server process (`spawnChild`) and waits until it listens on `port` (see `waitForPort`); a server
+ * that does not come up is killed and the call rejects with its output.
+ */
+export async function spawnServer(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  port: number,
+  timeoutMs = 60_000,
+): Promise<ChildHandle> {
+  const child = spawnChild(name, command, args, env);
+  try {
+    await waitForPort(port, child, timeoutMs);
+  } catch (error) {
+    await child.kill();
+    throw error;
+  }
+  return child;
 }
