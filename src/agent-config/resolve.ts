@@ -12,7 +12,7 @@ import {
   type ToolSpec,
 } from '../contracts';
 import { parseMcpToolName } from '../contracts';
-import { claimRuleMatches, matchesToolPattern } from '../policy';
+import { annotationPolicyEntries, claimRuleMatches, matchesToolPattern, withAnnotationEntries } from '../policy';
 import type { LoadedConfig } from './load';
 import type { AgentConfig, Principal } from './schema';
 
@@ -134,6 +134,7 @@ function agentEffective(
     approvalTtlMs: agent.approvalTtl ?? defaults.approvalTtl ?? DEFAULT_APPROVAL_TTL_MS,
     onExpiry: agent.onExpiry ?? defaults.onExpiry ?? 'abort',
     maxTurns: agent.maxTurns ?? defaults.maxTurns ?? DEFAULT_MAX_TURNS,
+    ...(agent.mcpAnnotations === 'follow' ? { mcpAnnotations: 'follow' } : {}),
   };
 }
 
@@ -208,10 +209,17 @@ export function resolveAgentRunConfig(loaded: LoadedConfig, options: ResolveAgen
   const builtIn = options.describeTools(tools.filter((name) => !mcpByName.has(name)));
   const builtInByName = new Map(builtIn.map((spec) => [spec.name, spec]));
   const toolSpecs = tools.flatMap((name) => mcpByName.get(name) ?? builtInByName.get(name) ?? []);
-  const effective = agentEffective(loaded, agent, toolSpecs, tools);
+  const { mcpAnnotations: _follow, ...effective } = agentEffective(loaded, agent, toolSpecs, tools);
+  // `mcpAnnotations: follow`: MCP tools no entry names get entries from their annotations, pinned with the
+  // policy (the workflow evaluates them like any other entry; a request's tighten still applies after them).
+  const fromAnnotations =
+    agent.mcpAnnotations === 'follow' ? annotationPolicyEntries(effective.policy, toolSpecs) : undefined;
   const tighten = options.tighten ?? {};
   return {
     ...effective,
+    ...(fromAnnotations !== undefined
+      ? { policy: withAnnotationEntries(effective.policy, fromAnnotations), policyFromAnnotations: fromAnnotations }
+      : {}),
     configVersion: configVersion(loaded, agent, toolSpecs, tools),
     tighten: { deny: unique(tighten.deny ?? []), ask: unique(tighten.ask ?? []) },
     approvers: approverRules(agent, options.userId),

@@ -181,6 +181,13 @@ export const RunConfigSchema = z.object({
   /** Their descriptions and input schemas as pinned at the start (agent runs; inline runs use the worker's). */
   toolSpecs: z.array(ToolSpecSchema).max(256).optional(),
   policy: ToolPolicySchema,
+  /**
+   * Agent runs with `mcpAnnotations: follow`: the entries of `policy.allow` and `policy.ask` that the MCP
+   * tools' annotations put there (already part of `policy`; recorded so the origin of each entry is known).
+   */
+  policyFromAnnotations: z
+    .object({ allow: z.array(ToolPatternSchema).max(256), ask: z.array(ToolPatternSchema).max(256) })
+    .optional(),
   tighten: TightenRulesSchema.prefault({}),
   approvers: ApproverRulesSchema,
   approvalTtlMs: z.number().int().positive().max(MAX_APPROVAL_TTL_MS),
