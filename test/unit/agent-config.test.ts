@@ -15,6 +15,7 @@ import {
   mayStartRuns,
   parseConfig,
   resolveAgentRunConfig,
+  summarizeAgent,
   type LoadedConfig,
 } from '../../src/agent-config';
 import type { ToolSpec } from '../../src/contracts';
@@ -443,6 +444,38 @@ endpoints:
       const ignores = resolve(config, 'ignores');
       assert.equal(ignores.policyFromAnnotations, undefined);
       assert.deepEqual(ignores.policy, agentPolicy(config, findAgent(config, 'ignores')!));
+    });
+
+    it("configVersion: what GET /agents shows is what a run records; the listed MCP tools are the run's toolsVersion", function () {
+      const config = loaded(mcpBase);
+      const shown = (value: unknown, id: string) => {
+        const c = loaded(value);
+        return summarizeAgent(c, findAgent(c, id)!, describeTools).configVersion;
+      };
+      for (const id of ['follows', 'bypass', 'ignores', 'builtin']) {
+        assert.equal(resolve(config, id).configVersion, shown(mcpBase, id), id);
+      }
+      const run = resolve(config, 'follows');
+      assert.match(run.toolsVersion ?? '', /^[0-9a-f]{12}$/);
+      assert.equal(resolve(config, 'builtin').toolsVersion, undefined, 'no MCP servers: no toolsVersion');
+
+      // The servers change their tools: same configVersion, another toolsVersion.
+      const changed = listing.map((spec) =>
+        spec.name === 'write_file_mcp_fs' ? { ...spec, annotations: { readOnlyHint: true } } : spec,
+      );
+      const relisted = resolve(config, 'follows', changed);
+      assert.equal(relisted.configVersion, run.configVersion);
+      assert.notEqual(relisted.toolsVersion, run.toolsVersion);
+      assert.equal(resolve(config, 'follows', [...listing]).toolsVersion, run.toolsVersion, 'stable');
+
+      // The file changes: mcpAnnotations, a server the agent names, or its policy.
+      const ignoring = structuredClone(mcpBase);
+      delete (ignoring.agents[0] as { mcpAnnotations?: string }).mcpAnnotations;
+      assert.notEqual(shown(ignoring, 'follows'), shown(mcpBase, 'follows'), 'mcpAnnotations');
+      const moved = structuredClone(mcpBase);
+      moved.mcpServers.fs.args = ['fs-server.js', '/elsewhere'];
+      assert.notEqual(shown(moved, 'ignores'), shown(mcpBase, 'ignores'), 'the server definition');
+      assert.equal(shown(moved, 'builtin'), shown(mcpBase, 'builtin'), 'an agent that does not name it');
     });
   });
 
