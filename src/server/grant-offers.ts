@@ -42,7 +42,7 @@ export function grantOfferFor(
       if (pattern === tool && fromAnnotations.includes(tool)) {
         return {
           scopes: [],
-          why: `the agent's policy asks for ${tool} every time: its MCP server marks it destructive and the agent follows the annotations (mcpAnnotations: follow); a remembered approval never overrides it`,
+          why: `the agent's policy asks for ${tool} every time: its MCP annotations make it destructive (as they do when the server gives none) and the agent follows them (mcpAnnotations: follow); a remembered approval never overrides it`,
         };
       }
       return {

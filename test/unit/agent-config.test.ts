@@ -438,7 +438,7 @@ endpoints:
       assert.deepEqual(grantOffersOf(run)['write_file_mcp_fs'], { scopes: ['session', 'always'] });
       assert.deepEqual(grantOffersOf(bypass)['write_file_mcp_fs'], {
         scopes: [],
-        why: "the agent's policy asks for write_file_mcp_fs every time: its MCP server marks it destructive and the agent follows the annotations (mcpAnnotations: follow); a remembered approval never overrides it",
+        why: "the agent's policy asks for write_file_mcp_fs every time: its MCP annotations make it destructive (as they do when the server gives none) and the agent follows them (mcpAnnotations: follow); a remembered approval never overrides it",
       });
 
       const ignores = resolve(config, 'ignores');
