@@ -189,6 +189,12 @@ function crossReferenceProblems(config: HitlConfigFile, knownTools: ReadonlySet<
     if (new Set(agent.tools).size !== agent.tools.length) {
       problems.push({ path: at('tools'), message: 'lists a tool twice' });
     }
+    if (agent.mcpAnnotations === 'follow' && !agent.tools.some((tool) => parseMcpToolName(tool) !== undefined)) {
+      problems.push({
+        path: at('mcpAnnotations'),
+        message: 'follow has no effect: the agent names no MCP tools (<tool>_mcp_<server> in tools)',
+      });
+    }
     for (const tool of Object.keys(agent.toolOptions ?? {})) {
       if (!agent.tools.some((entry) => matchesToolPattern(entry, tool)))
         problems.push({ path: at('toolOptions', tool), message: "not one of this agent's tools" });

@@ -12,7 +12,7 @@ import {
   type ToolSpec,
 } from '../contracts';
 import { parseMcpToolName } from '../contracts';
-import { claimRuleMatches, matchesToolPattern } from '../policy';
+import { annotationPolicyEntries, claimRuleMatches, matchesToolPattern, withAnnotationEntries } from '../policy';
 import type { LoadedConfig } from './load';
 import type { AgentConfig, Principal } from './schema';
 
@@ -111,24 +111,14 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/**
- * The agent's effective configuration before any request or user: policy, tools (with descriptions and
- * input schemas), approver principals, model reference, TTL, on-expiry, turns.
- */
-function agentEffective(
-  loaded: LoadedConfig,
-  agent: AgentConfig,
-  toolSpecs: readonly ToolSpec[],
-  tools: readonly string[] = agent.tools,
-) {
+/** The agent's settings that need neither the tool listing nor a request: policy, approvers, model, limits. */
+function agentSettings(loaded: LoadedConfig, agent: AgentConfig) {
   const defaults = loaded.config.defaults ?? {};
   return {
     agentId: agent.id,
     ...(agent.name !== undefined ? { agentName: agent.name } : {}),
     model: agentModel(agent),
     ...(agent.instructions !== undefined ? { instructions: agent.instructions } : {}),
-    tools: [...tools],
-    toolSpecs: [...toolSpecs],
     policy: agentPolicy(loaded, agent),
     approvers: agent.approvers ?? [OWNER],
     approvalTtlMs: agent.approvalTtl ?? defaults.approvalTtl ?? DEFAULT_APPROVAL_TTL_MS,
@@ -138,17 +128,46 @@ function agentEffective(
 }
 
 /**
- * The agent's configuration version: a content hash of its effective configuration (not of the whole
- * file), so editing one agent leaves the others' versions alone. 12 hex characters.
+ * The agent as the configuration file gives it, before any MCP server is asked for its tools: its settings
+ * (with the defaults it inherits), its `tools` entries as written (globs unexpanded), the built-in tools'
+ * descriptions and input schemas, `mcpAnnotations`, and the definitions of the MCP servers it names (as
+ * written: `${ENV}` references unresolved). An agent without MCP tools hashes exactly as before MCP support.
  */
-export function configVersion(
-  loaded: LoadedConfig,
-  agent: AgentConfig,
-  toolSpecs: readonly ToolSpec[],
-  tools?: readonly string[],
-): string {
-  const effective = agentEffective(loaded, agent, toolSpecs, tools);
-  return createHash('sha256').update(canonicalJson(effective)).digest('hex').slice(0, 12);
+function agentFileView(loaded: LoadedConfig, agent: AgentConfig, builtInSpecs: readonly ToolSpec[]) {
+  const servers = mcpServersOf(agent);
+  return {
+    ...agentSettings(loaded, agent),
+    tools: [...agent.tools],
+    toolSpecs: builtInSpecs.filter((spec) => spec.mcp === undefined),
+    ...(agent.mcpAnnotations === 'follow' ? { mcpAnnotations: 'follow' } : {}),
+    ...(servers.length > 0
+      ? {
+          mcpServers: Object.fromEntries(servers.map((server) => [server, loaded.config.mcpServers?.[server] ?? null])),
+        }
+      : {}),
+  };
+}
+
+function shortHash(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 12);
+}
+
+/**
+ * The agent's configuration version: a content hash of the agent as the file gives it (not of the whole
+ * file, so editing one agent leaves the others' versions alone), computed without the MCP tool listing, so
+ * `GET /agents` and `hitl agents` (which connect to no MCP server) show the version a run records. 12 hex.
+ * `builtInSpecs`: the specs of the agent's built-in tools (`describeTools(agent.tools)`).
+ */
+export function configVersion(loaded: LoadedConfig, agent: AgentConfig, builtInSpecs: readonly ToolSpec[]): string {
+  return shortHash(agentFileView(loaded, agent, builtInSpecs));
+}
+
+/**
+ * The version of a run's MCP tools: a content hash of the MCP tool specs it was pinned to (names,
+ * descriptions, input schemas, annotations, server and tool), in the run's order. 12 hex.
+ */
+export function toolsVersion(mcpSpecs: readonly ToolSpec[]): string {
+  return shortHash(mcpSpecs);
 }
 
 export interface ResolveAgentOptions {
@@ -208,18 +227,29 @@ export function resolveAgentRunConfig(loaded: LoadedConfig, options: ResolveAgen
   const builtIn = options.describeTools(tools.filter((name) => !mcpByName.has(name)));
   const builtInByName = new Map(builtIn.map((spec) => [spec.name, spec]));
   const toolSpecs = tools.flatMap((name) => mcpByName.get(name) ?? builtInByName.get(name) ?? []);
-  const effective = agentEffective(loaded, agent, toolSpecs, tools);
+  const settings = agentSettings(loaded, agent);
+  // `mcpAnnotations: follow`: MCP tools no entry names get entries from their annotations, pinned with the
+  // policy (the workflow evaluates them like any other entry; a request's tighten still applies after them).
+  const fromAnnotations =
+    agent.mcpAnnotations === 'follow' ? annotationPolicyEntries(settings.policy, toolSpecs) : undefined;
+  const hasMcpTools = mcpServersOf(agent).length > 0;
   const tighten = options.tighten ?? {};
   return {
-    ...effective,
-    configVersion: configVersion(loaded, agent, toolSpecs, tools),
+    ...settings,
+    tools,
+    toolSpecs,
+    ...(fromAnnotations !== undefined
+      ? { policy: withAnnotationEntries(settings.policy, fromAnnotations), policyFromAnnotations: fromAnnotations }
+      : {}),
+    configVersion: configVersion(loaded, agent, options.describeTools(agent.tools)),
+    ...(hasMcpTools ? { toolsVersion: toolsVersion(toolSpecs.filter((spec) => spec.mcp !== undefined)) } : {}),
     tighten: { deny: unique(tighten.deny ?? []), ask: unique(tighten.ask ?? []) },
     approvers: approverRules(agent, options.userId),
     approvalTtlMs:
       tighten.approvalTtlMs !== undefined
-        ? Math.min(tighten.approvalTtlMs, effective.approvalTtlMs)
-        : effective.approvalTtlMs,
-    onExpiry: tighten.onExpiry ?? effective.onExpiry,
+        ? Math.min(tighten.approvalTtlMs, settings.approvalTtlMs)
+        : settings.approvalTtlMs,
+    onExpiry: tighten.onExpiry ?? settings.onExpiry,
   };
 }
 

@@ -145,6 +145,12 @@ export const AgentConfigSchema = z.strictObject({
   /** Merged over the top-level `toolApproval`: its values replace the defaults', its lists add to them. */
   toolApproval: ToolApprovalConfigSchema.optional(),
   toolOptions: z.record(z.string().min(1).max(MAX_ID_CHARS), ToolOptionSchema).optional(),
+  /**
+   * `follow`: an MCP tool that no `toolApproval` entry (nor `toolOptions`) names gets its default from its
+   * annotations instead of the mode — read-only allowed, destructive asked (src/policy/annotations.ts).
+   * `ignore` (the default): annotations are only shown to approvers.
+   */
+  mcpAnnotations: z.enum(['follow', 'ignore']).optional(),
   /** Who may resolve: `owner`, user ids, claim rules. Default `[owner]`. */
   approvers: z.array(PrincipalSchema).min(1).max(100).optional(),
   /** Who may start runs with this agent through the HTTP API: user ids, claim rules, or `"*"`. Required. */

@@ -171,7 +171,10 @@ export function parseRunInput(raw: unknown): z.ZodSafeParseResult<NormalizedRunI
 export const RunConfigSchema = z.object({
   agentId: z.string().min(1).max(MAX_ID_CHARS).optional(),
   agentName: z.string().max(MAX_ID_CHARS).optional(),
-  /** Content hash of the agent's configuration (agent runs only). */
+  /**
+   * Content hash of the agent's configuration in the file (agent runs only): its entry, the defaults it
+   * inherits, the MCP servers it names; what `GET /agents` shows. The listed MCP tools: `toolsVersion`.
+   */
   configVersion: z.string().max(64).optional(),
   model: ModelConfigSchema,
   /** The agent's system prompt, put before the conversation. */
@@ -181,6 +184,18 @@ export const RunConfigSchema = z.object({
   /** Their descriptions and input schemas as pinned at the start (agent runs; inline runs use the worker's). */
   toolSpecs: z.array(ToolSpecSchema).max(256).optional(),
   policy: ToolPolicySchema,
+  /**
+   * Agent runs with `mcpAnnotations: follow`: the entries of `policy.allow` and `policy.ask` that the MCP
+   * tools' annotations put there (already part of `policy`; recorded so the origin of each entry is known).
+   */
+  policyFromAnnotations: z
+    .object({ allow: z.array(ToolPatternSchema).max(256), ask: z.array(ToolPatternSchema).max(256) })
+    .optional(),
+  /**
+   * Agent runs naming MCP servers: content hash of the MCP tools the run was pinned to (names, descriptions,
+   * input schemas, annotations), as listed when it started. `configVersion` covers the file's configuration.
+   */
+  toolsVersion: z.string().max(64).optional(),
   tighten: TightenRulesSchema.prefault({}),
   approvers: ApproverRulesSchema,
   approvalTtlMs: z.number().int().positive().max(MAX_APPROVAL_TTL_MS),

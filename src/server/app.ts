@@ -446,7 +446,9 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
           summary: 'The agents the caller may start runs with',
           description:
             'From the configuration file (operator configuration). `configVersion` is the content hash a run ' +
-            'started now would be pinned to (it changes when the agent’s configuration does).',
+            'started now records (it changes when the agent’s configuration in the file does). It does not cover ' +
+            'the tools an agent’s MCP servers list: a run pins those when it starts, and GET /runs/{runId} shows ' +
+            'their hash as `toolsVersion`.',
           response: { 200: ListAgentsResponseSchema, ...errorResponses(401) },
         },
       },
@@ -516,6 +518,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
           ...(access.configVersion !== undefined && state.configVersion === undefined
             ? { configVersion: access.configVersion }
             : {}),
+          ...(config?.toolsVersion !== undefined ? { toolsVersion: config.toolsVersion } : {}),
           approvers: access.approvers.users,
           approverClaims: access.approvers.claims,
           caller: { sub: caller.sub, owner: isOwner(access, caller.sub), approver: mayApprove(access, caller) },

@@ -24,13 +24,27 @@ export const GrantOfferSchema = z.object({
 });
 export type GrantOffer = z.infer<typeof GrantOfferSchema>;
 
-/** The grant offer of one tool under a run's policy and tightening. */
-export function grantOfferFor(tool: string, policy: ToolPolicy, tighten: TightenRules | undefined): GrantOffer {
+/**
+ * The grant offer of one tool under a run's policy and tightening. `fromAnnotations`: the `ask` entries the
+ * MCP annotations added to the policy (`RunConfig.policyFromAnnotations.ask`), named as such in `why`.
+ */
+export function grantOfferFor(
+  tool: string,
+  policy: ToolPolicy,
+  tighten: TightenRules | undefined,
+  fromAnnotations: readonly string[] = [],
+): GrantOffer {
   const withGrant = evaluateRunPolicy(tool, policy, { grants: new Set([tool]), ...(tighten ? { tighten } : {}) });
   if (withGrant.decision === 'allow') return { scopes: ['session', 'always'] };
   switch (withGrant.rule) {
     case 'ask': {
       const pattern = policy.ask.find((p) => matchesToolPattern(p, tool)) ?? tool;
+      if (pattern === tool && fromAnnotations.includes(tool)) {
+        return {
+          scopes: [],
+          why: `the agent's policy asks for ${tool} every time: its MCP annotations make it destructive (as they do when the server gives none) and the agent follows them (mcpAnnotations: follow); a remembered approval never overrides it`,
+        };
+      }
       return {
         scopes: [],
         why: `the agent's policy asks for ${tool} every time (ask: "${pattern}"); a remembered approval never overrides it`,
@@ -49,8 +63,13 @@ export function grantOfferFor(tool: string, policy: ToolPolicy, tighten: Tighten
 }
 
 /** Grant offers for every tool of the run's configuration. */
-export function grantOffersOf(config: Pick<RunConfig, 'tools' | 'policy' | 'tighten'>): Record<string, GrantOffer> {
-  return Object.fromEntries(config.tools.map((tool) => [tool, grantOfferFor(tool, config.policy, config.tighten)]));
+export function grantOffersOf(
+  config: Pick<RunConfig, 'tools' | 'policy' | 'tighten' | 'policyFromAnnotations'>,
+): Record<string, GrantOffer> {
+  const fromAnnotations = config.policyFromAnnotations?.ask ?? [];
+  return Object.fromEntries(
+    config.tools.map((tool) => [tool, grantOfferFor(tool, config.policy, config.tighten, fromAnnotations)]),
+  );
 }
 
 const RESOLVE_AGENT_CONFIG_ACTIVITY = 'resolveAgentConfig';

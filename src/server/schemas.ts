@@ -68,7 +68,12 @@ export const AgentSummarySchema = z.object({
   name: z.string().optional(),
   description: z.string().optional(),
   tools: z.array(z.string()),
-  configVersion: z.string().describe('content hash of the agent’s effective configuration'),
+  configVersion: z
+    .string()
+    .describe(
+      'content hash of the agent’s configuration in the file (its entry, inherited defaults, the MCP servers ' +
+        'it names): the configVersion a run started now records. The MCP tools a run lists are its toolsVersion.',
+    ),
 });
 export const ListAgentsResponseSchema = z.object({ agents: z.array(AgentSummarySchema) });
 
@@ -128,6 +133,13 @@ export const RunViewSchema = RunStateSchema.extend({
   userId: z.string().nullable(),
   conversationId: z.string().nullable(),
   agentId: z.string().optional(),
+  toolsVersion: z
+    .string()
+    .optional()
+    .describe(
+      'agent runs naming MCP servers: content hash of the MCP tools listed and pinned when the run started ' +
+        '(`configVersion` is the file’s configuration, the one GET /agents shows)',
+    ),
   approvers: z.array(z.string()).describe('identities that may resolve (for an agent run, once resolved)'),
   approverClaims: z.array(ClaimRuleSchema).describe('claim rules: a caller whose token matches one may resolve too'),
   caller: z.object({

@@ -6,9 +6,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { userSandboxDir } from '../../src/activities';
+import { McpManager, userSandboxDir } from '../../src/activities';
+import { toolsVersion } from '../../src/agent-config';
 import type { PendingAction, ResolveResult, RunStatus, ToolMessage } from '../../src/contracts';
-import { buildApi, issueDevToken, type ErrorBody, type RunSummaryDto, type RunView } from '../../src/server';
+import {
+  buildApi,
+  issueDevToken,
+  readPinnedRunConfig,
+  type ErrorBody,
+  type RunSummaryDto,
+  type RunView,
+} from '../../src/server';
+import { everythingServer } from '../support/mcp-servers';
 import { call, eventually, readSandboxFile, startHarness, toolMessages, type Harness } from '../workflow/harness';
 import { agentsFromConfig, openSse, request, type ApiResponse } from './client';
 
@@ -513,5 +522,92 @@ describe('HTTP API: agents and the trust boundary of POST /runs (real server, re
       assert.deepEqual(view.approvers, ['u1']);
       assert.deepEqual(view.approverClaims, []);
     });
+  });
+});
+
+describe('HTTP API: configVersion of an agent with MCP tools (real server, server-everything over stdio)', function () {
+  this.timeout(180_000);
+  const CONFIG_WITH_MCP = {
+    toolApproval: { enabled: true, mode: 'default' },
+    mcpServers: { everything: everythingServer() },
+    agents: [
+      {
+        id: 'mcp-echo',
+        model: {
+          provider: 'scripted',
+          script: [{ tool_calls: [call('e1', 'echo_mcp_everything', { message: 'hi' })] }, { content: 'done' }],
+        },
+        tools: ['*_mcp_everything', 'read_file'],
+        mcpAnnotations: 'follow',
+        users: ['*'],
+      },
+    ],
+  };
+  let h: Harness;
+  let app: FastifyInstance;
+  let base: string;
+  let mcp: McpManager;
+  let token: string;
+
+  before(async () => {
+    const agents = agentsFromConfig(CONFIG_WITH_MCP);
+    mcp = new McpManager(() => agents.current().config.mcpServers ?? {});
+    h = await startHarness({ agents, mcp });
+    app = buildApi({ client: h.client, auth: { kind: 'secret', secret: SECRET }, agents });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+    token = await issueDevToken(SECRET, 'u1', 600);
+  });
+  after(async () => {
+    await app?.close();
+    await h?.stop();
+    await mcp?.close();
+  });
+
+  it("a run records the configVersion GET /agents shows (the file's configuration); the MCP tools it listed are its toolsVersion", async () => {
+    const listed = async (): Promise<AgentSummary[]> => {
+      const res = await request<{ agents: AgentSummary[] }>(base, 'GET', '/agents', { token });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.agents;
+    };
+    const [before] = await listed();
+    assert.equal(before?.id, 'mcp-echo');
+    assert.deepEqual(before?.tools, ['*_mcp_everything', 'read_file'], 'as written: the API lists no MCP server');
+    assert.match(before?.configVersion ?? '', /^[0-9a-f]{12}$/);
+
+    const started = await request<{ runId: string }>(base, 'POST', '/runs', {
+      token,
+      body: {
+        agentId: 'mcp-echo',
+        conversationId: `conv-${randomUUID()}`,
+        messages: [{ role: 'user', content: 'go' }],
+      },
+    });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const runId = started.body.runId;
+    const view = await eventually(async () => {
+      const res = await request<RunView>(base, 'GET', `/runs/${runId}`, { token });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.status !== 'running' ? res.body : undefined;
+    }, `run ${runId} to end`);
+    // echo is read-only: the agent follows the annotations, so it ran without a pause.
+    assert.equal(view.status, 'completed', JSON.stringify(view.pendingAction ?? view.error ?? null));
+    assert.equal(view.configVersion, before?.configVersion, 'the version GET /agents showed');
+    assert.match(view.toolsVersion ?? '', /^[0-9a-f]{12}$/);
+    assert.notEqual(view.toolsVersion, view.configVersion);
+
+    // The run's pinned configuration: the listed tools (expanded from the glob) and their hash.
+    const pinned = await readPinnedRunConfig(h.client, runId);
+    assert.ok(pinned, 'the pinned configuration is readable');
+    assert.ok(pinned.tools.includes('echo_mcp_everything'));
+    assert.equal(pinned.configVersion, before?.configVersion);
+    assert.equal(pinned.toolsVersion, view.toolsVersion);
+    assert.equal(toolsVersion((pinned.toolSpecs ?? []).filter((spec) => spec.mcp !== undefined)), view.toolsVersion);
+    const messages = toolMessages((await h.client.readMessages(runId, { limit: 100 })).messages);
+    assert.deepEqual(
+      messages.map((m) => [m.tool_call_id, m.status, m.content]),
+      [['e1', 'success', 'Echo: hi']],
+    );
+    const [after] = await listed();
+    assert.equal(after?.configVersion, before?.configVersion, 'listing the tools changed nothing in the file');
   });
 });

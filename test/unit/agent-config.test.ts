@@ -15,8 +15,11 @@ import {
   mayStartRuns,
   parseConfig,
   resolveAgentRunConfig,
+  summarizeAgent,
   type LoadedConfig,
 } from '../../src/agent-config';
+import type { ToolSpec } from '../../src/contracts';
+import { grantOffersOf } from '../../src/server/grant-offers';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
 const registry = createDefaultToolRegistry();
@@ -137,6 +140,16 @@ describe('configuration file (hitl.config.yaml)', function () {
         'a list that is a string',
         yamlWith('', 'toolApproval: { allow: read_file }\n'),
         /^toolApproval\.allow: expected array, got string \(line 1\)$/,
+      ],
+      [
+        'an mcpAnnotations value other than follow or ignore',
+        yamlWith('    mcpAnnotations: always\n'),
+        /^agents\[0\]\.mcpAnnotations: expected follow\|ignore \(line \d+\)$/,
+      ],
+      [
+        'mcpAnnotations: follow on an agent without MCP tools',
+        yamlWith('    mcpAnnotations: follow\n'),
+        /^agents\[0\]\.mcpAnnotations: follow has no effect: the agent names no MCP tools \(<tool>_mcp_<server> in tools\) \(line \d+\)$/,
       ],
       [
         'an approval mode that LibreChat does not have',
@@ -340,6 +353,129 @@ endpoints:
       assert.equal(mayStartRuns(files, { sub: 'u2', claims: { groups: 'staff' } }), true);
       assert.equal(mayStartRuns(files, { sub: 'u2', claims: { groups: ['Staff'] } }), false, 'case-sensitive');
       assert.equal(mayStartRuns(findAgent(config, 'plain')!, { sub: 'anyone', claims: {} }), true);
+    });
+  });
+
+  describe('an agent with MCP tools', function () {
+    /** An MCP tool as `resolveAgentConfig` lists it (`listMcpToolSpecs`). */
+    const listed = (server: string, tool: string, annotations?: ToolSpec['annotations']): ToolSpec => ({
+      name: `${tool}_mcp_${server}`,
+      description: `${tool} of ${server}`,
+      inputSchema: { type: 'object' },
+      ...(annotations !== undefined ? { annotations } : {}),
+      mcp: { server, tool },
+    });
+    const listing = [
+      listed('fs', 'read_text_file', { readOnlyHint: true }),
+      listed('fs', 'write_file', { readOnlyHint: false, destructiveHint: true }),
+      listed('fs', 'list_directory', { readOnlyHint: true }),
+      listed('fs', 'create_directory', { readOnlyHint: false, destructiveHint: false }),
+      listed('everything', 'echo', { readOnlyHint: true, destructiveHint: false }),
+      listed('everything', 'get-sum', { readOnlyHint: true }),
+      listed('everything', 'mystery'),
+    ];
+    const mcpBase = {
+      toolApproval: { enabled: true, mode: 'default', deny: ['list_*_mcp_fs'] },
+      mcpServers: {
+        fs: { command: 'node', args: ['fs-server.js', '/srv'] },
+        everything: { command: 'node', args: ['everything.js'] },
+      },
+      agents: [
+        {
+          id: 'follows',
+          model: { provider: 'scripted', script: [] },
+          tools: ['read_file', '*_mcp_fs', '*_mcp_everything'],
+          mcpAnnotations: 'follow',
+          toolApproval: { ask: ['get-sum_mcp_everything'] },
+          toolOptions: { echo_mcp_everything: { approvalMode: 'deny' } },
+          users: ['*'],
+        },
+        {
+          id: 'bypass',
+          model: { provider: 'scripted', script: [] },
+          tools: ['read_file', '*_mcp_fs', '*_mcp_everything'],
+          mcpAnnotations: 'follow',
+          toolApproval: { mode: 'bypass' },
+          users: ['*'],
+        },
+        {
+          id: 'ignores',
+          model: { provider: 'scripted', script: [] },
+          tools: ['*_mcp_fs'],
+          users: ['*'],
+        },
+        { id: 'builtin', model: { provider: 'scripted', script: [] }, tools: ['read_file'], users: ['*'] },
+      ],
+    };
+    const resolve = (config: LoadedConfig, agentId: string, mcpTools: readonly ToolSpec[] = listing) =>
+      resolveAgentRunConfig(config, { agentId, userId: 'u1', describeTools, scriptedEnabled: true, mcpTools });
+
+    it('mcpAnnotations: follow pins the entries in the policy and records them; explicit entries and the mode win where they should', function () {
+      const config = loaded(mcpBase);
+      const run = resolve(config, 'follows');
+      // read_text_file: read-only → allow; list_directory: denied by the defaults' glob; write_file and
+      // mystery (no annotations: destructive by the spec's defaults) ask through mode default;
+      // get-sum: an explicit ask; echo: an explicit deny (toolOptions).
+      assert.deepEqual(run.policyFromAnnotations, { allow: ['read_text_file_mcp_fs'], ask: [] });
+      assert.deepEqual(run.policy, {
+        enabled: true,
+        mode: 'default',
+        allow: ['read_text_file_mcp_fs'],
+        deny: ['list_*_mcp_fs', 'echo_mcp_everything'],
+        ask: ['get-sum_mcp_everything'],
+      });
+
+      const bypass = resolve(config, 'bypass');
+      assert.deepEqual(bypass.policyFromAnnotations, {
+        allow: [],
+        ask: ['write_file_mcp_fs', 'mystery_mcp_everything'],
+      });
+      assert.deepEqual(bypass.policy.ask, ['write_file_mcp_fs', 'mystery_mcp_everything'], 'read_file is built in');
+      assert.deepEqual(bypass.policy.deny, ['list_*_mcp_fs']);
+
+      // A remembered approval: under mode default it still works for write_file (the mode asks); under
+      // bypass the annotation's ask entry asks every time, and the offer says why.
+      assert.deepEqual(grantOffersOf(run)['write_file_mcp_fs'], { scopes: ['session', 'always'] });
+      assert.deepEqual(grantOffersOf(bypass)['write_file_mcp_fs'], {
+        scopes: [],
+        why: "the agent's policy asks for write_file_mcp_fs every time: its MCP annotations make it destructive (as they do when the server gives none) and the agent follows them (mcpAnnotations: follow); a remembered approval never overrides it",
+      });
+
+      const ignores = resolve(config, 'ignores');
+      assert.equal(ignores.policyFromAnnotations, undefined);
+      assert.deepEqual(ignores.policy, agentPolicy(config, findAgent(config, 'ignores')!));
+    });
+
+    it("configVersion: what GET /agents shows is what a run records; the listed MCP tools are the run's toolsVersion", function () {
+      const config = loaded(mcpBase);
+      const shown = (value: unknown, id: string) => {
+        const c = loaded(value);
+        return summarizeAgent(c, findAgent(c, id)!, describeTools).configVersion;
+      };
+      for (const id of ['follows', 'bypass', 'ignores', 'builtin']) {
+        assert.equal(resolve(config, id).configVersion, shown(mcpBase, id), id);
+      }
+      const run = resolve(config, 'follows');
+      assert.match(run.toolsVersion ?? '', /^[0-9a-f]{12}$/);
+      assert.equal(resolve(config, 'builtin').toolsVersion, undefined, 'no MCP servers: no toolsVersion');
+
+      // The servers change their tools: same configVersion, another toolsVersion.
+      const changed = listing.map((spec) =>
+        spec.name === 'write_file_mcp_fs' ? { ...spec, annotations: { readOnlyHint: true } } : spec,
+      );
+      const relisted = resolve(config, 'follows', changed);
+      assert.equal(relisted.configVersion, run.configVersion);
+      assert.notEqual(relisted.toolsVersion, run.toolsVersion);
+      assert.equal(resolve(config, 'follows', [...listing]).toolsVersion, run.toolsVersion, 'stable');
+
+      // The file changes: mcpAnnotations, a server the agent names, or its policy.
+      const ignoring = structuredClone(mcpBase);
+      delete (ignoring.agents[0] as { mcpAnnotations?: string }).mcpAnnotations;
+      assert.notEqual(shown(ignoring, 'follows'), shown(mcpBase, 'follows'), 'mcpAnnotations');
+      const moved = structuredClone(mcpBase);
+      moved.mcpServers.fs.args = ['fs-server.js', '/elsewhere'];
+      assert.notEqual(shown(moved, 'ignores'), shown(mcpBase, 'ignores'), 'the server definition');
+      assert.equal(shown(moved, 'builtin'), shown(mcpBase, 'builtin'), 'an agent that does not name it');
     });
   });
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import type { ToolPolicy } from '../../src/contracts';
+import type { ToolPolicy, ToolSpec } from '../../src/contracts';
 import {
+  annotationClass,
+  annotationPolicyEntries,
   approverClaimsFor,
   ASK_USER_QUESTION_TOOL,
   claimRuleMatches,
@@ -8,6 +10,7 @@ import {
   evaluateToolPolicy,
   isApprover,
   matchesToolPattern,
+  withAnnotationEntries,
 } from '../../src/policy';
 import type { PolicyVerdict } from '../../src/policy';
 
@@ -524,6 +527,150 @@ describe('a run request can only tighten (evaluateRunPolicy)', () => {
             const after = decide(name, p, tighten(deny, ask)).decision;
             assert.ok(rank[after] <= rank[before], `${name} ${JSON.stringify({ p, deny, ask })}: ${before} → ${after}`);
           }
+  });
+});
+
+describe('MCP annotations as defaults (mcpAnnotations: follow)', () => {
+  type Annotations = ToolSpec['annotations'];
+  /** An MCP tool `<tool>_mcp_srv` with these annotations. */
+  const mcp = (tool: string, annotations?: Annotations): ToolSpec => ({
+    name: `${tool}_mcp_srv`,
+    description: tool,
+    inputSchema: { type: 'object' },
+    ...(annotations !== undefined ? { annotations } : {}),
+    mcp: { server: 'srv', tool },
+  });
+  const readOnly = { readOnlyHint: true };
+  const destructive = { readOnlyHint: false, destructiveHint: true };
+  const additive = { readOnlyHint: false, destructiveHint: false };
+  /** The run's verdict for `spec` when the agent follows the annotations. */
+  const follow = (spec: ToolSpec, p: ToolPolicy, options: Parameters<typeof evaluateRunPolicy>[2] = {}) =>
+    evaluateRunPolicy(spec.name, withAnnotationEntries(p, annotationPolicyEntries(p, [spec])), options);
+
+  it("classes by the MCP specification's defaults: readOnlyHint false, destructiveHint true", () => {
+    assert.equal(annotationClass(readOnly), 'readOnly');
+    assert.equal(annotationClass({ readOnlyHint: true, destructiveHint: false }), 'readOnly');
+    assert.equal(annotationClass(destructive), 'destructive');
+    assert.equal(annotationClass(undefined), 'destructive', 'no annotations: not read-only, destructive');
+    assert.equal(annotationClass({}), 'destructive');
+    assert.equal(annotationClass({ readOnlyHint: false }), 'destructive', 'destructiveHint defaults to true');
+    assert.equal(annotationClass({ destructiveHint: false }), 'additive', 'readOnlyHint defaults to false');
+    assert.equal(annotationClass(additive), 'additive');
+    assert.equal(
+      annotationClass({ readOnlyHint: true, destructiveHint: true }),
+      'destructive',
+      'contradictory: stricter',
+    );
+    assert.equal(annotationClass({ idempotentHint: true, openWorldHint: false }), 'destructive');
+  });
+
+  it('the table: read-only allowed in every mode, destructive asked (denied under dontAsk), additive left to the mode', () => {
+    const expected = {
+      default: { readOnly: 'allow', destructive: 'ask', additive: 'ask' },
+      bypass: { readOnly: 'allow', destructive: 'ask', additive: 'allow' },
+      dontAsk: { readOnly: 'allow', destructive: 'deny', additive: 'deny' },
+    } as const;
+    const specs = { readOnly: mcp('r', readOnly), destructive: mcp('d', destructive), additive: mcp('a', additive) };
+    for (const mode of ['default', 'bypass', 'dontAsk'] as const) {
+      for (const kind of ['readOnly', 'destructive', 'additive'] as const) {
+        assert.equal(follow(specs[kind], policy({ mode })).decision, expected[mode][kind], `${mode} ${kind}`);
+      }
+    }
+  });
+
+  it('only what differs from the mode becomes an entry: exact names, never a glob', () => {
+    const specs = [mcp('r', readOnly), mcp('d', destructive), mcp('a', additive), mcp('n')];
+    assert.deepEqual(annotationPolicyEntries(policy(), specs), { allow: ['r_mcp_srv'], ask: [] });
+    assert.deepEqual(annotationPolicyEntries(policy({ mode: 'bypass' }), specs), {
+      allow: [],
+      ask: ['d_mcp_srv', 'n_mcp_srv'],
+    });
+    assert.deepEqual(annotationPolicyEntries(policy({ mode: 'dontAsk' }), specs), { allow: ['r_mcp_srv'], ask: [] });
+    const p = policy({ allow: ['x'], ask: ['y'], deny: ['z'] });
+    assert.deepEqual(withAnnotationEntries(p, { allow: ['r_mcp_srv'], ask: ['d_mcp_srv'] }), {
+      ...p,
+      allow: ['x', 'r_mcp_srv'],
+      ask: ['y', 'd_mcp_srv'],
+    });
+  });
+
+  it('under mode default a destructive tool asks through the mode, so a remembered approval still works', () => {
+    const spec = mcp('d', destructive);
+    assert.deepEqual(follow(spec, policy()), { decision: 'ask', rule: 'default' });
+    assert.deepEqual(follow(spec, policy(), { grants: new Set([spec.name]) }), { decision: 'allow', rule: 'grant' });
+    // Under bypass it is an `ask` entry: asked every time, like any explicit ask.
+    assert.deepEqual(follow(spec, policy({ mode: 'bypass' }), { grants: new Set([spec.name]) }), {
+      decision: 'ask',
+      rule: 'ask',
+    });
+  });
+
+  it('explicit entries win, globs included: an annotation never loosens a deny or an ask, nor tightens an allow', () => {
+    const r = mcp('read', readOnly);
+    const d = mcp('drop', destructive);
+    assert.equal(follow(r, policy({ deny: ['read_mcp_srv'] })).decision, 'deny');
+    assert.equal(follow(r, policy({ deny: ['*_mcp_srv'] })).decision, 'deny');
+    assert.equal(follow(r, policy({ ask: ['*'] })).decision, 'ask');
+    assert.equal(follow(r, policy({ ask: ['read_*'], mode: 'bypass' })).decision, 'ask');
+    assert.equal(follow(d, policy({ allow: ['*_mcp_srv'], mode: 'bypass' })).decision, 'allow', 'the operator said so');
+    assert.equal(follow(d, policy({ allow: ['drop_mcp_srv'] })).decision, 'allow');
+    assert.deepEqual(annotationPolicyEntries(policy({ deny: ['*'] }), [r, d]), { allow: [], ask: [] });
+  });
+
+  it('never applies to built-in tools, whatever annotations they carry', () => {
+    const builtIn: ToolSpec = { name: 'read_file', description: '', inputSchema: {}, annotations: readOnly };
+    const lookalike: ToolSpec = { ...builtIn, name: 'read_mcp_srv' };
+    assert.deepEqual(annotationPolicyEntries(policy(), [builtIn, lookalike]), { allow: [], ask: [] });
+    assert.deepEqual(annotationPolicyEntries(policy({ mode: 'bypass' }), [{ ...builtIn, annotations: destructive }]), {
+      allow: [],
+      ask: [],
+    });
+  });
+
+  it("a request's tighten still tightens: its deny and ask beat an annotation's allow", () => {
+    const r = mcp('read', readOnly);
+    assert.equal(follow(r, policy(), { tighten: { deny: ['read_*'], ask: [] } }).decision, 'deny');
+    assert.deepEqual(follow(r, policy(), { tighten: { deny: [], ask: ['*_mcp_srv'] } }), {
+      decision: 'ask',
+      rule: 'tightenAsk',
+    });
+  });
+
+  it('HITL off: a read-only tool still runs (an allow entry), what asks is blocked', () => {
+    assert.equal(follow(mcp('r', readOnly), policy({ enabled: false })).decision, 'allow');
+    assert.deepEqual(follow(mcp('d', destructive), policy({ enabled: false, mode: 'bypass' })), {
+      decision: 'deny',
+      rule: 'disabled',
+    });
+  });
+
+  it('property: with the annotations followed, a tool any explicit entry (allow, ask, deny) names is decided exactly as without them', () => {
+    const hints: Annotations[] = [
+      undefined,
+      readOnly,
+      destructive,
+      additive,
+      { readOnlyHint: true, destructiveHint: true },
+    ];
+    const specs = hints.flatMap((annotations, i) => [mcp(`read${i}`, annotations), mcp(`write${i}`, annotations)]);
+    const patterns = [[], ['*'], ['read*'], ['*_mcp_srv'], ['write1_mcp_srv'], ['other']];
+    for (const mode of ['default', 'bypass', 'dontAsk'] as const)
+      for (const enabled of [true, false])
+        for (const deny of patterns)
+          for (const ask of patterns)
+            for (const allow of patterns) {
+              const p = policy({ mode, enabled, deny, ask, allow });
+              const followed = withAnnotationEntries(p, annotationPolicyEntries(p, specs));
+              for (const spec of specs) {
+                const named = [...deny, ...ask, ...allow].some((pattern) => matchesToolPattern(pattern, spec.name));
+                if (!named) continue;
+                assert.deepEqual(
+                  evaluateToolPolicy(spec.name, followed),
+                  evaluateToolPolicy(spec.name, p),
+                  `${spec.name} ${JSON.stringify(p)}`,
+                );
+              }
+            }
   });
 });
 

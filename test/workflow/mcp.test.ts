@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDefaultToolRegistry, McpManager } from '../../src/activities';
 import { FileConfigSource } from '../../src/agent-config';
-import type { AgentRunInput, PendingAction } from '../../src/contracts';
+import type { AgentRunInput, PendingAction, Tighten } from '../../src/contracts';
+import { readPinnedRunConfig } from '../../src/server';
+import { everythingServer, fsServer } from '../support/mcp-servers';
 import { eventually, maybeRecordHistory, startHarness, toolMessages, waitForPending, type Harness } from './harness';
 
 const knownTools = new Set(
@@ -15,24 +17,13 @@ const knownTools = new Set(
     .list()
     .map((tool) => tool.name),
 );
-const FS_SERVER = require.resolve('@modelcontextprotocol/server-filesystem/dist/index.js');
-const EVERYTHING_SERVER = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
-
 function configYaml(root: string): string {
   const file = (name: string) => JSON.stringify(join(root, name));
   return `
 toolApproval: { enabled: true, mode: default }
 mcpServers:
-  fs:
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(FS_SERVER)}, ${JSON.stringify(root)}]
-    initTimeout: 60000
-    timeout: 60000
-  everything:
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(EVERYTHING_SERVER)}, stdio]
-    initTimeout: 60000
-    timeout: 60000
+  fs: ${JSON.stringify(fsServer(root))}
+  everything: ${JSON.stringify(everythingServer())}
 agents:
   - id: fs
     model:
@@ -82,6 +73,33 @@ agents:
     tools: [trigger-long-running-operation_mcp_everything, echo_mcp_everything]
     toolApproval: { allow: ['*_mcp_everything'] }
     users: ['*']
+  - id: annotations
+    model:
+      provider: scripted
+      script:
+        - tool_calls:
+            - { id: e1, name: echo_mcp_everything, arguments: { message: read-only } }
+            - { id: w1, name: write_file_mcp_fs, arguments: { path: ${file('annotated.txt')}, content: destructive } }
+            - { id: s1, name: get-sum_mcp_everything, arguments: { a: 1, b: 2 } }
+            - { id: l1, name: list_directory_mcp_fs, arguments: { path: ${JSON.stringify(root)} } }
+        - content: done
+    tools: ['*_mcp_everything', '*_mcp_fs']
+    mcpAnnotations: follow
+    toolApproval: { ask: [get-sum_mcp_everything], deny: ['list_*_mcp_fs'] }
+    users: ['*']
+  - id: annotations-bypass
+    model:
+      provider: scripted
+      script:
+        - tool_calls:
+            - { id: e1, name: echo_mcp_everything, arguments: { message: tightened } }
+            - { id: w1, name: write_file_mcp_fs, arguments: { path: ${file('bypass.txt')}, content: asked } }
+            - { id: c1, name: create_directory_mcp_fs, arguments: { path: ${file('created')} } }
+        - content: done
+    tools: ['*_mcp_everything', '*_mcp_fs']
+    mcpAnnotations: follow
+    toolApproval: { mode: bypass }
+    users: ['*']
 `;
 }
 
@@ -105,8 +123,20 @@ describe('MCP tools (reference servers over stdio, real dev server)', function (
     await mcp?.close();
   });
 
-  function agentRun(agentId: string): AgentRunInput {
-    return { userId: 'u1', conversationId: `c-${randomUUID()}`, agentId, messages: [{ role: 'user', content: 'go' }] };
+  function agentRun(agentId: string, tighten?: Tighten): AgentRunInput {
+    return {
+      userId: 'u1',
+      conversationId: `c-${randomUUID()}`,
+      agentId,
+      messages: [{ role: 'user', content: 'go' }],
+      ...(tighten !== undefined ? { tighten } : {}),
+    };
+  }
+
+  /** The run's tool messages by tool_call_id, once it has ended. */
+  async function toolResults(runId: string) {
+    const messages = toolMessages((await h.client.readMessages(runId, { limit: 100 })).messages);
+    return new Map(messages.map((m) => [m.tool_call_id, [m.status, m.content] as const]));
   }
 
   function requests(pending: PendingAction) {
@@ -222,6 +252,81 @@ describe('MCP tools (reference servers over stdio, real dev server)', function (
     assert.equal(byId.get('l1')?.status, 'error');
     assert.match(byId.get('l1')?.content ?? '', /^Blocked: .*dontAsk/, 'no list matches it: dontAsk denies');
     assert.match(byId.get('s1')?.content ?? '', /^Blocked: Rejected by user/);
+  });
+
+  it('mcpAnnotations: follow — a read-only tool runs without a pause, a destructive one pauses, explicit entries win; pinned in the run', async () => {
+    const { runId } = await h.client.startRun(agentRun('annotations'));
+    const pending = await waitForPending(h.client, runId);
+    assert.deepEqual(
+      requests(pending).map((r) => [r.tool_call_id, r.name]),
+      [
+        ['w1', 'write_file_mcp_fs'], // destructiveHint: true → asks (mode default)
+        ['s1', 'get-sum_mcp_everything'], // readOnlyHint: true, but an explicit ask entry
+      ],
+    );
+    // The pinned configuration: the annotations' entries are in the policy the run decides with.
+    const pinned = await readPinnedRunConfig(h.client, runId);
+    assert.ok(pinned?.policyFromAnnotations, 'recorded');
+    const fromAnnotations = pinned.policyFromAnnotations;
+    assert.ok(fromAnnotations.allow.includes('echo_mcp_everything'));
+    assert.ok(fromAnnotations.allow.includes('read_text_file_mcp_fs'));
+    for (const named of ['get-sum_mcp_everything', 'list_directory_mcp_fs', 'write_file_mcp_fs'])
+      assert.ok(!fromAnnotations.allow.includes(named), `${named} is not allowed by its annotations`);
+    assert.deepEqual(fromAnnotations.ask, [], 'under mode default the mode asks');
+    assert.deepEqual(pinned.policy.allow, fromAnnotations.allow, 'the agent allows nothing itself');
+    assert.deepEqual(pinned.policy.ask, ['get-sum_mcp_everything']);
+
+    assert.ok(
+      (
+        await h.client.resolve(runId, {
+          actionId: pending.actionId,
+          approver: 'u1',
+          decisions: [
+            { tool_call_id: 'w1', decision: 'approve' },
+            { tool_call_id: 's1', decision: 'reject' },
+          ],
+        })
+      ).ok,
+    );
+    assert.equal((await h.client.result(runId)).status, 'completed');
+    const results = await toolResults(runId);
+    assert.deepEqual(results.get('e1'), ['success', 'Echo: read-only'], 'ran without anyone being asked');
+    assert.deepEqual(results.get('w1'), ['success', `Successfully wrote to ${join(root, 'annotated.txt')}`]);
+    assert.equal(await readFile(join(root, 'annotated.txt'), 'utf8'), 'destructive');
+    assert.match(results.get('s1')?.[1] ?? '', /^Blocked: Rejected by user/);
+    assert.equal(results.get('l1')?.[0], 'error');
+    assert.match(results.get('l1')?.[1] ?? '', /^Blocked: /, 'read-only, but the explicit deny wins');
+  });
+
+  it("mcpAnnotations: follow under mode bypass — the destructive tool asks, an additive one runs, a request's tighten.ask still asks", async () => {
+    const { runId } = await h.client.startRun(agentRun('annotations-bypass', { ask: ['echo_mcp_everything'] }));
+    const pending = await waitForPending(h.client, runId);
+    assert.deepEqual(
+      requests(pending).map((r) => [r.tool_call_id, r.name]),
+      [
+        ['e1', 'echo_mcp_everything'], // read-only, allowed by its annotations, asked by the request
+        ['w1', 'write_file_mcp_fs'], // destructive: an ask entry even though the mode is bypass
+      ],
+    );
+    const pinned = await readPinnedRunConfig(h.client, runId);
+    assert.deepEqual(pinned?.policyFromAnnotations?.ask, ['write_file_mcp_fs', 'edit_file_mcp_fs', 'move_file_mcp_fs']);
+    assert.ok(
+      (
+        await h.client.resolve(runId, {
+          actionId: pending.actionId,
+          approver: 'u1',
+          decisions: [
+            { tool_call_id: 'e1', decision: 'approve' },
+            { tool_call_id: 'w1', decision: 'approve' },
+          ],
+        })
+      ).ok,
+    );
+    assert.equal((await h.client.result(runId)).status, 'completed');
+    const results = await toolResults(runId);
+    assert.deepEqual(results.get('c1'), ['success', `Successfully created directory ${join(root, 'created')}`]);
+    assert.deepEqual(results.get('e1'), ['success', 'Echo: tightened']);
+    assert.equal(await readFile(join(root, 'bypass.txt'), 'utf8'), 'asked');
   });
 
   it('the server killed mid-call: an error tool message, the run goes on, the next call reconnects', async () => {
