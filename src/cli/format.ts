@@ -1,6 +1,14 @@
 // Plain-text views for the `hitl` command.
 import type { RunSummary } from '../client';
-import type { ChatMessage, Grant, PendingAction, RunState } from '../contracts';
+import type {
+  ChatMessage,
+  ElicitationField,
+  ElicitationRequestedSchema,
+  Grant,
+  McpElicitationPayload,
+  PendingAction,
+  RunState,
+} from '../contracts';
 
 function indent(text: string, by: string): string {
   return text
@@ -34,10 +42,7 @@ export function formatPending(pending: PendingAction): string {
       if (config) lines.push(`      decisions: ${config.allowed_decisions.join(', ')}`);
     }
   } else if (pending.payload.type === 'mcp_elicitation') {
-    const { server, name, tool_call_id: id, message, mode, url, requestedSchema } = pending.payload;
-    lines.push(`  ${id}  ${name}  — MCP server "${server}" asks: ${message}`);
-    if (mode === 'url' && url !== undefined) lines.push(`      open: ${url}`);
-    else lines.push(indent(JSON.stringify(requestedSchema, null, 2), '      '));
+    lines.push(...formatElicitation(pending.payload));
   } else {
     const questions = pending.payload.questions ?? [pending.payload.question];
     for (const q of questions) {
@@ -46,6 +51,161 @@ export function formatPending(pending: PendingAction): string {
     }
   }
   return lines.join('\n');
+}
+
+/**
+ * Text from outside (an MCP server, a model) made safe for a terminal: control characters (escape sequences
+ * included) and bidirectional overrides are shown as `\uXXXX` instead of being sent; line breaks are kept
+ * only with `keepLineBreaks`.
+ */
+export function printable(text: string, keepLineBreaks = false): string {
+  let out = '';
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    const unsafe =
+      (code < 0x20 && !(keepLineBreaks && code === 0x0a)) ||
+      (code >= 0x7f && code <= 0x9f) ||
+      code === 0x2028 ||
+      code === 0x2029 ||
+      (code >= 0x202a && code <= 0x202e) ||
+      (code >= 0x2066 && code <= 0x2069);
+    out += unsafe ? `\\u${code.toString(16).padStart(4, '0')}` : char;
+  }
+  return out;
+}
+
+/** A value as it is written in the JSON of `hitl elicit --accept` (and safe to print). */
+function jsonValue(value: unknown): string {
+  return printable(JSON.stringify(value) ?? 'null');
+}
+
+/** The values a single- or multi-select field allows, with their titles; undefined for free input. */
+function choiceValues(field: ElicitationField): { value: string; title?: string }[] | undefined {
+  const titled = (values: readonly string[], titles: readonly (string | undefined)[] = []) =>
+    values.map((value, i) => (titles[i] !== undefined ? { value, title: titles[i] } : { value }));
+  if (field.type === 'string') {
+    if (field.enum) return titled(field.enum, field.enumNames);
+    if (field.oneOf)
+      return field.oneOf.map((o) => (o.title !== undefined ? { value: o.const, title: o.title } : { value: o.const }));
+    return undefined;
+  }
+  if (field.type === 'array') {
+    const items = field.items as { enum?: string[]; anyOf?: { const: string; title?: string }[] };
+    if (items.anyOf)
+      return items.anyOf.map((o) => (o.title !== undefined ? { value: o.const, title: o.title } : { value: o.const }));
+    return titled(items.enum ?? []);
+  }
+  return undefined;
+}
+
+/** The allowed values as the terminal shows them: `"eu" (Europe)`. */
+function choices(field: ElicitationField): string[] | undefined {
+  return choiceValues(field)?.map(({ value, title }) =>
+    title !== undefined && title !== value ? `${jsonValue(value)} (${printable(title)})` : jsonValue(value),
+  );
+}
+
+/** "from 1 to 5", "at least 1", "at most 5", or undefined. */
+function range(min: number | undefined, max: number | undefined, unit = ''): string | undefined {
+  if (min !== undefined && max !== undefined) return `${min} to ${max}${unit}`;
+  if (min !== undefined) return `at least ${min}${unit}`;
+  if (max !== undefined) return `at most ${max}${unit}`;
+  return undefined;
+}
+
+const FORMAT_NAMES = { email: 'email address', uri: 'URI', date: 'YYYY-MM-DD', 'date-time': 'RFC 3339 date and time' };
+
+/** What one field takes, in words: `text (email address), required, default "a@b.c"`. */
+export function describeElicitationField(field: ElicitationField, required: boolean): string {
+  const parts: string[] = [];
+  const allowed = choices(field);
+  switch (field.type) {
+    case 'string':
+      if (allowed) parts.push(`one of ${allowed.join(', ')}`);
+      else {
+        parts.push(field.format ? `text (${FORMAT_NAMES[field.format]})` : 'text');
+        const length = range(field.minLength, field.maxLength, ' characters');
+        if (length) parts.push(length);
+      }
+      break;
+    case 'number':
+    case 'integer': {
+      const bounds = range(field.minimum, field.maximum);
+      parts.push(bounds ? `${field.type} ${bounds.startsWith('at') ? bounds : `from ${bounds}`}` : field.type);
+      break;
+    }
+    case 'boolean':
+      parts.push('true or false');
+      break;
+    case 'array': {
+      parts.push(`a list of any of ${allowed?.join(', ') ?? 'nothing'}`);
+      const count = range(field.minItems, field.maxItems, ' choices');
+      if (count) parts.push(count);
+      break;
+    }
+  }
+  if (required) parts.push('required');
+  if (field.default !== undefined) parts.push(`default ${jsonValue(field.default)}`);
+  return parts.join(', ');
+}
+
+/** The fields of a form, one line each: name, what it takes, its title and description. */
+export function formatElicitationFields(schema: ElicitationRequestedSchema): string[] {
+  const required = new Set(schema.required ?? []);
+  const entries = Object.entries(schema.properties);
+  if (entries.length === 0) return ["(no fields: accept with --accept '{}')"];
+  const width = Math.max(...entries.map(([name]) => printable(name).length));
+  return entries.map(([name, field]) => {
+    const about = [field.title, field.description]
+      .filter((text): text is string => text !== undefined && text !== '')
+      .map((text) => printable(text));
+    const line = `${printable(name).padEnd(width)}  ${describeElicitationField(field, required.has(name))}`;
+    return about.length > 0 ? `${line}  — ${about.join(': ')}` : line;
+  });
+}
+
+/** An elicitation as the terminal shows it: who asks, the message, then the fields to fill in or the URL. */
+export function formatElicitation(payload: McpElicitationPayload): string[] {
+  const { server, name, tool_call_id: id, message, mode, url, requestedSchema } = payload;
+  const lines = [`  ${printable(id)}  ${printable(name)}  — MCP server "${printable(server)}" asks:`];
+  lines.push(indent(printable(message, true), '      '));
+  if (mode === 'url') {
+    lines.push(`      open this link yourself (hitl never opens it): ${printable(url ?? '(no URL given)')}`);
+  } else {
+    lines.push('      fields:', ...formatElicitationFields(requestedSchema).map((line) => `        ${line}`));
+  }
+  return lines;
+}
+
+/**
+ * A `--accept` value to start from: every field with its default, else a placeholder of its kind (the first
+ * choice, `0`, `false`, `"…"`).
+ */
+export function elicitationTemplate(schema: ElicitationRequestedSchema): Record<string, unknown> {
+  const template: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(schema.properties)) {
+    if (field.default !== undefined) {
+      template[name] = field.default;
+      continue;
+    }
+    const first = choiceValues(field)?.[0]?.value;
+    switch (field.type) {
+      case 'string':
+        template[name] = first ?? '…';
+        break;
+      case 'number':
+      case 'integer':
+        template[name] = field.minimum ?? 0;
+        break;
+      case 'boolean':
+        template[name] = false;
+        break;
+      case 'array':
+        template[name] = (choiceValues(field) ?? []).slice(0, field.minItems ?? 0).map((choice) => choice.value);
+        break;
+    }
+  }
+  return template;
 }
 
 export function formatRuns(runs: RunSummary[]): string {
@@ -69,6 +229,18 @@ export function formatRuns(runs: RunSummary[]): string {
  */
 export function decisionHints(invocation: string, runId: string, pending: PendingAction, approver: string): string {
   const tail = `${runId} --action ${pending.actionId} --as ${shellWord(approver)}`;
+  if (pending.payload.type === 'mcp_elicitation') {
+    const accept =
+      pending.payload.mode === 'url'
+        ? '--done'
+        : `--accept ${shellWord(JSON.stringify(elicitationTemplate(pending.payload.requestedSchema)))}`;
+    return [
+      'answer with:',
+      `  ${invocation} elicit ${tail} ${accept}`,
+      `  ${invocation} elicit ${tail} --decline`,
+      `  ${invocation} elicit ${tail} --cancel`,
+    ].join('\n');
+  }
   if (pending.payload.type !== 'tool_approval') {
     return `answer with: ${invocation} answer ${tail} "<your answer>"`;
   }

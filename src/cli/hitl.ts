@@ -23,6 +23,9 @@ import {
   RunStatusSchema,
   type ChatMessage,
   type DecisionInput,
+  type ElicitationAnswer,
+  ElicitationValueSchema,
+  type ElicitationValue,
   type PendingAction,
   type Resolution,
   type RunStatus,
@@ -32,7 +35,15 @@ import { clientEnvironment, readDevEnv } from '../dev/dev-env';
 import { issueDevToken } from '../server/auth';
 import { DEV_SECRET_FILE, readDevSecret } from '../server/dev-secret';
 import { DEMO_NAMES, DEMOS, type DemoName } from './demos';
-import { decisionHints, formatGrants, formatMessages, formatPending, formatRuns, formatRunState } from './format';
+import {
+  decisionHints,
+  formatGrants,
+  formatMessages,
+  formatPending,
+  formatRuns,
+  formatRunState,
+  printable,
+} from './format';
 import { MAX_MESSAGES_PAGE } from '../transcript';
 
 /** A failure with a type name (a refusal type, or our own), printed as one line: `hitl: Type: message`. */
@@ -167,12 +178,64 @@ function filterValue(text: string, option: string): string {
   return parsed.data;
 }
 
+/** Which command answers each kind of action. */
+const ANSWERED_WITH: Record<PendingAction['payload']['type'], string> = {
+  tool_approval: 'a tool approval: use "hitl approve" (or reject / edit / respond)',
+  ask_user_question: 'a question: use "hitl answer"',
+  mcp_elicitation: 'an MCP elicitation (a server asks for input): use "hitl elicit"',
+};
+
+/** A command used on an action of another kind: one line naming the command to use instead. */
+function wrongKind(pending: PendingAction): CliError {
+  return new CliError('DecisionNotPermitted', `this action is ${ANSWERED_WITH[pending.payload.type]}`);
+}
+
 /** The paused calls a command decides: those named with --call, else every call of the action. */
 function targetCalls(pending: PendingAction, calls: string[] | undefined): string[] {
-  if (pending.payload.type !== 'tool_approval') {
-    throw new CliError('DecisionNotPermitted', 'this action is a question: use "hitl answer"');
-  }
+  if (pending.payload.type !== 'tool_approval') throw wrongKind(pending);
   return calls ?? pending.payload.review_configs.map((c) => c.tool_call_id);
+}
+
+/**
+ * The values of `hitl elicit --accept`: a JSON object (or @file) whose values are text, numbers, true/false
+ * or lists of texts. Whether they fit the form is for the run to say (InvalidElicitationContent).
+ */
+export function parseElicitationContent(text: string): Record<string, ElicitationValue> {
+  const object = parseJsonObject(text, '--accept');
+  // fromEntries: a "__proto__" key stays an own field (refused by the run as not a field of the form).
+  return Object.fromEntries(
+    Object.entries(object).map(([name, value]) => {
+      const parsed = ElicitationValueSchema.safeParse(value);
+      if (!parsed.success) {
+        throw new CliError(
+          'InvalidArguments',
+          `--accept: "${printable(name.slice(0, 80))}" must be text, a number, true or false, or a list of texts`,
+        );
+      }
+      return [name, parsed.data];
+    }),
+  );
+}
+
+/** The answer `hitl elicit` sends, from exactly one of --accept / --done / --decline / --cancel. */
+export function elicitationChoice(opts: { accept?: string; done?: boolean; decline?: boolean; cancel?: boolean }): {
+  action: ElicitationAnswer['action'];
+  content?: Record<string, ElicitationValue>;
+  done?: true;
+} {
+  const given = [
+    opts.accept !== undefined ? '--accept' : undefined,
+    opts.done ? '--done' : undefined,
+    opts.decline ? '--decline' : undefined,
+    opts.cancel ? '--cancel' : undefined,
+  ].filter((flag): flag is string => flag !== undefined);
+  if (given.length === 0) {
+    throw new CliError('InvalidArguments', "give one of --accept '<json>', --done, --decline or --cancel");
+  }
+  if (given.length > 1) throw new CliError('InvalidArguments', `give only one of ${given.join(', ')}`);
+  if (opts.accept !== undefined) return { action: 'accept', content: parseElicitationContent(opts.accept) };
+  if (opts.done) return { action: 'accept', done: true };
+  return { action: opts.decline ? 'decline' : 'cancel' };
 }
 
 function defaultRunDev(): number {
@@ -212,7 +275,10 @@ export function buildProgram(deps: CliDeps): Command {
 
   async function resolveWith(runId: string, resolution: Resolution, key: string | undefined): Promise<void> {
     const client = await deps.connect();
-    const outcome: ResolveOutcome = await client.resolve(runId, resolution, key ? { idempotencyKey: key } : {});
+    report(await client.resolve(runId, resolution, key ? { idempotencyKey: key } : {}));
+  }
+
+  function report(outcome: ResolveOutcome): void {
     if (!outcome.ok) throw new CliError(outcome.refusal.type, outcome.refusal.message);
     io.out(`resolved ${outcome.result.actionId} as ${outcome.result.decidedBy}; the run continues\n`);
   }
@@ -533,18 +599,79 @@ export function buildProgram(deps: CliDeps): Command {
       async (runId: string, words: string[], opts: { answers?: string; as: string; key?: string } & ConfirmOptions) => {
         const client = await deps.connect();
         const pending = await requirePending(client, runId, opts.action);
-        if (pending.payload.type !== 'ask_user_question') {
-          throw new CliError(
-            'DecisionNotPermitted',
-            'this action is a tool approval: use approve / reject / edit / respond',
-          );
-        }
+        if (pending.payload.type !== 'ask_user_question') throw wrongKind(pending);
         const base = { actionId: pending.actionId, approver: opts.as };
         const resolution: Resolution = opts.answers
           ? { ...base, answers: parseJsonObject(opts.answers, '--answers') }
           : { ...base, answer: words.join(' ') };
         await confirmDecision(runId, pending, 'send this answer', opts);
         await resolveWith(runId, resolution, opts.key);
+      },
+    );
+
+  program
+    .command('elicit <runId>')
+    .description(
+      'answer an MCP server that asks for input: --accept \'{"field": …}\' (a form), --done (a link you opened), --decline or --cancel',
+    )
+    .option('--accept <json|@file>', 'accept with these values: a JSON object by field name, or @path to a file')
+    .option('--done', 'accept a URL elicitation: you opened the link and finished there (alias of accept)')
+    .option('--decline', 'refuse to give what the server asks for')
+    .option('--cancel', 'dismiss the request without answering it')
+    .addOption(approverOption())
+    .addOption(actionOption())
+    .addOption(yesOption())
+    .addOption(keyOption())
+    .action(
+      async (
+        runId: string,
+        opts: {
+          accept?: string;
+          done?: boolean;
+          decline?: boolean;
+          cancel?: boolean;
+          as: string;
+          key?: string;
+        } & ConfirmOptions,
+      ) => {
+        // The arguments first: a typo in the JSON is told before anything is asked of Temporal.
+        const choice = elicitationChoice(opts);
+        const client = await deps.connect();
+        const pending = await requirePending(client, runId, opts.action);
+        if (pending.payload.type !== 'mcp_elicitation') throw wrongKind(pending);
+        const { mode, server } = pending.payload;
+        if (mode === 'url' && choice.content !== undefined) {
+          throw new CliError(
+            'InvalidArguments',
+            'this elicitation asks you to open a link, not to fill in a form: answer --done, --decline or --cancel',
+          );
+        }
+        if (mode !== 'url' && choice.done) {
+          throw new CliError(
+            'InvalidArguments',
+            `this elicitation asks for a form: answer --accept '<json>' (its fields: hitl show ${runId}), --decline or --cancel`,
+          );
+        }
+        const values = choice.content !== undefined ? ` with ${printable(JSON.stringify(choice.content))}` : '';
+        const verb = choice.done ? 'accept (done)' : choice.action;
+        await confirmDecision(
+          runId,
+          pending,
+          `${verb} the request of MCP server "${printable(server)}"${values.length > 200 ? ` with ${Object.keys(choice.content ?? {}).length} values` : values}`,
+          opts,
+        );
+        report(
+          await client.elicit(
+            runId,
+            {
+              actionId: pending.actionId,
+              approver: opts.as,
+              action: choice.action,
+              ...(choice.content !== undefined ? { content: choice.content } : {}),
+            },
+            opts.key ? { idempotencyKey: opts.key } : {},
+          ),
+        );
       },
     );
 

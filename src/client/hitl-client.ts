@@ -37,6 +37,7 @@ import {
   parseRunInput,
   RunStatusSchema,
   type AwaitPendingActionResult,
+  type ElicitationAnswer,
   type NormalizedRunInput,
   type Grant,
   type PendingAction,
@@ -68,6 +69,20 @@ import {
 import { listGrants, revokeGrant } from './grants';
 
 export type ResolveOutcome = { ok: true; result: ResolveResult } | { ok: false; refusal: Refusal };
+
+/**
+ * The answer to a pending `mcp_elicitation` action (`HitlClient.elicit`): `accept` with the form's values
+ * (`content`, by field name), or `decline` / `cancel` without. A URL-mode elicitation is accepted ("done")
+ * without content.
+ */
+export interface ElicitationResponse {
+  actionId: string;
+  approver: string;
+  action: ElicitationAnswer['action'];
+  content?: ElicitationAnswer['content'];
+  /** Claims of the approver's verified token, for the run's claim rules (see `Resolution.approverClaims`). */
+  approverClaims?: Resolution['approverClaims'];
+}
 
 export interface StartRunOptions {
   /** Workflow id of the run; a fresh `run-<uuid>` when left out. Not together with `idempotencyKey`. */
@@ -420,6 +435,29 @@ export class HitlClient {
       }
       throw error;
     }
+  }
+
+  /**
+   * Answers a pending MCP elicitation: `resolve` with `elicitation: { action, content? }`. Refusals come back
+   * as data, as from `resolve`: `InvalidElicitationContent` when the content does not fit the requested form
+   * (`details.problems` by field), and the refusals of every action (`StaleAction`, `NotAuthorized`, …).
+   */
+  async elicit(
+    runId: string,
+    response: ElicitationResponse,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<ResolveOutcome> {
+    const { actionId, approver, action, content, approverClaims } = response;
+    return this.resolve(
+      runId,
+      {
+        actionId,
+        approver,
+        elicitation: content === undefined ? { action } : { action, content },
+        ...(approverClaims !== undefined ? { approverClaims } : {}),
+      },
+      options,
+    );
   }
 
   /**

@@ -197,6 +197,42 @@ function fieldProblem(name: string, field: ElicitationField, value: ElicitationV
   }
 }
 
+/** One way in which content does not answer a form: the field it concerns, and why. */
+export interface ElicitationContentProblem {
+  field: string;
+  message: string;
+}
+
+/** Most problems reported for one answer. */
+export const MAX_ELICITATION_PROBLEMS = 10;
+
+/**
+ * Every way `content` does not answer the form `schema` (at most MAX_ELICITATION_PROBLEMS, in field order),
+ * empty when it does. Fields the form does not ask for are refused; required fields must be present.
+ */
+export function elicitationContentProblemList(
+  schema: ElicitationRequestedSchema,
+  content: Readonly<Record<string, ElicitationValue>>,
+): ElicitationContentProblem[] {
+  const problems: ElicitationContentProblem[] = [];
+  const fields = schema.properties;
+  for (const name of Object.keys(content)) {
+    const field = name.slice(0, 80);
+    if (!Object.hasOwn(fields, name)) problems.push({ field, message: `"${field}" is not a field of this form` });
+  }
+  for (const name of schema.required ?? []) {
+    if (Object.hasOwn(fields, name) && !Object.hasOwn(content, name)) {
+      problems.push({ field: name, message: `"${name}" is required` });
+    }
+  }
+  for (const [name, field] of Object.entries(fields)) {
+    if (!Object.hasOwn(content, name)) continue;
+    const problem = fieldProblem(name, field, content[name]!);
+    if (problem !== undefined) problems.push({ field: name, message: problem });
+  }
+  return problems.slice(0, MAX_ELICITATION_PROBLEMS);
+}
+
 /**
  * Why `content` does not answer the form `schema` (every problem, in field order), or undefined when it does.
  * Fields the form does not ask for are refused; required fields must be present.
@@ -205,18 +241,6 @@ export function elicitationContentProblems(
   schema: ElicitationRequestedSchema,
   content: Readonly<Record<string, ElicitationValue>>,
 ): string | undefined {
-  const problems: string[] = [];
-  const fields = schema.properties;
-  for (const name of Object.keys(content)) {
-    if (!Object.hasOwn(fields, name)) problems.push(`"${name.slice(0, 80)}" is not a field of this form`);
-  }
-  for (const name of schema.required ?? []) {
-    if (Object.hasOwn(fields, name) && !Object.hasOwn(content, name)) problems.push(`"${name}" is required`);
-  }
-  for (const [name, field] of Object.entries(fields)) {
-    if (!Object.hasOwn(content, name)) continue;
-    const problem = fieldProblem(name, field, content[name]!);
-    if (problem !== undefined) problems.push(problem);
-  }
-  return problems.length === 0 ? undefined : problems.slice(0, 10).join('; ');
+  const problems = elicitationContentProblemList(schema, content);
+  return problems.length === 0 ? undefined : problems.map((problem) => problem.message).join('; ');
 }

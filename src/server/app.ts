@@ -629,9 +629,12 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
           operationId: 'resolveAction',
           summary: 'Resolve the pending action as the caller',
           description:
-            'The approver is the token subject; an `approver` field in the body is ignored. Refusals: 400 ' +
+            'The approver is the token subject; an `approver` field in the body is ignored. A tool approval ' +
+            'takes `decisions`, a question `answer` or `answers`, an MCP elicitation `elicitation`. Refusals: 400 ' +
             'InvalidResolution / UndecidedToolCalls / IncompleteDecision / AnswerRequired / AnswerTooLong / ' +
-            'UnknownQuestionId, and DecisionNotPermitted for a `tool_call_id` the action does not have; 403 ' +
+            'UnknownQuestionId / InvalidElicitationContent (content that does not fit the requested form; ' +
+            '`details.problems` by field), and DecisionNotPermitted for a `tool_call_id` the action does not ' +
+            'have or decisions on a question or an elicitation; 403 ' +
             'NotAuthorized, and DecisionNotPermitted for a decision the call does not allow; 404 RunNotFound ' +
             '(also a run the caller may neither read nor approve); 409 StaleAction / AlreadyResolved / ' +
             'ActionExpired / NoPendingAction. With `Idempotency-Key`, a retry returns the first answer.',

@@ -1,4 +1,4 @@
-// The approver console: a static page (HTML + one ES module + CSS, no bundler) served by the API.
+// The approver console: a static page (HTML + ES modules + CSS, no bundler) served by the API.
 // The files are public; the page calls the API with the user's bearer token (kept in sessionStorage).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import type { ConsoleConfig } from './schemas';
 /** Where the console is served. */
 export const CONSOLE_PATH = '/console';
 
-/** The folder with index.html, app.js and app.css (next to this file; also found from a compiled lib/). */
+/** The folder with index.html, its modules and app.css (next to this file; also found from a compiled lib/). */
 export function consoleDir(): string {
   const candidates = [join(__dirname, 'console'), join(__dirname, '..', '..', '..', 'src', 'server', 'console')];
   return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? candidates[0]!;
@@ -17,6 +17,8 @@ export function consoleDir(): string {
 
 const ASSETS: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
+  /** The elicitation form's pure functions (imported by app.js; unit-tested on their own). */
+  'elicitation-form.mjs': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
 };
 
@@ -61,7 +63,10 @@ export interface ConsoleRoutesOptions {
   config: ConsoleConfig;
 }
 
-/** Public routes: `/console` (the page), `/console/app.js`, `/console/app.css`, `/console/config.json`. */
+/**
+ * Public routes: `/console` (the page), `/console/app.js` and `/console/elicitation-form.mjs`, `/console/app.css`,
+ * `/console/config.json`.
+ */
 export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (api, options) => {
   const dir = consoleDir();
   const publicRoute = { config: { auth: false }, schema: { hide: true } };

@@ -6,6 +6,7 @@ import {
   AssistantMessageSchema,
   ClaimRuleSchema,
   ContentRefStringSchema,
+  ElicitationAnswerSchema,
   GrantSchema,
   MAX_ID_CHARS,
   PendingActionSchema,
@@ -170,7 +171,12 @@ export const MessagesQuerySchema = z.object({
  * `POST /runs/:runId/resolve`: a `Resolution` without `approver`. The approver is the token subject;
  * an `approver` field in the body is ignored (stripped before anything else sees the body).
  */
-export const ResolveBodySchema = ResolutionSchema.omit({ approver: true, approverClaims: true });
+export const ResolveBodySchema = ResolutionSchema.omit({ approver: true, approverClaims: true }).extend({
+  elicitation: ElicitationAnswerSchema.optional().describe(
+    'the answer to an `mcp_elicitation` action: `accept` with `content` (the values of the requested form, by ' +
+      'field name; a URL elicitation is accepted without content), `decline` or `cancel` (no content)',
+  ),
+});
 export type ResolveBody = z.output<typeof ResolveBodySchema>;
 
 export const ResolveHeadersSchema = z.looseObject({

@@ -7,7 +7,7 @@ import {
   parseResolution,
   type AskUserQuestionPayload,
   type Decision,
-  elicitationContentProblems,
+  elicitationContentProblemList,
   type ElicitationAnswer,
   type McpElicitationPayload,
   type ParsedResolution,
@@ -268,11 +268,13 @@ function checkElicitationAnswer(
     return { action: 'accept' };
   }
   const content = answer.content ?? {};
-  const problems = elicitationContentProblems(payload.requestedSchema, content);
-  if (problems !== undefined) {
+  const problems = elicitationContentProblemList(payload.requestedSchema, content);
+  if (problems.length > 0) {
+    // The problems by field as well, so a form can mark the fields to fix.
     return {
       type: 'InvalidElicitationContent',
-      message: `The content does not match the requested form: ${problems}`,
+      message: `The content does not match the requested form: ${problems.map((p) => p.message).join('; ')}`,
+      details: { problems },
     };
   }
   return { action: 'accept', content };

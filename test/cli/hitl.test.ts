@@ -277,6 +277,33 @@ describe('hitl command (real dev server)', function () {
     assert.match(late.err, /^hitl: NoPendingAction: /);
   });
 
+  it('elicit on a tool approval or a question names the command that answers it; nothing is sent', async () => {
+    const user = `cli-${randomUUID()}`;
+    const approval = JSON.parse((await run('start', '--user', user, '--json')).out) as { runId: string };
+    const onApproval = await run('elicit', approval.runId, '--as', user, '--decline');
+    assert.equal(onApproval.code, 2);
+    assert.equal(
+      onApproval.err,
+      'hitl: DecisionNotPermitted: this action is a tool approval: use "hitl approve" (or reject / edit / respond)\n',
+    );
+    const { runId } = await h.client.startRun(
+      scriptedInput([{ tool_calls: [{ id: 'q', name: 'ask_user_question', arguments: { question: 'Which?' } }] }], {
+        userId: user,
+        tools: ['ask_user_question'],
+      }),
+    );
+    await eventually(() => h.client.getPendingAction(runId), 'the question');
+    const onQuestion = await run('elicit', runId, '--as', user, '--accept', '{}');
+    assert.equal(onQuestion.code, 2);
+    assert.equal(onQuestion.err, 'hitl: DecisionNotPermitted: this action is a question: use "hitl answer"\n');
+    const approveQuestion = await run('approve', runId, '--as', user);
+    assert.equal(approveQuestion.err, 'hitl: DecisionNotPermitted: this action is a question: use "hitl answer"\n');
+    for (const id of [approval.runId, runId]) {
+      assert.deepEqual((await h.client.getRunState(id)).decisions, [], 'nothing was sent');
+      await h.client.abort(id);
+    }
+  });
+
   it('answers questions and manages grants', async () => {
     const user = `cli-${randomUUID()}`;
     const { runId } = await h.client.startRun({

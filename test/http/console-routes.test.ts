@@ -50,6 +50,13 @@ describe('HTTP API: approver console routes', function () {
     assert.equal(js.status, 200);
     assert.match(js.headers.get('content-type') ?? '', /^text\/javascript/);
     assert.equal(js.headers.get('x-content-type-options'), 'nosniff');
+    // app.js imports the elicitation form's module: same origin, same headers.
+    assert.match(await js.text(), /from '\.\/elicitation-form\.mjs'/);
+    const form = await fetch(`${base}/console/elicitation-form.mjs`);
+    assert.equal(form.status, 200);
+    assert.match(form.headers.get('content-type') ?? '', /^text\/javascript/);
+    assert.equal(form.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(await form.text(), /export function elicitationFormModel/);
     const css = await fetch(`${base}/console/app.css`);
     assert.equal(css.status, 200);
     assert.match(css.headers.get('content-type') ?? '', /^text\/css/);
@@ -107,8 +114,14 @@ describe('HTTP API: approver console routes', function () {
     }
   });
 
-  it('the page script never turns strings into HTML', async () => {
-    const source = await readFile(join(consoleDir(), 'app.js'), 'utf8');
-    assert.doesNotMatch(source, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/);
+  it('the page scripts never turn strings into HTML', async () => {
+    for (const file of ['app.js', 'elicitation-form.mjs']) {
+      const source = await readFile(join(consoleDir(), file), 'utf8');
+      assert.doesNotMatch(
+        source,
+        /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|window\.open/,
+        file,
+      );
+    }
   });
 });

@@ -167,6 +167,173 @@ describe('checkResolution', () => {
   });
 });
 
+const formElicitation: PendingAction = {
+  ...pending,
+  actionId: 'act-e',
+  payload: {
+    type: 'mcp_elicitation',
+    tool_call_id: 'call_7',
+    name: 'create_contact_mcp_crm',
+    server: 'crm',
+    message: 'Who should I add?',
+    requestedSchema: {
+      type: 'object',
+      properties: {
+        email: { type: 'string', format: 'email' },
+        seats: { type: 'integer', minimum: 1 },
+        plan: { type: 'string', enum: ['free', 'pro'] },
+      },
+      required: ['email'],
+    },
+  },
+};
+const urlElicitation: PendingAction = {
+  ...pending,
+  actionId: 'act-u',
+  payload: {
+    type: 'mcp_elicitation',
+    tool_call_id: 'call_8',
+    name: 'connect_mcp_github',
+    server: 'github',
+    message: 'Sign in to GitHub to continue',
+    mode: 'url',
+    url: 'https://github.example/login/device',
+    requestedSchema: { type: 'object', properties: {} },
+  },
+};
+
+describe('checkResolution: MCP elicitation', () => {
+  const form = (elicitation: unknown, extra: Record<string, unknown> = {}) =>
+    checkResolution(
+      { actionId: 'act-e', approver: 'u1', elicitation, ...extra },
+      context({ pending: formElicitation }),
+    );
+  const url = (elicitation: unknown) =>
+    checkResolution({ actionId: 'act-u', approver: 'u1', elicitation }, context({ pending: urlElicitation }));
+
+  it('accepts content that fits the form, and hands it on as given', () => {
+    const check = form({ action: 'accept', content: { email: 'ada@example.com', seats: 3, plan: 'pro' } });
+    assert.ok(check.ok);
+    assert.deepEqual(check.elicitation, {
+      action: 'accept',
+      content: { email: 'ada@example.com', seats: 3, plan: 'pro' },
+    });
+    assert.equal(check.decisions.size, 0);
+    assert.equal(check.answer, undefined);
+  });
+
+  it('refuses content that does not fit as InvalidElicitationContent, with the problems by field', () => {
+    const check = form({ action: 'accept', content: { email: 'nope', seats: 0, colour: 'red' } });
+    assert.ok(!check.ok);
+    assert.equal(check.refusal.type, 'InvalidElicitationContent');
+    assert.equal(
+      check.refusal.message,
+      'The content does not match the requested form: "colour" is not a field of this form; ' +
+        '"email" must be an email address; "seats" must be at least 1',
+    );
+    assert.deepEqual(check.refusal.details, {
+      problems: [
+        { field: 'colour', message: '"colour" is not a field of this form' },
+        { field: 'email', message: '"email" must be an email address' },
+        { field: 'seats', message: '"seats" must be at least 1' },
+      ],
+    });
+    assert.equal(check.actionId, 'act-e');
+    assert.equal(check.approver, 'u1');
+    const missing = form({ action: 'accept' });
+    assert.ok(!missing.ok);
+    assert.equal(missing.refusal.type, 'InvalidElicitationContent', 'accept without content misses "email"');
+    assert.match(missing.refusal.message, /"email" is required/);
+  });
+
+  it('decline and cancel carry no content; with content they are refused', () => {
+    for (const action of ['decline', 'cancel'] as const) {
+      const check = form({ action });
+      assert.ok(check.ok, action);
+      assert.deepEqual(check.elicitation, { action });
+      const withContent = form({ action, content: { email: 'ada@example.com' } });
+      assert.ok(!withContent.ok, action);
+      assert.equal(withContent.refusal.type, 'InvalidElicitationContent');
+      assert.equal(withContent.refusal.message, `"${action}" takes no content`);
+    }
+  });
+
+  it('a URL elicitation is accepted ("done") without content, declined or cancelled', () => {
+    const done = url({ action: 'accept' });
+    assert.ok(done.ok);
+    assert.deepEqual(done.elicitation, { action: 'accept' });
+    const empty = url({ action: 'accept', content: {} });
+    assert.ok(empty.ok, 'empty content is no content');
+    assert.deepEqual(empty.elicitation, { action: 'accept' });
+    const cancel = url({ action: 'cancel' });
+    assert.ok(cancel.ok);
+    const withContent = url({ action: 'accept', content: { code: '1234' } });
+    assert.ok(!withContent.ok);
+    assert.equal(withContent.refusal.type, 'InvalidElicitationContent');
+    assert.equal(withContent.refusal.message, 'A URL elicitation is accepted without content');
+  });
+
+  it('decisions or answers on an elicitation are refused as DecisionNotPermitted; no answer at all too', () => {
+    const decided = form(
+      { action: 'accept', content: { email: 'ada@example.com' } },
+      {
+        decisions: [{ tool_call_id: 'call_7', decision: 'approve' }],
+      },
+    );
+    assert.ok(!decided.ok);
+    assert.equal(decided.refusal.type, 'DecisionNotPermitted');
+    assert.match(decided.refusal.message, /answered with "elicitation"/);
+    assert.equal(
+      refusalOf(
+        { actionId: 'act-e', approver: 'u1', decisions: [{ tool_call_id: 'call_7', decision: 'approve' }] },
+        context({ pending: formElicitation }),
+      ),
+      'DecisionNotPermitted',
+    );
+    assert.equal(
+      refusalOf({ actionId: 'act-e', approver: 'u1', answer: 'yes' }, context({ pending: formElicitation })),
+      'DecisionNotPermitted',
+    );
+    assert.equal(
+      refusalOf({ actionId: 'act-e', approver: 'u1' }, context({ pending: formElicitation })),
+      'InvalidElicitationContent',
+    );
+  });
+
+  it('the shape, identity and lifecycle checks come first, as for every action', () => {
+    const accept = { action: 'accept', content: { email: 'ada@example.com' } };
+    const ctx = context({ pending: formElicitation });
+    assert.equal(
+      refusalOf({ actionId: 'act-e', approver: 'u1', elicitation: { action: 'ok' } }, ctx),
+      'InvalidResolution',
+    );
+    assert.equal(
+      refusalOf(
+        { actionId: 'act-e', approver: 'u1', elicitation: { action: 'accept', content: { a: { b: 1 } } } },
+        ctx,
+      ),
+      'InvalidResolution',
+      'content values are flat',
+    );
+    assert.equal(refusalOf({ actionId: 'act-e', approver: 'mallory', elicitation: accept }, ctx), 'NotAuthorized');
+    assert.equal(refusalOf({ actionId: 'act-1', approver: 'u1', elicitation: accept }, ctx), 'StaleAction');
+    assert.equal(
+      refusalOf(
+        { actionId: 'act-e', approver: 'u1', elicitation: accept },
+        context({ pending: formElicitation, expiredActionIds: new Set(['act-e']) }),
+      ),
+      'ActionExpired',
+    );
+    assert.equal(
+      refusalOf(
+        { actionId: 'act-e', approver: 'u1', elicitation: accept },
+        context({ pending: formElicitation, resolvedActionIds: new Set(['act-e']) }),
+      ),
+      'AlreadyResolved',
+    );
+  });
+});
+
 describe('JSON limits', () => {
   it('measures depth and size iteratively and stops at the first limit', () => {
     const value = { a: [1, 'xy', { b: null }] };

@@ -2,6 +2,7 @@
 // Approver console: one ES module, no bundler, no framework. Every string from the API goes into the
 // page as text (textContent / text nodes / attribute values), never as HTML.
 /* global document, window, location, history, sessionStorage, fetch, EventSource, MessageEvent, setTimeout, clearTimeout, setInterval, URLSearchParams, atob, crypto, HTMLElement */
+import { elicitationContent, elicitationFormModel, initialValues } from './elicitation-form.mjs';
 
 /** @typedef {'running' | 'requires_action' | 'completed' | 'aborted' | 'failed'} RunStatus */
 /** @typedef {'approve' | 'reject' | 'edit' | 'respond'} DecisionKind */
@@ -20,9 +21,16 @@
  */
 /** @typedef {{ type: 'tool_approval', action_requests: ActionRequest[], review_configs: ReviewConfig[] }} ToolApprovalPayload */
 /** @typedef {{ type: 'ask_user_question', tool_call_id: string, question: Question, questions?: Question[] }} QuestionPayload */
+/** @typedef {import('./elicitation-form.mjs').ElicitationPayload} ElicitationPayload */
+/** @typedef {import('./elicitation-form.mjs').FieldModel} FieldModel */
 /**
  * @typedef {{ actionId: string, runId: string, userId: string, conversationId: string, createdAt: string,
- *   expiresAt: string, payload: ToolApprovalPayload | QuestionPayload }} PendingAction
+ *   expiresAt: string, payload: ToolApprovalPayload | QuestionPayload | ElicitationPayload }} PendingAction
+ */
+/**
+ * Sends a resolution; `onRefused` (optional) takes a refusal the form shows itself (a 409 always goes to the page).
+ * @typedef {(body: Record<string, unknown>, button: HTMLButtonElement,
+ *   options?: { onRefused?: (error: unknown) => void }) => Promise<void>} SubmitFn
  */
 /**
  * A message; `contentChars` is set when `content` is only a preview (the run state shows the latest messages so).
@@ -250,6 +258,7 @@ const ERROR_HINTS = /** @type {Record<string, string>} */ ({
   AnswerRequired: 'every question needs an answer',
   AnswerTooLong: 'an answer is longer than 16 000 characters',
   UnknownQuestionId: 'an answer names a question that was not asked',
+  InvalidElicitationContent: 'the answer does not fit the form the MCP server asked for',
   InvalidGrant: 'that grant cannot be revoked as given',
   RunNotFound: 'there is no run with this id',
   RunClosed: 'the run has already finished',
@@ -1034,6 +1043,9 @@ function runView(runId) {
 
 /** @param {PendingAction} action */
 function describeAction(action) {
+  if (action.payload.type === 'mcp_elicitation') {
+    return clip(`MCP server ${action.payload.server} asks: ${action.payload.message}`, 160);
+  }
   if (action.payload.type === 'ask_user_question') {
     const questions = action.payload.questions ?? [action.payload.question];
     return questions.length === 1 ? clip(questions[0]?.question ?? '', 160) : `${questions.length} questions`;
@@ -1187,13 +1199,11 @@ function abortReason(run) {
  */
 function pendingActionCard(run, action, callbacks) {
   const payload = action.payload;
+  if (payload.type === 'mcp_elicitation') return elicitationCard(run, action, payload, callbacks);
   const isQuestion = payload.type === 'ask_user_question';
   const canDecide = run.caller.approver;
 
-  /**
-   * @param {Record<string, unknown>} body
-   * @param {HTMLButtonElement} button
-   */
+  /** @type {SubmitFn} */
   const submit = async (body, button) => {
     callbacks.onSubmit();
     const label = button.textContent;
@@ -1814,6 +1824,448 @@ function questionForm(action, payload, canDecide, submit) {
     fieldsets,
     canDecide ? h('div', { class: 'card-footer' }, progress, h('div', { class: 'footer-actions' }, button)) : null,
   );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// An MCP server asks for input (elicitation)
+
+/**
+ * The card of an `mcp_elicitation` action: who asks and why, then a form generated from the requested schema
+ * (or, in URL mode, the link to open), answered with Accept / Decline / Cancel (Done / Decline / Cancel). A
+ * refusal (InvalidElicitationContent) is shown in the form, next to its buttons, with the fields to fix marked;
+ * the action stays pending. Every string of the server goes into the page as text.
+ * @param {RunView} run
+ * @param {PendingAction} action
+ * @param {ElicitationPayload} payload
+ * @param {ActionCallbacks} callbacks
+ */
+function elicitationCard(run, action, payload, callbacks) {
+  const canDecide = run.caller.approver;
+  const model = elicitationFormModel(payload);
+  /** @type {HTMLButtonElement[]} */
+  const buttons = [];
+  const refusal = h('div', { class: 'elicitation-refusal', 'aria-live': 'polite' });
+  /** Per field: its wrapper, its error line and its inputs, to mark a refused field. */
+  /** @type {Map<string, { wrap: HTMLElement, error: HTMLElement, inputs: HTMLElement[] }>} */
+  const controls = new Map();
+  const values = model.mode === 'form' ? initialValues(model.fields) : {};
+
+  const clearMarks = () => {
+    refusal.replaceChildren();
+    for (const control of controls.values()) {
+      control.wrap.classList.remove('invalid');
+      control.error.textContent = '';
+      for (const input of control.inputs) input.removeAttribute('aria-invalid');
+    }
+  };
+
+  /** @param {unknown} error */
+  const showRefusal = (error) => {
+    refusal.replaceChildren(errorAlert(error));
+    const problems = asFailure(error).details?.problems;
+    if (!Array.isArray(problems)) return;
+    /** @type {HTMLElement | null} */
+    let first = null;
+    for (const problem of problems) {
+      const control = controls.get(typeof problem?.field === 'string' ? problem.field : '');
+      if (!control) continue;
+      control.wrap.classList.add('invalid');
+      control.error.textContent = typeof problem.message === 'string' ? problem.message : 'not accepted';
+      for (const input of control.inputs) input.setAttribute('aria-invalid', 'true');
+      first ??= control.inputs[0] ?? null;
+    }
+    first?.focus();
+  };
+
+  /** @type {SubmitFn} */
+  const submit = async (body, button) => {
+    callbacks.onSubmit();
+    clearMarks();
+    const label = button.textContent;
+    for (const b of buttons) b.disabled = true;
+    button.textContent = 'Sending…';
+    try {
+      /** @type {{ decidedBy: string }} */
+      const result = await api('POST', `/runs/${encodeURIComponent(run.runId)}/resolve`, body, {
+        'idempotency-key': randomKey(),
+      });
+      button.textContent = 'Sent';
+      form.classList.add('sent');
+      for (const control of form.querySelectorAll('input, select, textarea, button')) {
+        /** @type {HTMLInputElement} */ (control).disabled = true;
+      }
+      callbacks.onResolved(result.decidedBy);
+    } catch (error) {
+      for (const b of buttons) b.disabled = false;
+      button.textContent = label;
+      const failure = asFailure(error);
+      if (failure.status === 401) return;
+      // Someone else decided, the action expired or was replaced: the page shows it and reloads the run.
+      if (failure.status === 409) callbacks.onRefused(error);
+      else showRefusal(error);
+    }
+  };
+
+  /**
+   * @param {'accept' | 'decline' | 'cancel'} answer
+   * @param {HTMLButtonElement} button
+   */
+  const send = (answer, button) => {
+    const elicitation =
+      answer === 'accept' && model.mode === 'form'
+        ? { action: 'accept', content: elicitationContent(model.fields, values) }
+        : { action: answer };
+    void submit({ actionId: action.actionId, elicitation }, button);
+  };
+
+  /**
+   * @param {string} label
+   * @param {'accept' | 'decline' | 'cancel'} answer
+   * @param {string} className
+   */
+  const button = (label, answer, className) => {
+    const el = /** @type {HTMLButtonElement} */ (
+      h(
+        'button',
+        {
+          type: answer === 'accept' ? 'submit' : 'button',
+          class: `btn ${className}`,
+          'data-answer': answer,
+          onclick: answer === 'accept' ? undefined : () => send(answer, el),
+        },
+        label,
+      )
+    );
+    buttons.push(el);
+    return el;
+  };
+  const accept = button(model.mode === 'url' ? 'Done' : 'Accept', 'accept', 'btn-primary');
+  const decline = button('Decline', 'decline', 'btn-secondary');
+  const cancel = button('Cancel', 'cancel', 'btn-secondary');
+
+  const body =
+    model.mode === 'url'
+      ? elicitationLink(model)
+      : h(
+          'div',
+          { class: 'elicitation-fields' },
+          model.fields.length === 0
+            ? h('p', { class: 'hint' }, 'The server asks for nothing to fill in: accept, decline or cancel.')
+            : model.fields.map((field) => {
+                const control = fieldControl(field, values, canDecide);
+                controls.set(field.name, control);
+                return control.wrap;
+              }),
+        );
+
+  /** @param {SubmitEvent} event */
+  const onSubmit = (event) => {
+    event.preventDefault();
+    if (!canDecide || accept.disabled) return;
+    send('accept', accept);
+  };
+
+  const form = /** @type {HTMLFormElement} */ (
+    h(
+      'form',
+      { class: 'elicitation', onsubmit: onSubmit, novalidate: true, 'aria-label': 'Answer to the MCP server' },
+      h('div', { class: 'elicitation-message' }, model.message),
+      body,
+      canDecide
+        ? h(
+            'div',
+            { class: 'card-footer' },
+            h(
+              'p',
+              { class: 'progress' },
+              model.mode === 'url'
+                ? 'Done: you finished on that page. Decline: you will not. Cancel: dismiss the request.'
+                : 'Accept sends these values to the server. Decline: you will not give them. Cancel: dismiss the request.',
+            ),
+            h('div', { class: 'footer-actions' }, cancel, decline, accept),
+          )
+        : null,
+      refusal,
+    )
+  );
+
+  return h(
+    'section',
+    {
+      class: 'card attention',
+      'aria-labelledby': 'action-title',
+      'data-action-id': action.actionId,
+      'data-action-type': 'mcp_elicitation',
+    },
+    h(
+      'div',
+      { class: 'card-header' },
+      h(
+        'div',
+        null,
+        h('h2', { class: 'action-title', id: 'action-title' }, 'An MCP server asks for input'),
+        h(
+          'div',
+          { class: 'sub' },
+          'MCP server ',
+          h('code', { class: 'elicitation-server' }, model.server),
+          ' · during ',
+          h('code', null, model.tool),
+          ' · action ',
+          h('code', { title: action.actionId }, action.actionId.slice(0, 8)),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'expiry' },
+        'Expires ',
+        h('strong', null, timeAgo(action.expiresAt)),
+        h('div', { class: 'sub' }, absoluteTime(action.expiresAt)),
+      ),
+    ),
+    canDecide
+      ? null
+      : h(
+          'div',
+          { class: 'alert alert-info readonly-note' },
+          h(
+            'div',
+            { class: 'alert-body' },
+            `You can read this request, but only ${run.approvers.join(', ') || 'its approvers'} may answer it.`,
+          ),
+        ),
+    form,
+  );
+}
+
+/**
+ * URL mode: the link to open, never opened by the page; an http(s) URL only becomes a link (new tab, no
+ * opener, no referrer), anything else is shown as text.
+ * @param {Extract<import('./elicitation-form.mjs').ElicitationFormModel, { mode: 'url' }>} model
+ */
+function elicitationLink(model) {
+  if (!model.link) {
+    return h(
+      'div',
+      { class: 'elicitation-url' },
+      h(
+        'div',
+        { class: 'alert alert-warn', role: 'status' },
+        h(
+          'div',
+          { class: 'alert-body' },
+          h('div', { class: 'alert-title' }, h('strong', null, 'Not a web link')),
+          h(
+            'div',
+            { class: 'alert-detail' },
+            'The server sent an address that is not http or https, so the console does not make it clickable:',
+          ),
+        ),
+      ),
+      h('code', { class: 'url-text' }, model.url || '(no address)'),
+    );
+  }
+  return h(
+    'div',
+    { class: 'elicitation-url' },
+    h('span', { class: 'field-label first' }, 'The server asks you to open'),
+    h(
+      'a',
+      {
+        class: 'btn btn-secondary elicitation-link',
+        href: model.link.href,
+        target: '_blank',
+        rel: 'noopener noreferrer',
+        referrerpolicy: 'no-referrer',
+      },
+      `Open ${model.link.host}`,
+      h('span', { class: 'icon', 'aria-hidden': 'true' }, '↗'),
+    ),
+    h('code', { class: 'url-text' }, model.url),
+    h(
+      'p',
+      { class: 'hint' },
+      `It opens in a new tab, only when you click it. Check that you expect ${model.link.host}; finish there, then press Done.`,
+    ),
+  );
+}
+
+/**
+ * One field of the form: its label (required marked), its control with the server's default, its hints and
+ * an error line for a refusal. Changes go to `values`.
+ * @param {FieldModel} field
+ * @param {import('./elicitation-form.mjs').FormValues} values
+ * @param {boolean} canDecide
+ * @returns {{ wrap: HTMLElement, error: HTMLElement, inputs: HTMLElement[] }}
+ */
+function fieldControl(field, values, canDecide) {
+  const id = uid('el');
+  const error = h('p', { class: 'field-error', id: `${id}-error`, 'aria-live': 'polite' });
+  /** @type {string[]} */
+  const hints = [];
+  if (field.hint) hints.push(field.hint);
+  if (field.control === 'number') {
+    const kind = field.integer ? 'A whole number' : 'A number';
+    if (field.min !== undefined && field.max !== undefined) hints.push(`${kind} from ${field.min} to ${field.max}`);
+    else if (field.min !== undefined) hints.push(`${kind}, at least ${field.min}`);
+    else if (field.max !== undefined) hints.push(`${kind}, at most ${field.max}`);
+    else hints.push(kind);
+  }
+  if (field.control === 'text' && (field.minLength !== undefined || field.maxLength !== undefined)) {
+    hints.push(
+      field.minLength !== undefined && field.maxLength !== undefined
+        ? `${field.minLength} to ${field.maxLength} characters`
+        : field.minLength !== undefined
+          ? `At least ${field.minLength} characters`
+          : `At most ${field.maxLength} characters`,
+    );
+  }
+  if (field.control === 'multiselect') {
+    const { minItems: min, maxItems: max } = field;
+    hints.push(
+      min !== undefined && max !== undefined
+        ? `Choose ${min} to ${max}`
+        : min !== undefined
+          ? `Choose at least ${min}`
+          : max !== undefined
+            ? `Choose at most ${max}`
+            : 'Choose any that apply',
+    );
+  }
+  const described = [`${id}-hint`, `${id}-error`].join(' ');
+  const hintEl = h(
+    'p',
+    { class: 'hint', id: `${id}-hint` },
+    [field.description, ...hints].filter((text) => text !== undefined && text !== '').join(' · '),
+  );
+  const required = field.required ? h('span', { class: 'required', title: 'required' }, ' *') : null;
+  const name = field.label !== field.name ? h('code', { class: 'field-name' }, field.name) : null;
+  const common = {
+    disabled: !canDecide,
+    'aria-required': field.required ? 'true' : false,
+    'aria-describedby': described,
+    'data-field': field.name,
+  };
+
+  if (field.control === 'checkbox') {
+    const input = h('input', {
+      ...common,
+      type: 'checkbox',
+      id,
+      checked: values[field.name] === true,
+      onchange: (/** @type {Event} */ event) => {
+        values[field.name] = /** @type {HTMLInputElement} */ (event.target).checked;
+      },
+    });
+    const wrap = h(
+      'div',
+      { class: 'field elicitation-field', 'data-field': field.name },
+      h('label', { class: 'check', for: id }, input, h('span', null, field.label, required), name),
+      hintEl,
+      error,
+    );
+    return { wrap, error, inputs: [input] };
+  }
+
+  if (field.control === 'multiselect') {
+    const chosen = new Set(Array.isArray(values[field.name]) ? /** @type {string[]} */ (values[field.name]) : []);
+    const boxes = (field.options ?? []).map((option) =>
+      h('input', {
+        type: 'checkbox',
+        value: option.value,
+        checked: chosen.has(option.value),
+        disabled: !canDecide,
+        onchange: () => {
+          values[field.name] = boxes
+            .filter((box) => /** @type {HTMLInputElement} */ (box).checked)
+            .map((box) => /** @type {HTMLInputElement} */ (box).value);
+        },
+      }),
+    );
+    const wrap = h(
+      'fieldset',
+      { class: 'field elicitation-field', 'data-field': field.name, 'aria-describedby': described },
+      h('legend', { class: 'label' }, field.label, required, name),
+      h(
+        'div',
+        { class: 'options choices' },
+        (field.options ?? []).map((option, i) =>
+          h(
+            'label',
+            { class: 'option' },
+            boxes[i],
+            h(
+              'span',
+              null,
+              h('span', { class: 'option-label' }, option.label),
+              option.label !== option.value ? h('span', { class: 'option-help' }, option.value) : null,
+            ),
+          ),
+        ),
+      ),
+      hintEl,
+      error,
+    );
+    return { wrap, error, inputs: boxes };
+  }
+
+  /** @type {HTMLElement} */
+  let input;
+  if (field.control === 'select') {
+    const current = typeof values[field.name] === 'string' ? values[field.name] : '';
+    const options = field.options ?? [];
+    // An empty choice, unless a required field starts on the server's default.
+    const empty = !(field.required && current !== '');
+    input = h(
+      'select',
+      {
+        ...common,
+        id,
+        onchange: (/** @type {Event} */ event) => {
+          values[field.name] = /** @type {HTMLSelectElement} */ (event.target).value;
+        },
+      },
+      empty ? h('option', { value: '', selected: current === '' }, field.required ? '— Choose —' : '— None —') : null,
+      options.map((option) =>
+        h(
+          'option',
+          { value: option.value, selected: option.value === current },
+          option.label !== option.value ? `${option.label} (${option.value})` : option.label,
+        ),
+      ),
+    );
+  } else {
+    const number = field.control === 'number';
+    input = h('input', {
+      ...common,
+      id,
+      type: number ? 'number' : (field.inputType ?? 'text'),
+      value: typeof values[field.name] === 'string' ? values[field.name] : '',
+      ...(number
+        ? {
+            step: field.integer ? '1' : 'any',
+            min: field.min,
+            max: field.max,
+            inputmode: field.integer ? 'numeric' : 'decimal',
+          }
+        : { maxlength: field.maxLength, minlength: field.minLength }),
+      placeholder: field.inputType === 'text' && field.hint ? '2026-11-26T14:30:00Z' : undefined,
+      spellcheck: 'false',
+      autocomplete: 'off',
+      oninput: (/** @type {Event} */ event) => {
+        values[field.name] = /** @type {HTMLInputElement} */ (event.target).value;
+      },
+    });
+  }
+  const wrap = h(
+    'div',
+    { class: 'field elicitation-field', 'data-field': field.name },
+    h('label', { class: 'label', for: id }, field.label, required, name),
+    input,
+    hintEl,
+    error,
+  );
+  return { wrap, error, inputs: [input] };
 }
 
 // ---------------------------------------------------------------------------------------------------
