@@ -9,6 +9,13 @@ function formatArguments(args: unknown): string {
   return json.length > MAX_ARGUMENTS_IN_DETAILS ? `${json.slice(0, MAX_ARGUMENTS_IN_DETAILS)}\n…` : json;
 }
 
+/** `text` as a fenced code block whose fence no run of backticks in the text can close. */
+function asCodeBlock(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}text\n${text}\n${fence}`;
+}
+
 export function describePendingAction(pending: PendingAction): string {
   const lines = [`**Waiting for approval** · action \`${pending.actionId}\` · expires ${pending.expiresAt}`, ''];
   if (pending.payload.type === 'tool_approval') {
@@ -22,8 +29,9 @@ export function describePendingAction(pending: PendingAction): string {
     lines.push(`- question (\`${pending.payload.tool_call_id}\`): ${pending.payload.question.question}`);
   } else {
     const { server, name, tool_call_id: id, message, mode, url } = pending.payload;
-    lines.push(`- MCP server \`${server}\` asks, during \`${name}\` (\`${id}\`): ${message}`);
-    if (mode === 'url' && url !== undefined) lines.push('', `Open: ${url}`);
+    // The server's words are shown as text (a code block), never as Markdown: no links or images from it.
+    lines.push(`- MCP server \`${server}\` asks, during \`${name}\` (\`${id}\`):`, '', asCodeBlock(message));
+    if (mode === 'url' && url !== undefined) lines.push('', 'Link to open:', '', asCodeBlock(url));
     else lines.push('', '```json', formatArguments(pending.payload.requestedSchema), '```', '');
     lines[0] = `**Waiting for input** · action \`${pending.actionId}\` · expires ${pending.expiresAt}`;
   }

@@ -1,6 +1,6 @@
 // The approver console on a run paused by an MCP elicitation, in a real browser (Debian's chromium driven by
 // playwright-core) against a real API and the shared dev server. The paused runs come from
-// `pauseWithElicitation` (test/support/elicitation.ts: a stand-in until the workflow side lands; see the box).
+// `pauseWithElicitation` (test/support/elicitation.ts: real runs whose MCP tool call elicits).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -251,22 +251,6 @@ describe('approver console: MCP elicitation (browser, real API, real dev server)
     await expectCompleted();
     assert.equal(context.pages().length, 1);
     assert.deepEqual(await elicitationOutcome(h, runId), { elicitation: { action: 'accept' }, decidedBy: USER });
-  });
-
-  it('URL mode: an address that is not http(s) is shown as text, never as a link', async () => {
-    const { runId } = await pauseWithElicitation(h, {
-      userId: USER,
-      mode: 'url',
-      url: 'javascript:alert(document.cookie)',
-    });
-    await openRun(runId);
-    await page.getByText('Not a web link').waitFor();
-    assert.equal(await page.locator('.elicitation-url a').count(), 0);
-    assert.equal(await page.locator('a[href^="javascript:"]').count(), 0);
-    assert.equal(await page.locator('.elicitation-url .url-text').innerText(), 'javascript:alert(document.cookie)');
-    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
-    await expectCompleted();
-    assert.deepEqual(await elicitationOutcome(h, runId), { elicitation: { action: 'cancel' }, decidedBy: USER });
   });
 
   it('someone who may read but not answer sees the form disabled, without buttons', async () => {

@@ -1,6 +1,6 @@
 // `hitl elicit`, `hitl show` / `wait` and the other resolving commands on a run paused by an MCP elicitation,
 // against the shared dev server. The paused runs come from `pauseWithElicitation` (test/support/elicitation.ts:
-// a stand-in until the workflow side lands; see the box there).
+// real runs whose MCP tool call elicits).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { main, type CliDeps } from '../../src/cli/hitl';

@@ -1,7 +1,7 @@
 // The HTTP API on runs paused by an MCP elicitation: the pending payload as the run has it (GET and SSE), the
 // `elicitation` body of the resolve route, InvalidElicitationContent as 400 with details, the approver from the
-// token. The paused runs come from `pauseWithElicitation` (test/support/elicitation.ts: a stand-in until the
-// workflow side lands; see the box there).
+// token. The paused runs come from `pauseWithElicitation` (test/support/elicitation.ts: real runs whose MCP
+// tool call elicits).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -58,18 +58,16 @@ describe('HTTP API: MCP elicitation (real server, real dev server)', function ()
   });
 
   it('GET /pending, GET /runs/:id and the SSE pause show the payload exactly as the run has it', async () => {
-    const requestedSchema = {
-      ...CONTACT_FORM,
-      properties: {
-        ...CONTACT_FORM.properties,
-        // A keyword MCP does not define: servers add some; the run keeps them, and so does the API.
-        note: { type: 'string' as const, title: 'Note', 'x-widget': 'textarea' },
-      },
-    };
+    const note = { type: 'string' as const, title: 'Note' };
+    const requestedSchema = { ...CONTACT_FORM, properties: { ...CONTACT_FORM.properties, note } };
     const { runId, pending } = await pauseWithElicitation(h, {
       userId: 'u1',
       message: 'Which contact should I add? <b>not markup</b>',
-      requestedSchema,
+      // A keyword MCP does not define: the client SDK drops it when it checks the server's request.
+      requestedSchema: {
+        ...CONTACT_FORM,
+        properties: { ...CONTACT_FORM.properties, note: { ...note, 'x-widget': 'textarea' } },
+      },
     });
     assert.deepEqual(pending.payload, {
       type: 'mcp_elicitation',
