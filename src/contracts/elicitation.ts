@@ -113,7 +113,12 @@ export const ElicitationRequestSchema = z.object({
   message: Long,
   mode: z.enum(['form', 'url']),
   requestedSchema: ElicitationRequestedSchemaSchema,
-  url: z.string().max(MAX_ELICITATION_URL_CHARS).optional(),
+  /** Only web links are ever shown to a person. */
+  url: z
+    .string()
+    .max(MAX_ELICITATION_URL_CHARS)
+    .regex(/^https?:\/\//i, 'an http(s) link')
+    .optional(),
 });
 export type ElicitationRequest = z.infer<typeof ElicitationRequestSchema>;
 

@@ -5,6 +5,7 @@ import {
   elicitationContentProblemList,
   elicitationContentProblems,
   ElicitationRequestedSchemaSchema,
+  ElicitationRequestSchema,
   MAX_ELICITATION_PROBLEMS,
   type ElicitationRequestedSchema,
   type ElicitationValue,
@@ -209,6 +210,24 @@ describe('elicitation schemas', () => {
       { action: 'accept', content: { a: null } },
     ]) {
       assert.equal(ElicitationAnswerSchema.safeParse(bad).success, false, JSON.stringify(bad).slice(0, 80));
+    }
+  });
+});
+
+describe('ElicitationRequestSchema (signal requestElicitation)', () => {
+  const base = {
+    elicitationId: 'act/1/1',
+    tool_call_id: 'call_1',
+    server: 'crm',
+    message: 'Sign in',
+    mode: 'url' as const,
+    requestedSchema: { type: 'object' as const, properties: {} },
+  };
+  it('takes http(s) links only: a javascript: or data: link never reaches a person', () => {
+    assert.equal(ElicitationRequestSchema.safeParse({ ...base, url: 'https://example.com/a' }).success, true);
+    assert.equal(ElicitationRequestSchema.safeParse({ ...base, url: 'HTTP://example.com' }).success, true);
+    for (const url of ['javascript:alert(1)', 'data:text/html,<b>x</b>', 'file:///etc/passwd', ' https://x']) {
+      assert.equal(ElicitationRequestSchema.safeParse({ ...base, url }).success, false, url);
     }
   });
 });
