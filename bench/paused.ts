@@ -27,9 +27,12 @@ import {
   BENCH_USER,
   connectBenchClient,
   startBenchServer,
+  startWorkerChild,
   TemporalFlow,
   ToolClock,
   TOOL_CALL_ID,
+  workerConfig,
+  workflowBundlePath,
   type TemporalFlowOptions,
 } from './temporal/side';
 
@@ -39,8 +42,12 @@ const TARGET_DB_KIB_PER_RUN = 15;
 const TARGET_RUNS = 10_000;
 
 interface Settings {
-  /** ours: generation runs on the shipped worker; floor: the minimal same-shape workflow (what Temporal itself costs). */
-  side: 'ours' | 'floor';
+  /**
+   * ours: generation runs on the shipped worker; ours-prebuilt: the same worker code (createWorker, real
+   * activities) with the workflow bundle built beforehand, not in the worker process (the benchmark's own
+   * worker child); floor: the minimal same-shape workflow (what Temporal itself costs).
+   */
+  side: 'ours' | 'ours-prebuilt' | 'floor';
   runs: number;
   quick: boolean;
   /** HITL_WORKER_MAX_CACHED_WORKFLOWS of the worker; undefined = the worker's default. */
@@ -82,7 +89,9 @@ function settingsFrom(argv: string[]): Settings {
   const wait = values.wait as TemporalFlowOptions['wait'];
   if (wait !== 'update' && wait !== 'history') throw new Error('--wait must be update or history');
   const side = values.side as Settings['side'];
-  if (side !== 'ours' && side !== 'floor') throw new Error('--side must be ours or floor');
+  if (side !== 'ours' && side !== 'ours-prebuilt' && side !== 'floor') {
+    throw new Error('--side must be ours, ours-prebuilt or floor');
+  }
   if (side === 'floor' && wait !== 'update') throw new Error('the floor waits by update-with-start only');
   return {
     side,
@@ -211,6 +220,31 @@ async function startSide(settings: Settings, server: DevServer, dir: string): Pr
       close,
     };
   }
+  if (settings.side === 'ours-prebuilt') {
+    if (settings.nodeOptions !== undefined) {
+      process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${settings.nodeOptions}`.trim();
+    }
+    process.env.HITL_ENABLE_SCRIPTED = '1';
+    const sandboxDir = path.join(dir, 'sandbox');
+    fs.mkdirSync(sandboxDir, { recursive: true });
+    const config = workerConfig(server, taskQueue, await workflowBundlePath(dir), sandboxDir, {
+      ...(settings.cache !== undefined
+        ? { maxCachedWorkflows: settings.cache }
+        : DEFAULT_WORKER_MAX_CACHED_WORKFLOWS !== undefined
+          ? { maxCachedWorkflows: DEFAULT_WORKER_MAX_CACHED_WORKFLOWS }
+          : {}),
+    });
+    const worker = await startWorkerChild(config);
+    const flow = new TemporalFlow(client, taskQueue, worker.clock, { wait: settings.wait, pollMs: 10 });
+    return {
+      workerPid: worker.pid,
+      client,
+      flow,
+      approve: (run) => approveOurs(flow, run),
+      stopWorker: () => worker.stop(),
+      close,
+    };
+  }
   const worker = await startShippedWorker(server, taskQueue, dir, settings.cache, settings.nodeOptions);
   const flow = new TemporalFlow(client, taskQueue, new ToolClock(), { wait: settings.wait, pollMs: 10 });
   return {
@@ -275,6 +309,30 @@ interface HistoryFigures {
   /** Sum of the encoded events (protobuf), what the server stores as the history's blobs. */
   bytes: number;
   byType: { type: string; count: number; bytes: number }[];
+  /** Every event in order: type, encoded bytes, and what it names (search attributes, patch, timer). */
+  list: { type: string; bytes: number; detail?: string }[];
+}
+
+function eventDetail(event: temporal.api.history.v1.IHistoryEvent): string | undefined {
+  const upsert = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+  if (upsert) {
+    return Object.entries(upsert)
+      .map(([key, payload]) => `${key}=${payload.data ? Buffer.from(payload.data).toString('utf8') : ''}`)
+      .join(' ');
+  }
+  const marker = event.markerRecordedEventAttributes;
+  if (marker) {
+    const id = marker.details?.patch_id?.payloads?.[0]?.data;
+    return `${marker.markerName ?? ''}${id ? ` ${Buffer.from(id).toString('utf8')}` : ''}`;
+  }
+  const timer = event.timerStartedEventAttributes;
+  if (timer) {
+    const summary = event.userMetadata?.summary?.data;
+    return `${Number(timer.startToFireTimeout?.seconds ?? 0)} s${summary ? ` ${Buffer.from(summary).toString('utf8')}` : ''}`;
+  }
+  const activity = event.activityTaskScheduledEventAttributes;
+  if (activity) return activity.activityType?.name ?? undefined;
+  return undefined;
 }
 
 /** The events of one paused run and their encoded sizes. */
@@ -291,17 +349,20 @@ async function historyOf(client: Client, runId: string): Promise<HistoryFigures>
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken);
   const byType = new Map<string, { count: number; bytes: number }>();
+  const list: HistoryFigures['list'] = [];
   let bytes = 0;
   for (const event of events) {
     const size = temporal.api.history.v1.HistoryEvent.encode(event).finish().length;
     bytes += size;
     const type = (EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(/^EVENT_TYPE_/, '');
+    const detail = eventDetail(event);
+    list.push({ type, bytes: size, ...(detail !== undefined ? { detail } : {}) });
     const slot = byType.get(type) ?? { count: 0, bytes: 0 };
     slot.count += 1;
     slot.bytes += size;
     byType.set(type, slot);
   }
-  return { events: events.length, bytes, byType: [...byType].map(([type, v]) => ({ type, ...v })) };
+  return { events: events.length, bytes, byType: [...byType].map(([type, v]) => ({ type, ...v })), list };
 }
 
 /** Approves a paused run and waits until it has completed. */
@@ -388,13 +449,15 @@ async function main(): Promise<void> {
   const cacheLabel =
     settings.cache !== undefined
       ? `${settings.cache}${settings.side === 'ours' ? ' (HITL_WORKER_MAX_CACHED_WORKFLOWS)' : ''}`
-      : settings.side === 'ours' && DEFAULT_WORKER_MAX_CACHED_WORKFLOWS !== undefined
+      : settings.side !== 'floor' && DEFAULT_WORKER_MAX_CACHED_WORKFLOWS !== undefined
         ? `${DEFAULT_WORKER_MAX_CACHED_WORKFLOWS} (the worker's default)`
         : sdkDefault;
   const sideLabel =
     settings.side === 'ours'
       ? 'generation runs on src/worker.ts (as npm start runs it)'
-      : 'the floor: the minimal same-shape workflow (bench/floor), Worker.create with SDK defaults';
+      : settings.side === 'ours-prebuilt'
+        ? "generation runs on the benchmark's worker child (createWorker + the real activities, workflow bundle built beforehand)"
+        : 'the floor: the minimal same-shape workflow (bench/floor), Worker.create with SDK defaults';
   log(
     `${settings.runs} paused runs of ${settings.side}, sticky cache ${cacheLabel}, wait ${settings.wait}, ${settings.concurrency} in flight; work dir ${workDir}`,
   );
@@ -529,7 +592,11 @@ async function main(): Promise<void> {
         .map(([category, bytes]) => `${category} ${kib(bytes)}`)
         .join(', ')} (KiB per paused run; tables with their indexes)`,
       `content store (worker's SQLite) per paused run: ${kib(perRun.contentStoreBytes)} KiB`,
-      `history of one paused run: ${history.events} events, ${kib(history.bytes)} KiB encoded — ${history.byType.map((t) => `${t.type} ×${t.count} ${t.bytes} B`).join(', ')}`,
+      `history of one paused run: ${history.events} events, ${kib(history.bytes)} KiB encoded:`,
+      ...history.list.map(
+        (e, i) =>
+          `   ${String(i + 1).padStart(2)} ${e.type.padEnd(36)} ${String(e.bytes).padStart(5)} B  ${e.detail ?? ''}`,
+      ),
       resolved
         ? `resume of an evicted run (cache ${cached}; ${resolved.n} of the oldest, one at a time): resolve → completed p50 ${round(resolved.p50, 1)} / p95 ${round(resolved.p95, 1)} ms${resolved.errors ? `, ${resolved.errors} errors` : ''}`
         : '',

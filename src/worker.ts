@@ -85,10 +85,13 @@ export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM',
 /** Default `shutdownForceTime`: how long a drain may take before the SDK gives up on it. */
 export const DEFAULT_SHUTDOWN_FORCE_TIME_MS = 30_000;
 /**
- * Default sticky cache (`maxCachedWorkflows`) of the worker process; undefined = the SDK's default, which
- * grows with the heap limit (about 600 runs per GiB: 2 310 with Node's default heap on a 24 GiB machine).
+ * Default sticky cache (`maxCachedWorkflows`) of the worker process. The SDK's own default grows with the
+ * heap limit (about 600 runs per GiB: 2 310 with Node's default heap on a 24 GiB machine), and a cached
+ * generation run holds about 2.5 MiB, so paused runs filled the worker's memory (2.9 GiB of RSS with 1 000
+ * paused: `npm run bench:paused`, docs/benchmarks.md). Sized for the runs that are active, not for those
+ * that wait: a paused run that was evicted replays its history when it is resolved (tens of ms).
  */
-export const DEFAULT_WORKER_MAX_CACHED_WORKFLOWS: number | undefined = undefined;
+export const DEFAULT_WORKER_MAX_CACHED_WORKFLOWS: number | undefined = 100;
 /** How long `run()` may take to settle once the worker is FAILED (beyond it the process exits anyway). */
 export const FAILED_SETTLE_MS = 5_000;
 
