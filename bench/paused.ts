@@ -576,7 +576,6 @@ async function main(): Promise<void> {
       resolved,
     };
 
-    const cached = cacheLabel;
     const lines = [
       '',
       `temporal-hitl: memory of paused runs, ${started.toISOString()}${settings.quick ? ' — QUICK (a few hundred runs: not the issue-16 figure)' : ''}`,
@@ -598,7 +597,7 @@ async function main(): Promise<void> {
           `   ${String(i + 1).padStart(2)} ${e.type.padEnd(36)} ${String(e.bytes).padStart(5)} B  ${e.detail ?? ''}`,
       ),
       resolved
-        ? `resume of an evicted run (cache ${cached}; ${resolved.n} of the oldest, one at a time): resolve → completed p50 ${round(resolved.p50, 1)} / p95 ${round(resolved.p95, 1)} ms${resolved.errors ? `, ${resolved.errors} errors` : ''}`
+        ? `resume of an evicted run (cache ${cacheLabel}; ${resolved.n} of the oldest, one at a time): resolve → completed p50 ${round(resolved.p50, 1)} / p95 ${round(resolved.p95, 1)} ms${resolved.errors ? `, ${resolved.errors} errors` : ''}`
         : '',
       '',
       targetLine(
