@@ -2,18 +2,29 @@
 //
 // Approval latency, throughput and the cost of a paused run for temporal-hitl, side by side with the
 // platform floor (the minimal same-shape Temporal workflow on the same server: what Temporal itself costs)
-// and with the same flow in LangGraph JS (SQLite checkpointer, and its in-memory saver for the price of
-// durability), in one run on this machine. Starts its own Temporal dev server (free ports, SQLite file in a temp folder) and
-// worker child; never touches 7233/8233 or .temporal/dev.db. See docs/benchmarks.md.
+// and with the same flow in LangGraph JS (PostgreSQL checkpointer — the durable peer —, SQLite checkpointer,
+// and its in-memory saver for the price of durability), in one run on this machine. Starts its own Temporal
+// dev server (free ports, SQLite file in a temp folder), worker child and PostgreSQL (initdb + pg_ctl in a
+// temp folder; that side is skipped, with a line saying so, when PostgreSQL is not installed); never
+// touches 7233/8233 or .temporal/dev.db. See docs/benchmarks.md.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
+import { Client as PgClient } from 'pg';
 import type { DevServer, DevServerTuning } from '../src/dev/dev-server';
+import { DEFAULT_WORKER_MAX_CACHED_WORKFLOWS } from '../src/worker';
+import { startPostgres, type PostgresServer } from '../src/dev/private-postgres';
 import { FLOOR_NAME, FloorFlow, startFloorWorker } from './floor/side';
-import { createLangGraphSide, loadSqliteSaver, type LangGraphSide } from './langgraph/side';
+import {
+  createLangGraphSide,
+  LANGGRAPH_NAMES,
+  loadSqliteSaver,
+  type LangGraphSide,
+  type SaverKind,
+} from './langgraph/side';
 import {
   closedLoop,
   emptySamples,
@@ -28,6 +39,7 @@ import {
 import {
   cpuMs,
   machineInfo,
+  processTreeCpuMs,
   rssMiB,
   type MachineInfo,
   sampleRssMiB,
@@ -63,11 +75,13 @@ import type { BenchWorkerOptions } from './temporal/worker';
 // Settings
 
 /**
- * The worker options of our figures. On this 2-core machine the worker is CPU-bound, and the tuning
- * experiment "worker-options" found no setting better than the SDK defaults (see docs/benchmarks.md), so
- * the figures use the defaults, i.e. exactly what src/worker.ts runs.
+ * The worker options of our figures: exactly what src/worker.ts runs. On this 2-core machine the worker is
+ * CPU-bound, and the tuning experiment "worker-options" found no slot or poller setting better than the
+ * SDK defaults (see docs/benchmarks.md); the sticky cache is the worker's default (issue 16: bounded, so
+ * paused runs do not fill the worker's memory; experiment "sticky-cache").
  */
-export const TUNED_WORKER_OPTIONS: BenchWorkerOptions = {};
+export const TUNED_WORKER_OPTIONS: BenchWorkerOptions =
+  DEFAULT_WORKER_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: DEFAULT_WORKER_MAX_CACHED_WORKFLOWS } : {};
 
 /** Bigger slot and poller counts, compared in the tuning experiment. */
 const MORE_SLOTS: BenchWorkerOptions = {
@@ -109,6 +123,8 @@ interface Settings {
   /** Concurrencies of the tuning experiments (throughput-bound ones use the last). */
   tuningConcurrencies: [number, number];
   parts: Set<Part>;
+  /** Tuning experiments to run (undefined: all). */
+  experiments: Set<string> | undefined;
 }
 
 type Part = 'main' | 'waiting' | 'tuning';
@@ -126,6 +142,8 @@ function settingsFrom(
       keep: { type: 'boolean', default: false },
       /** Re-print the table of an earlier run from its JSON file (measures nothing). */
       render: { type: 'string' },
+      /** Only these tuning experiments (comma-separated names), e.g. sticky-cache. */
+      experiments: { type: 'string' },
     },
     allowPositionals: false,
   });
@@ -171,6 +189,7 @@ function settingsFrom(
     fillConcurrency: 50,
     cpuConcurrency: 10,
     parts,
+    experiments: values.experiments ? new Set(values.experiments.split(',').map((e) => e.trim())) : undefined,
     out: values.out,
     keep: values.keep ?? false,
     render: values.render,
@@ -285,7 +304,47 @@ interface Env {
   bundle: string;
   sandboxDir: string;
   sqlite: { ok: true } | { ok: false; reason: string };
+  /** The private PostgreSQL of LangGraph's PostgreSQL checkpointer, or why that side is skipped. */
+  postgres: { ok: true; server: PostgresServer; version: string } | { ok: false; reason: string };
   cleanups: (() => Promise<void>)[];
+}
+
+/** What the run says of the PostgreSQL side (the JSON's `langGraphPostgres`). */
+interface PostgresStatus {
+  ok: boolean;
+  reason?: string;
+  version?: string;
+  settings?: string;
+}
+
+function postgresStatus(env: Env): PostgresStatus {
+  return env.postgres.ok
+    ? {
+        ok: true,
+        version: env.postgres.version,
+        settings:
+          'PostgreSQL defaults (fsync, synchronous_commit, full_page_writes on); 127.0.0.1, private temp folder',
+      }
+    : { ok: false, reason: env.postgres.reason };
+}
+
+/** Starts the private PostgreSQL (durable settings) and reads its version; on any failure, says why. */
+async function startBenchPostgres(): Promise<Env['postgres']> {
+  let server: PostgresServer | undefined;
+  try {
+    server = await startPostgres({ durable: true });
+    const client = new PgClient({ connectionString: server.connectionString() });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+      return { ok: true, server, version: rows[0]?.server_version ?? 'unknown' };
+    } finally {
+      await client.end();
+    }
+  } catch (err) {
+    await server?.stop().catch(() => undefined);
+    return { ok: false, reason: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
+  }
 }
 
 interface TemporalStack {
@@ -416,7 +475,8 @@ async function mainPhase(env: Env, sides: Flow[], results: Record<string, SideMa
 
 interface CpuProbe {
   flow: Flow;
-  serverPid?: number;
+  /** CPU time (ms) so far of the server side: the Temporal server, or PostgreSQL with its backends. */
+  serverCpuMs?: () => number;
   workerPid?: number;
 }
 
@@ -431,7 +491,7 @@ async function cpuPhase(env: Env, probes: CpuProbe[], results: Record<string, Si
   const acc = probes.map(() => ({ server: [] as number[], worker: [] as number[], client: [] as number[] }));
   for (let trial = 1; trial <= trials; trial++) {
     for (const [i, probe] of probes.entries()) {
-      const server0 = probe.serverPid !== undefined ? cpuMs(probe.serverPid) : Number.NaN;
+      const server0 = probe.serverCpuMs ? probe.serverCpuMs() : Number.NaN;
       const worker0 = probe.workerPid !== undefined ? cpuMs(probe.workerPid) : Number.NaN;
       const client0 = process.cpuUsage();
       const before = { server: server0, worker: worker0 };
@@ -450,13 +510,13 @@ async function cpuPhase(env: Env, probes: CpuProbe[], results: Record<string, Si
       const client = process.cpuUsage(client0);
       const slot = acc[i]!;
       const done = cycles - errors;
-      if (probe.serverPid !== undefined) slot.server.push((cpuMs(probe.serverPid) - before.server) / done);
+      if (probe.serverCpuMs) slot.server.push((probe.serverCpuMs() - before.server) / done);
       if (probe.workerPid !== undefined) slot.worker.push((cpuMs(probe.workerPid) - before.worker) / done);
       slot.client.push((client.user + client.system) / 1000 / done);
       log(
         `trial ${trial} ${probe.flow.name} CPU per cycle (${cycles} cycles, ${concurrency} concurrent): ` +
           [
-            probe.serverPid !== undefined ? `server ${round(slot.server.at(-1)!)} ms` : '',
+            probe.serverCpuMs ? `server ${round(slot.server.at(-1)!)} ms` : '',
             probe.workerPid !== undefined ? `worker ${round(slot.worker.at(-1)!)} ms` : '',
             `client ${round(slot.client.at(-1)!)} ms`,
           ]
@@ -605,8 +665,14 @@ async function temporalWaiting(env: Env): Promise<SideWaiting> {
   }
 }
 
-async function langGraphWaiting(env: Env, kind: 'sqlite' | 'memory'): Promise<SideWaiting> {
-  const side = createLangGraphSide(kind, path.join(env.workDir, `langgraph-waiting.db`), env.sandboxDir);
+async function langGraphWaiting(env: Env, kind: SaverKind): Promise<SideWaiting> {
+  const where =
+    kind === 'postgres'
+      ? env.postgres.ok
+        ? await env.postgres.server.createDatabase('langgraph_waiting')
+        : undefined
+      : path.join(env.workDir, `langgraph-waiting.db`);
+  const side = await createLangGraphSide(kind, where, env.sandboxDir);
   try {
     return await waitingPhase(env, {
       name: side.flow.name,
@@ -614,7 +680,7 @@ async function langGraphWaiting(env: Env, kind: 'sqlite' | 'memory'): Promise<Si
       recentlyTouched: 0,
       async measure() {
         forceGc();
-        const usage = side.dbFile ? sqliteUsage(side.dbFile) : undefined;
+        const usage = side.dbFile ? sqliteUsage(side.dbFile) : await side.dbUsage();
         return {
           processRssMiB: rssMiB(process.pid),
           // Absolute here; the level turns it into a delta per paused run. Only MemorySaver keeps runs on the heap.
@@ -625,7 +691,7 @@ async function langGraphWaiting(env: Env, kind: 'sqlite' | 'memory'): Promise<Si
       },
     });
   } finally {
-    side.close();
+    await side.close();
   }
 }
 
@@ -729,44 +795,51 @@ async function tuningPhase(env: Env, mainServer: DevServer | undefined): Promise
   });
 
   const [cLow, cHigh] = env.settings.tuningConcurrencies;
+  const want = (name: string): boolean => !env.settings.experiments || env.settings.experiments.has(name);
   // 1. How the client learns that a run is paused.
-  experiments.push(
-    await runExperiment(
-      env,
-      'wait-for-pending',
-      'Polling getPendingAction vs long-polling the history vs the awaitPendingAction update',
-      [
-        onServer('poll every 100 ms', TUNED_WORKER_OPTIONS, { wait: 'poll', pollMs: 100 }, [cLow, cHigh]),
-        onServer('poll every 10 ms', TUNED_WORKER_OPTIONS, { wait: 'poll', pollMs: 10 }, [cLow, cHigh]),
-        onServer('history long-poll + 1 query', TUNED_WORKER_OPTIONS, HISTORY_WAIT, [cLow, cHigh]),
-        onServer('awaitPendingAction (update-with-start)', TUNED_WORKER_OPTIONS, UPDATE_WAIT, [cLow, cHigh]),
-      ],
-    ),
-  );
+  if (want('wait-for-pending'))
+    experiments.push(
+      await runExperiment(
+        env,
+        'wait-for-pending',
+        'Polling getPendingAction vs long-polling the history vs the awaitPendingAction update',
+        [
+          onServer('poll every 100 ms', TUNED_WORKER_OPTIONS, { wait: 'poll', pollMs: 100 }, [cLow, cHigh]),
+          onServer('poll every 10 ms', TUNED_WORKER_OPTIONS, { wait: 'poll', pollMs: 10 }, [cLow, cHigh]),
+          onServer('history long-poll + 1 query', TUNED_WORKER_OPTIONS, HISTORY_WAIT, [cLow, cHigh]),
+          onServer('awaitPendingAction (update-with-start)', TUNED_WORKER_OPTIONS, UPDATE_WAIT, [cLow, cHigh]),
+        ],
+      ),
+    );
 
   // 2. Worker options.
-  experiments.push(
-    await runExperiment(env, 'worker-options', 'SDK defaults vs more slots and pollers vs two workflow threads', [
-      onServer('SDK defaults (our figures)', SDK_DEFAULTS, TUNED_WAIT, [cLow, cHigh]),
-      onServer('100 WFT slots, 20+20 pollers', MORE_SLOTS, TUNED_WAIT, [cLow, cHigh]),
-      onServer('workflowThreadPoolSize 2', { workflowThreadPoolSize: 2 }, TUNED_WAIT, [cLow, cHigh]),
-    ]),
-  );
+  if (want('worker-options'))
+    experiments.push(
+      await runExperiment(env, 'worker-options', 'Shipped options vs more slots and pollers vs two workflow threads', [
+        onServer('shipped (our figures)', TUNED_WORKER_OPTIONS, TUNED_WAIT, [cLow, cHigh]),
+        onServer('100 WFT slots, 20+20 pollers', { ...TUNED_WORKER_OPTIONS, ...MORE_SLOTS }, TUNED_WAIT, [cLow, cHigh]),
+        onServer('workflowThreadPoolSize 2', { ...TUNED_WORKER_OPTIONS, workflowThreadPoolSize: 2 }, TUNED_WAIT, [
+          cLow,
+          cHigh,
+        ]),
+      ]),
+    );
 
   // 3. Eager workflow start: the first workflow task comes back in the start response (worker in-process).
-  experiments.push(
-    await runExperiment(env, 'eager-start', 'Eager workflow start (in-process worker sharing the NativeConnection)', [
-      // Update-with-start cannot be eager: both rows wait by history long-poll.
-      onServer('in-process, normal start', TUNED_WORKER_OPTIONS, HISTORY_WAIT, [cLow], true),
-      onServer(
-        'in-process, requestEagerStart',
-        TUNED_WORKER_OPTIONS,
-        { ...HISTORY_WAIT, eagerStart: true },
-        [cLow],
-        true,
-      ),
-    ]),
-  );
+  if (want('eager-start'))
+    experiments.push(
+      await runExperiment(env, 'eager-start', 'Eager workflow start (in-process worker sharing the NativeConnection)', [
+        // Update-with-start cannot be eager: both rows wait by history long-poll.
+        onServer('in-process, normal start', TUNED_WORKER_OPTIONS, HISTORY_WAIT, [cLow], true),
+        onServer(
+          'in-process, requestEagerStart',
+          TUNED_WORKER_OPTIONS,
+          { ...HISTORY_WAIT, eagerStart: true },
+          [cLow],
+          true,
+        ),
+      ]),
+    );
 
   // 4. The dev server's SQLite file vs its in-memory store: what durable persistence costs on this disk.
   const withServer = (label: string, inMemory: boolean): TuningConfig => ({
@@ -803,20 +876,39 @@ async function tuningPhase(env: Env, mainServer: DevServer | undefined): Promise
       return { flow: stack.flow, teardown: () => stack.stop() };
     },
   });
-  experiments.push(
-    await runExperiment(env, 'server-setup', 'start-dev defaults vs each flag of the fast setup vs both (shipped)', [
-      withSetup('start-dev defaults', { liftTransferLimiter: false, sqliteWal: false }),
-      withSetup('transfer limiter lifted only', { liftTransferLimiter: true, sqliteWal: false }),
-      withSetup('SQLite WAL + synchronous=normal only', { liftTransferLimiter: false, sqliteWal: true }),
-      withSetup('both (shipped, our figures)', { liftTransferLimiter: true, sqliteWal: true }),
-    ]),
-  );
-  experiments.push(
-    await runExperiment(env, 'server-db', 'Dev server state in a SQLite file (our figures) vs in memory', [
-      withServer('SQLite file', false),
-      withServer('in memory', true),
-    ]),
-  );
+  if (want('server-setup'))
+    experiments.push(
+      await runExperiment(env, 'server-setup', 'start-dev defaults vs each flag of the fast setup vs both (shipped)', [
+        withSetup('start-dev defaults', { liftTransferLimiter: false, sqliteWal: false }),
+        withSetup('transfer limiter lifted only', { liftTransferLimiter: true, sqliteWal: false }),
+        withSetup('SQLite WAL + synchronous=normal only', { liftTransferLimiter: false, sqliteWal: true }),
+        withSetup('both (shipped, our figures)', { liftTransferLimiter: true, sqliteWal: true }),
+      ]),
+    );
+  if (want('server-db'))
+    experiments.push(
+      await runExperiment(env, 'server-db', 'Dev server state in a SQLite file (our figures) vs in memory', [
+        withServer('SQLite file', false),
+        withServer('in memory', true),
+      ]),
+    );
+  // 6. The sticky cache: the SDK's default (from the heap size) vs the worker's bounded default, where runs
+  // in flight are many (a cache smaller than the runs in flight makes their next task replay).
+  const cMax = Math.max(...env.settings.concurrencies);
+  if (want('sticky-cache') && DEFAULT_WORKER_MAX_CACHED_WORKFLOWS !== undefined) {
+    const concurrencies = [...new Set([cHigh, cMax])];
+    experiments.push(
+      await runExperiment(env, 'sticky-cache', "SDK default sticky cache vs the worker's default (shipped)", [
+        onServer('SDK default maxCachedWorkflows', SDK_DEFAULTS, TUNED_WAIT, concurrencies),
+        onServer(
+          `maxCachedWorkflows ${DEFAULT_WORKER_MAX_CACHED_WORKFLOWS} (shipped)`,
+          TUNED_WORKER_OPTIONS,
+          TUNED_WAIT,
+          concurrencies,
+        ),
+      ]),
+    );
+  }
   return experiments;
 }
 
@@ -831,16 +923,19 @@ function numberCell(value: number | undefined, digits = 1): Cell | undefined {
   return value !== undefined && Number.isFinite(value) ? { kind: 'number', value, digits } : undefined;
 }
 
+type SideNames = { ours: string; floor: string; pg: string; theirs: string; memory: string };
+
 function buildRows(
   main: Record<string, SideMain>,
   waiting: Record<string, SideWaiting>,
   cpu: Record<string, SideCpu>,
-  names: { ours: string; floor: string; theirs: string; memory: string },
+  names: SideNames,
   settings: Pick<Settings, 'concurrencies' | 'waitingLevels'>,
 ): Row[] {
   const rows: Row[] = [];
   const ours = main[names.ours];
   const floor = main[names.floor];
+  const pg = main[names.pg];
   const theirs = main[names.theirs];
   const memory = main[names.memory];
   const cMax = String(Math.max(...settings.concurrencies));
@@ -854,42 +949,22 @@ function buildRows(
   ];
   if (ours) {
     for (const load of loads) {
-      const [o, f, t, m] = [load.pick(ours), load.pick(floor), load.pick(theirs), load.pick(memory)];
+      const [o, f, p, t, m] = [load.pick(ours), load.pick(floor), load.pick(pg), load.pick(theirs), load.pick(memory)];
+      const latencyRow = (metric: string, pick: (l: LatencyFigures | undefined) => TrialPercentiles | undefined) => ({
+        section: load.section,
+        metric,
+        unit: 'ms',
+        ours: latencyCell(pick(o)),
+        floor: latencyCell(pick(f)),
+        pg: latencyCell(pick(p)),
+        theirs: latencyCell(pick(t)),
+        memory: latencyCell(pick(m)),
+      });
       rows.push(
-        {
-          section: load.section,
-          metric: 'start → paused (p50 / p95 / p99)',
-          unit: 'ms',
-          ours: latencyCell(o?.startToPaused),
-          floor: latencyCell(f?.startToPaused),
-          theirs: latencyCell(t?.startToPaused),
-          memory: latencyCell(m?.startToPaused),
-        },
-        {
-          section: load.section,
-          metric: 'resolve → accepted (update returned)',
-          unit: 'ms',
-          ours: latencyCell(o?.resolveToAck),
-          floor: latencyCell(f?.resolveToAck),
-        },
-        {
-          section: load.section,
-          metric: 'resolve → tool started',
-          unit: 'ms',
-          ours: latencyCell(o?.resolveToTool),
-          floor: latencyCell(f?.resolveToTool),
-          theirs: latencyCell(t?.resolveToTool),
-          memory: latencyCell(m?.resolveToTool),
-        },
-        {
-          section: load.section,
-          metric: 'resolve → run completed',
-          unit: 'ms',
-          ours: latencyCell(o?.resolveToDone),
-          floor: latencyCell(f?.resolveToDone),
-          theirs: latencyCell(t?.resolveToDone),
-          memory: latencyCell(m?.resolveToDone),
-        },
+        latencyRow('start → paused (p50 / p95 / p99)', (l) => l?.startToPaused),
+        latencyRow('resolve → accepted (update returned)', (l) => l?.resolveToAck),
+        latencyRow('resolve → tool started', (l) => l?.resolveToTool),
+        latencyRow('resolve → run completed', (l) => l?.resolveToDone),
       );
     }
     for (const c of settings.concurrencies) {
@@ -899,6 +974,7 @@ function buildRows(
         unit: 'cycles/s',
         ours: numberCell(ours.throughput[String(c)]?.median),
         floor: numberCell(floor?.throughput[String(c)]?.median),
+        pg: numberCell(pg?.throughput[String(c)]?.median),
         theirs: numberCell(theirs?.throughput[String(c)]?.median),
         memory: numberCell(memory?.throughput[String(c)]?.median),
         higherIsBetter: true,
@@ -907,15 +983,16 @@ function buildRows(
   }
   const oc = cpu[names.ours];
   if (oc) {
-    const [fc, tc, mc] = [cpu[names.floor], cpu[names.theirs], cpu[names.memory]];
+    const [fc, pc, tc, mc] = [cpu[names.floor], cpu[names.pg], cpu[names.theirs], cpu[names.memory]];
     const section = `CPU per cycle (${oc.cycles} cycles, ${oc.concurrency} concurrent)`;
     rows.push(
       {
         section,
-        metric: 'Temporal server',
+        metric: 'server (Temporal; PostgreSQL with its backends)',
         unit: 'ms',
         ours: numberCell(oc.server?.median),
         floor: numberCell(fc?.server?.median),
+        pg: numberCell(pc?.server?.median),
       },
       {
         section,
@@ -930,15 +1007,17 @@ function buildRows(
         unit: 'ms',
         ours: numberCell(oc.client.median),
         floor: numberCell(fc?.client.median),
+        pg: numberCell(pc?.client.median),
         theirs: numberCell(tc?.client.median),
         memory: numberCell(mc?.client.median),
       },
     );
   }
   const ow = waiting[names.ours];
+  const pw = waiting[names.pg];
   const tw = waiting[names.theirs];
   const mw = waiting[names.memory];
-  if (ow || tw || mw) {
+  if (ow || pw || tw || mw) {
     const section = 'nothing paused (baseline)';
     rows.push(
       { section, metric: 'worker RSS', unit: 'MiB', ours: numberCell(ow?.baseline.workerRssMiB, 0) },
@@ -946,6 +1025,7 @@ function buildRows(
         section,
         metric: 'harness process RSS (LangGraph runs in it; not comparable)',
         unit: 'MiB',
+        pg: numberCell(pw?.baseline.processRssMiB, 0),
         theirs: numberCell(tw?.baseline.processRssMiB, 0),
         memory: numberCell(mw?.baseline.processRssMiB, 0),
       },
@@ -953,8 +1033,8 @@ function buildRows(
     );
   }
   for (const [i, level] of settings.waitingLevels.entries()) {
-    const [o, t, m] = [ow?.levels[i], tw?.levels[i], mw?.levels[i]];
-    if (!o && !t && !m) continue;
+    const [o, p, t, m] = [ow?.levels[i], pw?.levels[i], tw?.levels[i], mw?.levels[i]];
+    if (!o && !p && !t && !m) continue;
     const section = `${level} paused at once`;
     const kib = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 1024);
     rows.push(
@@ -963,15 +1043,17 @@ function buildRows(
         section,
         metric: 'harness process RSS (LangGraph runs in it; not comparable)',
         unit: 'MiB',
+        pg: numberCell(p?.processRssMiB, 0),
         theirs: numberCell(t?.processRssMiB, 0),
         memory: numberCell(m?.processRssMiB, 0),
       },
       { section, metric: 'Temporal server RSS', unit: 'MiB', ours: numberCell(o?.serverRssMiB, 0) },
       {
         section,
-        metric: 'database per paused run (pages in use)',
+        metric: 'database per paused run (pages in use; PostgreSQL: database size)',
         unit: 'KiB',
         ours: numberCell(kib(o?.dbBytesPerPausedRun)),
+        pg: numberCell(kib(p?.dbBytesPerPausedRun)),
         theirs: numberCell(kib(t?.dbBytesPerPausedRun)),
       },
       { section, metric: 'V8 heap per paused run', unit: 'KiB', memory: numberCell(kib(m?.heapBytesPerPausedRun)) },
@@ -980,6 +1062,7 @@ function buildRows(
         metric: 'pausing rate while filling',
         unit: 'runs/s',
         ours: numberCell(o?.fillPausesPerSecond),
+        pg: numberCell(p?.fillPausesPerSecond),
         theirs: numberCell(t?.fillPausesPerSecond),
         memory: numberCell(m?.fillPausesPerSecond),
         higherIsBetter: true,
@@ -989,6 +1072,7 @@ function buildRows(
         metric: 'resolve → tool started (evicted: replay)',
         unit: 'ms',
         ours: latencyCell(o?.resolve.resolveToTool),
+        pg: latencyCell(p?.resolve.resolveToTool),
         theirs: latencyCell(t?.resolve.resolveToTool),
         memory: latencyCell(m?.resolve.resolveToTool),
       },
@@ -997,12 +1081,26 @@ function buildRows(
         metric: 'resolve → run completed',
         unit: 'ms',
         ours: latencyCell(o?.resolve.resolveToDone),
+        pg: latencyCell(p?.resolve.resolveToDone),
         theirs: latencyCell(t?.resolve.resolveToDone),
         memory: latencyCell(m?.resolve.resolveToDone),
       },
     );
   }
   return rows;
+}
+
+/** Issue 16's throughput target, as a line of the printout (not an assertion). */
+function targetText(main: Record<string, SideMain>, names: SideNames, concurrencies: number[], quick: boolean): string {
+  const c = String(Math.max(...concurrencies));
+  const ours = main[names.ours]?.throughput[c]?.median;
+  const pg = main[names.pg]?.throughput[c]?.median;
+  if (ours === undefined) return '';
+  const head = `target (issue 16): throughput at ${c} concurrent ≥ LangGraph + PostgreSQL, same run`;
+  if (pg === undefined) return `${head}: NOT MEASURED (no LangGraph + PostgreSQL side in this run)`;
+  const verdict = ours >= pg ? 'PASS' : 'FAIL';
+  const note = quick ? ' (quick run: the target is stated at 100 concurrent; a full run measures it)' : '';
+  return `${head}: ${verdict} — ${round(ours, 1)} vs ${round(pg, 1)} cycles/s${note}`;
 }
 
 function tuningText(experiments: TuningExperiment[]): string {
@@ -1022,13 +1120,21 @@ function tuningText(experiments: TuningExperiment[]): string {
 
 // ---------------------------------------------------------------------------------------------------------
 
-const NAMES = { ours: 'temporal-hitl', floor: FLOOR_NAME, theirs: 'LangGraph+SQLite', memory: 'LangGraph+Memory' };
+const NAMES: SideNames = {
+  ours: 'temporal-hitl',
+  floor: FLOOR_NAME,
+  pg: LANGGRAPH_NAMES.postgres,
+  theirs: LANGGRAPH_NAMES.sqlite,
+  memory: LANGGRAPH_NAMES.memory,
+};
 
 function headerText(report: {
   quick: boolean;
   settings: { trials: number };
   machine: MachineInfo & { loadAverageAtEnd: number[] };
   langGraphSqlite: { ok: boolean; reason?: string };
+  /** Absent in runs before issue 16's item 4. */
+  langGraphPostgres?: PostgresStatus;
   startedAt: string;
 }): string {
   const m = report.machine;
@@ -1036,6 +1142,12 @@ function headerText(report: {
     `temporal-hitl benchmark, ${report.startedAt} — ${report.quick ? 'QUICK smoke check (1 short trial: not for comparison)' : `full, medians of ${report.settings.trials} trials`}`,
     `machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryMiB} MiB, node ${m.node}; load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd.join(' ')}`,
     `flow: scripted model → tool call "noop" (policy asks) → pause → approve → noop → final answer`,
+    report.langGraphPostgres?.ok
+      ? `LangGraph + PostgreSQL: PostgreSQL ${report.langGraphPostgres.version} (${report.langGraphPostgres.settings})`
+      : '',
+    report.langGraphPostgres && !report.langGraphPostgres.ok
+      ? `LangGraph + PostgreSQL SKIPPED: ${report.langGraphPostgres.reason}`
+      : '',
     report.langGraphSqlite.ok ? '' : `LangGraph SQLite checkpointer unavailable: ${report.langGraphSqlite.reason}`,
   ]
     .filter(Boolean)
@@ -1047,6 +1159,7 @@ function printReport(report: {
   settings: Pick<Settings, 'trials' | 'concurrencies' | 'waitingLevels'>;
   machine: MachineInfo & { loadAverageAtEnd: number[] };
   langGraphSqlite: { ok: boolean; reason?: string };
+  langGraphPostgres?: PostgresStatus;
   startedAt: string;
   main: Record<string, SideMain>;
   waiting: Record<string, SideWaiting>;
@@ -1056,13 +1169,20 @@ function printReport(report: {
 }): Row[] {
   const rows = buildRows(report.main, report.waiting, report.cpu ?? {}, NAMES, report.settings);
   const theirsColumn = report.langGraphSqlite.ok ? 'LangGraph + SQLite' : 'LangGraph + SQLite (NOT INSTALLED)';
+  const pgColumn =
+    report.langGraphPostgres === undefined || report.langGraphPostgres.ok
+      ? 'LangGraph + PostgreSQL'
+      : 'LangGraph + PostgreSQL (SKIPPED)';
   const table = renderTable(rows, {
     ours: 'temporal-hitl',
     floor: 'floor (minimal workflow)',
+    pg: pgColumn,
     theirs: theirsColumn,
     memory: 'LangGraph + MemorySaver',
   });
+  const target = targetText(report.main, NAMES, report.settings.concurrencies, report.quick);
   console.log(`\n${headerText(report)}\n\n${rows.length ? table : '(no comparison rows: only the tuning part ran)'}`);
+  if (target) console.log(`\n${target}`);
   if (report.tuning.length) console.log(`\nTuning (ours only)${tuningText(report.tuning)}`);
   return rows;
 }
@@ -1085,6 +1205,7 @@ async function main(): Promise<void> {
     bundle: '',
     sandboxDir,
     sqlite: sqliteLoaded.ok ? { ok: true } : { ok: false, reason: sqliteLoaded.reason },
+    postgres: { ok: false, reason: 'not started (only the tuning part runs)' },
     cleanups: [],
   };
   let interrupted = false;
@@ -1110,6 +1231,19 @@ async function main(): Promise<void> {
       `LangGraph SQLite checkpointer NOT available (${env.sqlite.reason}); LangGraph is measured with MemorySaver only`,
     );
   }
+  if (settings.parts.has('main') || settings.parts.has('waiting')) {
+    log('starting a private PostgreSQL (initdb + pg_ctl) for LangGraph + PostgreSQL');
+    env.postgres = await startBenchPostgres();
+    if (env.postgres.ok) {
+      const pgServer = env.postgres.server;
+      env.cleanups.push(() => pgServer.stop());
+      log(`PostgreSQL ${env.postgres.version} on 127.0.0.1:${pgServer.port} (durable settings)`);
+    } else {
+      const line = `LangGraph + PostgreSQL SKIPPED: ${env.postgres.reason}`;
+      log(line);
+      console.log(line);
+    }
+  }
   env.bundle = await workflowBundlePath(workDir);
 
   const main: Record<string, SideMain> = {};
@@ -1134,24 +1268,34 @@ async function main(): Promise<void> {
       const floorFlow = new FloorFlow(floorClient.client, floorQueue, floorWorker);
       const sides: Flow[] = [stack.flow, floorFlow];
       const langGraphSides: LangGraphSide[] = [];
+      if (env.postgres.ok) {
+        const database = await env.postgres.server.createDatabase('langgraph_main');
+        langGraphSides.push(await createLangGraphSide('postgres', database, sandboxDir));
+      }
       if (env.sqlite.ok)
-        langGraphSides.push(createLangGraphSide('sqlite', path.join(workDir, 'langgraph-main.db'), sandboxDir));
-      langGraphSides.push(createLangGraphSide('memory', undefined, sandboxDir));
+        langGraphSides.push(await createLangGraphSide('sqlite', path.join(workDir, 'langgraph-main.db'), sandboxDir));
+      langGraphSides.push(await createLangGraphSide('memory', undefined, sandboxDir));
       sides.push(...langGraphSides.map((s) => s.flow));
+      const pgPid = env.postgres.ok ? env.postgres.server.pid : undefined;
       try {
         steadyRate = await mainPhase(env, sides, main);
         log(`CPU per cycle: ${settings.cpuCycles} cycles at ${settings.cpuConcurrency} concurrent per side and trial`);
         await cpuPhase(
           env,
           [
-            { flow: stack.flow, serverPid: stack.server.pid, workerPid: stack.worker.pid },
-            { flow: floorFlow, serverPid: stack.server.pid, workerPid: floorWorker.pid },
-            ...langGraphSides.map((s) => ({ flow: s.flow })),
+            { flow: stack.flow, serverCpuMs: () => cpuMs(stack.server.pid), workerPid: stack.worker.pid },
+            { flow: floorFlow, serverCpuMs: () => cpuMs(stack.server.pid), workerPid: floorWorker.pid },
+            ...langGraphSides.map((s) => ({
+              flow: s.flow,
+              ...(s.saverKind === 'postgres' && pgPid !== undefined
+                ? { serverCpuMs: () => processTreeCpuMs(pgPid) }
+                : {}),
+            })),
           ],
           cpu,
         );
       } finally {
-        for (const s of langGraphSides) s.close();
+        for (const s of langGraphSides) await s.close();
       }
       if (settings.parts.has('tuning')) tuning = await tuningPhase(env, mainServer);
     } else if (settings.parts.has('tuning')) {
@@ -1161,6 +1305,7 @@ async function main(): Promise<void> {
     if (settings.parts.has('waiting')) {
       log('waiting: a fresh dev server (SQLite file) and a worker with a small cache');
       waiting[names.ours] = await temporalWaiting(env);
+      if (env.postgres.ok) waiting[names.pg] = await langGraphWaiting(env, 'postgres');
       if (env.sqlite.ok) waiting[names.theirs] = await langGraphWaiting(env, 'sqlite');
       waiting[names.memory] = await langGraphWaiting(env, 'memory');
     }
@@ -1178,6 +1323,7 @@ async function main(): Promise<void> {
     machine: { ...machine, loadAverageAtEnd: os.loadavg().map((v) => round(v)) },
     versions: versions(),
     langGraphSqlite: env.sqlite,
+    langGraphPostgres: postgresStatus(env),
     settings: {
       ...settings,
       parts: [...settings.parts],
@@ -1188,7 +1334,12 @@ async function main(): Promise<void> {
         'temporal server start-dev (headless, free ports, SQLite file in a temp folder, fast setup: transfer limiter lifted, WAL + synchronous=normal)',
       floor:
         'minimal same-shape workflow (bench/floor), own worker child and task queue, same server, update-with-start wait',
-      langGraph: { durability: 'async (default)', sqliteFile: 'temp folder' },
+      langGraph: {
+        durability: 'async (default)',
+        sqliteFile: 'temp folder',
+        postgres:
+          'PostgresSaver.fromConnString (pg.Pool defaults: at most 10 connections), private server, its defaults',
+      },
       units: { latency: 'ms', memory: 'MiB', db: 'bytes' },
     },
     main,

@@ -84,6 +84,14 @@ function workerLogLevel(): LogLevel {
 export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'];
 /** Default `shutdownForceTime`: how long a drain may take before the SDK gives up on it. */
 export const DEFAULT_SHUTDOWN_FORCE_TIME_MS = 30_000;
+/**
+ * Default sticky cache (`maxCachedWorkflows`) of the worker process. The SDK's own default grows with the
+ * heap limit (about 600 runs per GiB: 2 310 with Node's default heap on a 24 GiB machine), and a cached
+ * generation run holds about 2.5 MiB, so paused runs filled the worker's memory (2.9 GiB of RSS with 1 000
+ * paused: `npm run bench:paused`, docs/benchmarks.md). Sized for the runs that are active, not for those
+ * that wait: a paused run that was evicted replays its history when it is resolved (tens of ms).
+ */
+export const DEFAULT_WORKER_MAX_CACHED_WORKFLOWS: number | undefined = 100;
 /** How long `run()` may take to settle once the worker is FAILED (beyond it the process exits anyway). */
 export const FAILED_SETTLE_MS = 5_000;
 
@@ -96,6 +104,11 @@ export interface WorkerProcessSettings {
   healthFile: string | undefined;
   /** `HITL_WORKER_SHUTDOWN_FORCE_TIME` (default 30s): the SDK's `shutdownForceTime`. */
   shutdownForceTimeMs: number;
+  /**
+   * `HITL_WORKER_MAX_CACHED_WORKFLOWS`: the SDK's `maxCachedWorkflows`, how many runs the worker keeps in its
+   * sticky cache (0 = none); default {@link DEFAULT_WORKER_MAX_CACHED_WORKFLOWS} (undefined: the SDK's own).
+   */
+  maxCachedWorkflows: number | undefined;
 }
 
 /** The worker process's own settings; a bad value is a `ConfigError` naming the variable. */
@@ -126,11 +139,22 @@ export function workerProcessSettingsFromEnv(env: NodeJS.ProcessEnv = process.en
     shutdownForceTimeMs = parsed;
   }
   const healthFile = nonEmpty('HITL_WORKER_HEALTH_FILE');
+  const rawCache = nonEmpty('HITL_WORKER_MAX_CACHED_WORKFLOWS');
+  let maxCachedWorkflows = DEFAULT_WORKER_MAX_CACHED_WORKFLOWS;
+  if (rawCache !== undefined) {
+    maxCachedWorkflows = /^\d+$/.test(rawCache) ? Number(rawCache) : NaN;
+    if (!(maxCachedWorkflows === 0 || (maxCachedWorkflows >= 2 && maxCachedWorkflows <= 1_000_000))) {
+      throw new ConfigError(
+        `HITL_WORKER_MAX_CACHED_WORKFLOWS: expected 0 (no cache) or a number of runs from 2 to 1000000, got ${JSON.stringify(rawCache)}`,
+      );
+    }
+  }
   return {
     healthPort,
     healthHost: nonEmpty('HITL_WORKER_HEALTH_HOST') ?? '127.0.0.1',
     healthFile: healthFile !== undefined ? path.resolve(healthFile) : undefined,
     shutdownForceTimeMs,
+    maxCachedWorkflows,
   };
 }
 
@@ -480,7 +504,10 @@ async function main(): Promise<number> {
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       activities,
-      workerOptions: { shutdownForceTime: settings.shutdownForceTimeMs },
+      workerOptions: {
+        shutdownForceTime: settings.shutdownForceTimeMs,
+        ...(settings.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: settings.maxCachedWorkflows } : {}),
+      },
     });
     const running = worker.run();
     const scripted = activitiesConfig.enableScripted ? '; scripted model enabled' : '';

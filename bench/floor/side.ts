@@ -7,6 +7,7 @@ import type { DevServer } from '../../src/dev/dev-server';
 import type { Flow, FinishedRun, PausedRun } from '../lib/load';
 import { now } from '../lib/stats';
 import { startWorkerChild, type BenchWorkerHandle } from '../temporal/side';
+import type { BenchWorkerOptions } from '../temporal/worker';
 import { floorAwaitPause, floorResolve, floorRun } from './workflows';
 
 export const FLOOR_NAME = 'floor (minimal workflow)';
@@ -53,9 +54,13 @@ export class FloorFlow implements Flow {
 }
 
 /** The floor's worker child on `server`, on a task queue of its own. */
-export async function startFloorWorker(server: DevServer, taskQueue: string): Promise<BenchWorkerHandle> {
+export async function startFloorWorker(
+  server: DevServer,
+  taskQueue: string,
+  options: BenchWorkerOptions = {},
+): Promise<BenchWorkerHandle> {
   return startWorkerChild(
-    { address: server.address, namespace: server.namespace, taskQueue, bundlePath: '', sandboxDir: '', options: {} },
+    { address: server.address, namespace: server.namespace, taskQueue, bundlePath: '', sandboxDir: '', options },
     path.join(__dirname, 'worker.ts'),
   );
 }

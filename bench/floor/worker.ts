@@ -1,4 +1,5 @@
-// The floor's worker: a plain Worker.create with SDK defaults on a task queue of its own, no interceptors,
+// The floor's worker: a plain Worker.create with SDK defaults (unless the config's options say otherwise:
+// bench:paused sets the sticky cache) on a task queue of its own, no interceptors,
 // no failure converter. Runs as a child process (its own CPU and RSS figures), same messages as
 // bench/temporal/worker.ts.
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -21,6 +22,7 @@ async function childMain(): Promise<void> {
   };
   const connection = await NativeConnection.connect({ address: config.address });
   const worker = await Worker.create({
+    ...config.options,
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,

@@ -2,6 +2,8 @@
 // evaluates the same tool policy and calls interrupt() with the same payload our pending action carries,
 // and the run is resumed with new Command({ resume }). The model is our scripted provider and the tool is
 // our `noop`, called through the same activity functions (outside Temporal), so only the runtime differs.
+// Checkpointers: PostgreSQL (the durable peer a multi-host deployment would use), SQLite (one host), and
+// MemorySaver (no durability: the price of it).
 import * as fs from 'node:fs';
 import {
   Annotation,
@@ -14,6 +16,8 @@ import {
   type BaseCheckpointSaver,
   type LangGraphRunnableConfig,
 } from '@langchain/langgraph';
+import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
+import { Client as PgClient } from 'pg';
 import { createActivities, parseActivitiesConfig } from '../../src/activities';
 import {
   ALL_DECISIONS,
@@ -52,15 +56,29 @@ function threadIdOf(config: LangGraphRunnableConfig): string {
   return String(config.configurable?.thread_id);
 }
 
-export type SaverKind = 'sqlite' | 'memory';
+export type SaverKind = 'postgres' | 'sqlite' | 'memory';
+
+export const LANGGRAPH_NAMES: Record<SaverKind, string> = {
+  postgres: 'LangGraph+Postgres',
+  sqlite: 'LangGraph+SQLite',
+  memory: 'LangGraph+Memory',
+};
+
+/** What a checkpointer's database holds: bytes in use, and bytes per table (largest first). */
+export interface DbUsage {
+  usedBytes: number;
+  byTable: Record<string, number>;
+}
 
 export interface LangGraphSide {
   saverKind: SaverKind;
   saver: BaseCheckpointSaver;
   flow: LangGraphFlow;
-  /** SQLite file of the checkpointer (undefined for MemorySaver). */
+  /** SQLite file of the checkpointer (undefined for the others). */
   dbFile: string | undefined;
-  close(): void;
+  /** Bytes the checkpointer's database holds (PostgreSQL only; SQLite is read from its file by the caller). */
+  dbUsage(): Promise<DbUsage | undefined>;
+  close(): Promise<void>;
 }
 
 /** The SQLite checkpointer, when @langchain/langgraph-checkpoint-sqlite (native better-sqlite3) is installed. */
@@ -78,28 +96,61 @@ export function loadSqliteSaver():
   }
 }
 
-export function createLangGraphSide(kind: SaverKind, dbFile: string | undefined, sandboxDir: string): LangGraphSide {
+/**
+ * Bytes of one PostgreSQL database: pg_database_size, and pg_total_relation_size (heap, TOAST and indexes)
+ * of each table of the public schema.
+ */
+export async function postgresUsage(connectionString: string): Promise<DbUsage> {
+  const client = new PgClient({ connectionString });
+  await client.connect();
+  try {
+    const total = await client.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes');
+    const tables = await client.query<{ name: string; bytes: string }>(
+      `SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes FROM pg_class c
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 2 DESC`,
+    );
+    return {
+      usedBytes: Number(total.rows[0]?.bytes ?? Number.NaN),
+      byTable: Object.fromEntries(tables.rows.map((row) => [row.name, Number(row.bytes)])),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * One LangGraph side. `where` is the SQLite file (sqlite) or the connection string of an empty database
+ * (postgres: the checkpointer's setup() creates its tables there); unused for memory.
+ */
+export async function createLangGraphSide(
+  kind: SaverKind,
+  where: string | undefined,
+  sandboxDir: string,
+): Promise<LangGraphSide> {
   let saver: BaseCheckpointSaver;
+  let close: () => Promise<void> = async () => {};
+  let dbUsage: () => Promise<DbUsage | undefined> = async () => undefined;
   if (kind === 'sqlite') {
     const sqlite = loadSqliteSaver();
     if (!sqlite.ok) throw new Error(`SQLite checkpointer unavailable: ${sqlite.reason}`);
-    if (!dbFile) throw new Error('the SQLite checkpointer needs a file');
-    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(dbFile + suffix, { force: true });
-    saver = sqlite.fromConnString(dbFile);
+    if (!where) throw new Error('the SQLite checkpointer needs a file');
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(where + suffix, { force: true });
+    saver = sqlite.fromConnString(where);
+    close = async () => (saver as { db?: { close?: () => void } }).db?.close?.();
+  } else if (kind === 'postgres') {
+    if (!where) throw new Error('the PostgreSQL checkpointer needs a connection string');
+    // The library's own constructor: a pg.Pool with its defaults (at most 10 connections).
+    const postgres = PostgresSaver.fromConnString(where);
+    await postgres.setup();
+    saver = postgres;
+    close = () => postgres.end();
+    dbUsage = () => postgresUsage(where);
   } else {
     saver = new MemorySaver();
   }
-  const flow = new LangGraphFlow(saver, sandboxDir, kind === 'sqlite' ? 'LangGraph+SQLite' : 'LangGraph+Memory');
-  return {
-    saverKind: kind,
-    saver,
-    flow,
-    dbFile: kind === 'sqlite' ? dbFile : undefined,
-    close() {
-      const db = (saver as { db?: { close?: () => void } }).db;
-      db?.close?.();
-    },
-  };
+  const flow = new LangGraphFlow(saver, sandboxDir, LANGGRAPH_NAMES[kind]);
+  return { saverKind: kind, saver, flow, dbFile: kind === 'sqlite' ? where : undefined, dbUsage, close };
 }
 
 export class LangGraphFlow implements Flow {

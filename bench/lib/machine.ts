@@ -52,7 +52,9 @@ export function versions(): Record<string, string> {
     '@temporalio/workflow',
     '@langchain/langgraph',
     '@langchain/langgraph-checkpoint',
+    '@langchain/langgraph-checkpoint-postgres',
     '@langchain/langgraph-checkpoint-sqlite',
+    'pg',
     '@langchain/core',
     'better-sqlite3',
     'zod',
@@ -158,14 +160,46 @@ function ticksPerSecond(): number {
  * it cannot be read. Resolution: one clock tick (10 ms), so measure over many cycles.
  */
 export function cpuMs(pid: number): number {
+  const fields = statFields(pid);
+  if (!fields) return Number.NaN;
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond();
+}
+
+/** Fields of /proc/<pid>/stat after the command name (so index 0 is the state, 1 the ppid, 11 utime). */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return ((utime + stime) * 1000) / ticksPerSecond();
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return Number.NaN;
+    return undefined;
   }
+}
+
+/**
+ * CPU time (ms) of a process and its children, e.g. a PostgreSQL postmaster and its backends: the root's
+ * own time plus the time of the children it has reaped (cutime + cstime), plus the time of each live
+ * descendant. A backend that exits moves its time from the second part to the first, so a difference
+ * over an interval counts it once. NaN when the root cannot be read.
+ */
+export function processTreeCpuMs(rootPid: number): number {
+  const root = statFields(rootPid);
+  if (!root) return Number.NaN;
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (!fields) continue;
+    const ppid = Number(fields[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  let ticks = Number(root[11]) + Number(root[12]) + Number(root[13]) + Number(root[14]);
+  const queue = [...(children.get(rootPid) ?? [])];
+  while (queue.length) {
+    const pid = queue.shift()!;
+    const fields = statFields(pid);
+    if (fields) ticks += Number(fields[11]) + Number(fields[12]);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return (ticks * 1000) / ticksPerSecond();
 }

@@ -1,6 +1,6 @@
 // The table on stdout: one row per figure, ours, the floor (the minimal same-shape Temporal workflow on the
-// same server), ours ÷ floor, theirs (LangGraph + SQLite), ours ÷ theirs, and LangGraph's in-memory saver
-// for the price of durability.
+// same server), ours ÷ floor, LangGraph + PostgreSQL (the durable peer), ours ÷ it, LangGraph + SQLite,
+// ours ÷ it, and LangGraph's in-memory saver for the price of durability.
 import type { Percentiles } from './stats';
 
 export type Cell = { kind: 'latency'; value: Omit<Percentiles, 'n'> } | { kind: 'number'; value: number; digits?: number };
@@ -12,6 +12,9 @@ export interface Row {
   ours?: Cell;
   /** The platform floor: what Temporal itself costs for the same shape (absent in runs before issue 16). */
   floor?: Cell;
+  /** LangGraph + PostgreSQL checkpointer (absent in runs before issue 16's item 4). */
+  pg?: Cell;
+  /** LangGraph + SQLite checkpointer. */
   theirs?: Cell;
   memory?: Cell;
   /** Higher is better (throughput): the ratio column says so. */
@@ -52,6 +55,7 @@ function ratioText(ours: Cell | undefined, theirs: Cell | undefined): string {
 export interface TableColumns {
   ours: string;
   floor: string;
+  pg: string;
   theirs: string;
   memory: string;
 }
@@ -65,8 +69,10 @@ export function renderTable(rows: Row[], columns: TableColumns): string {
     columns.ours,
     columns.floor,
     'ours ÷ floor',
+    columns.pg,
+    'ours ÷ PG',
     columns.theirs,
-    'ours ÷ theirs',
+    'ours ÷ SQLite',
     columns.memory,
   ];
   const lines: string[][] = [];
@@ -81,6 +87,8 @@ export function renderTable(rows: Row[], columns: TableColumns): string {
       cellText(row.ours),
       cellText(row.floor),
       ratioText(row.ours, row.floor),
+      cellText(row.pg),
+      ratioText(row.ours, row.pg) + (row.higherIsBetter && row.ours && row.pg ? ' (higher is better)' : ''),
       cellText(row.theirs),
       ratioText(row.ours, row.theirs) + (row.higherIsBetter && row.ours && row.theirs ? ' (higher is better)' : ''),
       cellText(row.memory),

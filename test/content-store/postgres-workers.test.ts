@@ -13,7 +13,7 @@ import { getTestEnv, SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS } from '../hooks';
 import { writeSuiteConfig } from '../reliability/support/agents';
 import { spawnTsEntry, type ChildHandle } from '../support/processes';
 import { call, readSandboxFile, scriptedInput, waitForPending } from '../workflow/harness';
-import { startPostgres, type PostgresServer } from '../support/postgres';
+import { startPostgres, type PostgresServer } from '../../src/dev/private-postgres';
 
 const WORKER_READY = /worker polling task queue/;
 

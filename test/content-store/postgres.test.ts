@@ -13,7 +13,7 @@ import {
   PostgresUnavailableError,
   startPostgres,
   type PostgresServer,
-} from '../support/postgres';
+} from '../../src/dev/private-postgres';
 import { contentStoreContract } from './contract';
 
 describe('content store: PostgreSQL', function () {

@@ -19,6 +19,7 @@ import {
   watchWorker,
   workerHealth,
   workerProcessSettingsFromEnv,
+  DEFAULT_WORKER_MAX_CACHED_WORKFLOWS,
   type WatchedWorker,
   type WatchWorkerOptions,
   type WorkerHealth,
@@ -301,6 +302,7 @@ describe('worker process settings', function () {
       healthHost: '127.0.0.1',
       healthFile: undefined,
       shutdownForceTimeMs: DEFAULT_SHUTDOWN_FORCE_TIME_MS,
+      maxCachedWorkflows: DEFAULT_WORKER_MAX_CACHED_WORKFLOWS,
     });
     assert.equal(DEFAULT_SHUTDOWN_FORCE_TIME_MS, 30_000);
   });
@@ -312,14 +314,23 @@ describe('worker process settings', function () {
         HITL_WORKER_HEALTH_HOST: '0.0.0.0',
         HITL_WORKER_HEALTH_FILE: 'x/health.json',
         HITL_WORKER_SHUTDOWN_FORCE_TIME: '2m',
+        HITL_WORKER_MAX_CACHED_WORKFLOWS: '250',
       }),
       {
         healthPort: 9464,
         healthHost: '0.0.0.0',
         healthFile: path.resolve('x/health.json'),
         shutdownForceTimeMs: 120_000,
+        maxCachedWorkflows: 250,
       },
     );
+    assert.equal(workerProcessSettingsFromEnv({ HITL_WORKER_MAX_CACHED_WORKFLOWS: '0' }).maxCachedWorkflows, 0);
+    for (const bad of ['1', 'many', '-5', '2.5']) {
+      assert.throws(
+        () => workerProcessSettingsFromEnv({ HITL_WORKER_MAX_CACHED_WORKFLOWS: bad }),
+        (err: Error) => err instanceof ConfigError && err.message.startsWith('HITL_WORKER_MAX_CACHED_WORKFLOWS: '),
+      );
+    }
     assert.throws(
       () => workerProcessSettingsFromEnv({ HITL_WORKER_HEALTH_PORT: 'http' }),
       (err: Error) =>

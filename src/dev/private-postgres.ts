@@ -1,6 +1,7 @@
-// A private PostgreSQL server for tests: `initdb` + `pg_ctl` in a temp folder, on a free port of 127.0.0.1,
-// with a random password, stopped (and its folder removed) by `stop()` or, failing that, when the process
-// exits. Nothing of the machine's own PostgreSQL (a running cluster, /var/run/postgresql) is used.
+// A private PostgreSQL server for the tests (the content store's) and the benchmark (LangGraph's PostgreSQL
+// checkpointer): `initdb` + `pg_ctl` in a temp folder, on a free port of 127.0.0.1, with a random password,
+// stopped (and its folder removed) by `stop()` or, failing that, when the process exits. Nothing of the
+// machine's own PostgreSQL (a running cluster, /var/run/postgresql) is used. Not part of the product.
 //
 // Binaries: `HITL_PG_BIN` (a folder), else `initdb` and `pg_ctl` on PATH, else Debian's
 // /usr/lib/postgresql/<version>/bin (Debian's `postgresql` package puts them there, not on PATH).
@@ -25,9 +26,24 @@ export interface PostgresBinaries {
   pgCtl: string;
 }
 
+export interface StartPostgresOptions {
+  /**
+   * Keep PostgreSQL's own durability settings (fsync, synchronous_commit, full_page_writes on), as a real
+   * deployment runs: the benchmark measures with them. Default false: the tests throw the server away, so
+   * they turn durability off for speed.
+   */
+  durable?: boolean;
+  /** Environment for `HITL_PG_BIN` / `HITL_PG_USER` and PATH; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
 export interface PostgresServer {
   host: string;
   port: number;
+  /** Process id of the postmaster (its backends are its children): for CPU and memory figures. */
+  pid: number;
+  /** Server settings in force, e.g. `fsync = off` lines appended to postgresql.conf (none when durable). */
+  settings: string[];
   user: string;
   password: string;
   /** Connection string of `database` (default `postgres`, the maintenance database). */
@@ -104,7 +120,8 @@ const live = new Set<() => void>();
 let exitHookInstalled = false;
 
 /** Starts a private server; rejects with {@link PostgresUnavailableError} (one line) when it cannot. */
-export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promise<PostgresServer> {
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
+  const env = options.env ?? process.env;
   const bin = findPostgresBinaries(env);
   const account = serverAccount(env);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hitl-pg-'));
@@ -139,23 +156,17 @@ export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promi
       '--no-sync',
     ]);
     // TCP on 127.0.0.1 only; the socket in our folder (Debian's default /var/run/postgresql may not exist);
-    // durability off: a test server is thrown away.
+    // durability off unless asked for: a test server is thrown away.
+    const settings = options.durable ? [] : ['fsync = off', 'synchronous_commit = off', 'full_page_writes = off'];
     fs.appendFileSync(
       path.join(dataDir, 'postgresql.conf'),
-      [
-        '',
-        "listen_addresses = '127.0.0.1'",
-        `unix_socket_directories = '${root}'`,
-        'fsync = off',
-        'synchronous_commit = off',
-        'full_page_writes = off',
-        '',
-      ].join('\n'),
+      ['', "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${root}'`, ...settings, ''].join('\n'),
     );
     const port = await startOnFreePort(run, bin.pgCtl, dataDir, logFile);
     live.add(stopNow);
     installExitHook();
-    return makeServer(port, password, async () => {
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return makeServer(port, pid, settings, password, async () => {
       if (stopped) return;
       stopped = true;
       live.delete(stopNow);
@@ -192,7 +203,13 @@ async function startOnFreePort(
   }
 }
 
-function makeServer(port: number, password: string, stop: () => Promise<void>): PostgresServer {
+function makeServer(
+  port: number,
+  pid: number,
+  settings: string[],
+  password: string,
+  stop: () => Promise<void>,
+): PostgresServer {
   const host = '127.0.0.1';
   const user = 'postgres';
   const connectionString = (database = 'postgres') =>
@@ -201,6 +218,8 @@ function makeServer(port: number, password: string, stop: () => Promise<void>): 
   return {
     host,
     port,
+    pid,
+    settings,
     user,
     password,
     connectionString,
