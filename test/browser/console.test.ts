@@ -94,11 +94,13 @@ describe('approver console (browser, real API, real dev server)', function () {
   }
 
   /** Signs in through the URL fragment, then opens the run's page. */
-  async function openRun(runId: string): Promise<void> {
+  async function openRun(runId: string, options: { ended?: boolean } = {}): Promise<void> {
     await page.goto(consoleUrl(base, token));
     await page.getByRole('heading', { name: 'Runs', exact: true }).waitFor();
     await page.goto(`${base}/console#/runs/${encodeURIComponent(runId)}`);
-    await expectLive();
+    // A run that has already ended is live only until its stream delivers the end: "Live" may be too brief to see.
+    if (options.ended === true) await page.locator('.live', { hasText: /^(Live|Ended)$/ }).waitFor();
+    else await expectLive();
   }
 
   async function expectLive(): Promise<void> {
@@ -262,7 +264,7 @@ describe('approver console (browser, real API, real dev server)', function () {
     );
     await h.client.result(runId);
     const total = 1 + 2 * turns + 1;
-    await openRun(runId);
+    await openRun(runId, { ended: true });
     const transcript = page.locator('section[aria-labelledby="transcript-title"]');
     await transcript.getByText(`latest 20 of ${total} messages, long ones shortened`).waitFor();
     assert.equal(await transcript.locator('ol.transcript > li').count(), 20);
