@@ -205,12 +205,19 @@ function literal(value: string): string {
 /** First query attempt's deadline (then twice, three times as long); see `HitlClient.query`. */
 const QUERY_ATTEMPT_TIMEOUT_MS = 5_000;
 const QUERY_ATTEMPTS = 3;
+const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
 
-/** The call ran past its deadline (the error or its cause is a gRPC DEADLINE_EXCEEDED). */
-function isDeadlineExceeded(error: unknown): boolean {
+/**
+ * A query worth asking again: it ran past its deadline, or the server cancelled it (the error or its cause is
+ * a gRPC DEADLINE_EXCEEDED or CANCELLED — a busy server drops a query that meets the run's eviction or a
+ * workflow task in flight). Queries change nothing, so asking again is always safe.
+ */
+export function isRetryableQueryError(error: unknown): boolean {
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
-    if (isGrpcServiceError(current) && Number(current.code) === GRPC_DEADLINE_EXCEEDED) return true;
+    if (!isGrpcServiceError(current)) continue;
+    const code = Number(current.code);
+    if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_CANCELLED) return true;
   }
   return false;
 }
@@ -712,7 +719,7 @@ export class HitlClient {
           this.client.withDeadline(deadline, () => this.handle(runId).query(definition)),
         );
       } catch (error) {
-        if (attempt >= QUERY_ATTEMPTS || !isDeadlineExceeded(error)) throw error;
+        if (attempt >= QUERY_ATTEMPTS || !isRetryableQueryError(error)) throw error;
       }
     }
   }
