@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDefaultToolRegistry, McpManager } from '../../src/activities';
 import { FileConfigSource } from '../../src/agent-config';
-import type { AgentRunInput, McpElicitationPayload, PendingAction } from '../../src/contracts';
+import {
+  getElicitationResponseQuery,
+  requestElicitationSignal,
+  type AgentRunInput,
+  type McpElicitationPayload,
+  type PendingAction,
+} from '../../src/contracts';
+import { MAX_ELICITATIONS_PER_CALL } from '../../src/workflows/generation-run';
 import { eventually, maybeRecordHistory, startHarness, toolMessages, waitForPending, type Harness } from './harness';
 
 const knownTools = new Set(
@@ -179,6 +186,33 @@ describe('MCP elicitation as a durable pause (server-everything over stdio, real
     const message = await toolResult(runId, 'e1');
     assert.equal(message.status, 'success', message.content);
     assert.match(message.content, /Name: Patient/);
+  });
+
+  it('requests the run cannot honour are answered cancel, and it remembers at most MAX_ELICITATIONS_PER_CALL of them', async () => {
+    const { runId } = await h.client.startRun(agentRun('elicit'));
+    const pending = await waitForPending(h.client, runId);
+    const handle = h.env.client.workflow.getHandle(runId);
+    const stray = (n: number) => ({
+      elicitationId: `stray-${n}`,
+      tool_call_id: 'not-running',
+      server: 'everything',
+      message: 'not for this call',
+      mode: 'form' as const,
+      requestedSchema: { type: 'object' as const, properties: {} },
+    });
+    const count = MAX_ELICITATIONS_PER_CALL + 36;
+    for (let n = 0; n < count; n += 1) await handle.signal(requestElicitationSignal, stray(n));
+    const answers = await Promise.all(
+      Array.from({ length: count }, (_, n) => handle.query(getElicitationResponseQuery, `stray-${n}`)),
+    );
+    const answered = answers.filter((a) => a.status === 'answered');
+    // The call's own request holds one place; the rest go to strays, answered cancel; beyond the bound, unknown.
+    assert.equal(answered.length, MAX_ELICITATIONS_PER_CALL - 1);
+    assert.ok(answered.every((a) => a.status === 'answered' && a.answer.action === 'cancel'));
+    assert.equal(answers.filter((a) => a.status === 'unknown').length, count - (MAX_ELICITATIONS_PER_CALL - 1));
+    assert.equal((await h.client.getPendingAction(runId))?.actionId, pending.actionId, 'still paused on the real one');
+    await h.client.resolve(runId, { actionId: pending.actionId, approver: 'u1', elicitation: { action: 'decline' } });
+    assert.match((await toolResult(runId, 'e1')).content, /User declined/);
   });
 
   it('decline and cancel reach the server as such', async () => {
