@@ -66,6 +66,15 @@ export interface ContentStore {
    * then nothing is written. Returns the transcript's length afterwards.
    */
   appendTranscript(runId: string, fromSeq: number, refs: readonly string[]): Promise<{ length: number }>;
+  /**
+   * `putMany(contents)` and `appendTranscript` of their refs at `fromSeq`, in one transaction (one commit
+   * instead of two): both are written or neither. Same rules and errors as the two calls.
+   */
+  putAndAppend(
+    runId: string,
+    fromSeq: number,
+    contents: readonly string[],
+  ): Promise<{ refs: ContentRef[]; length: number }>;
   /** One page of the transcript; see `transcriptPages` for reading all of it. */
   readTranscript(runId: string, options?: ReadTranscriptOptions): Promise<TranscriptPage>;
 

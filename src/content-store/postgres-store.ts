@@ -13,6 +13,8 @@ import {
   parseRef,
   parseRefs,
   parseRunId,
+  type AppendArgs,
+  type EncodedContent,
 } from './validate';
 
 export interface PostgresContentStoreOptions {
@@ -87,18 +89,37 @@ export class PostgresContentStore implements ContentStore {
   async putMany(runId: string, contents: readonly string[]): Promise<ContentRef[]> {
     const id = parseRunId(runId);
     const encoded = encodeContents(contents, this.maxContentBytes);
+    await this.transaction((client) => this.insertContents(client, id, encoded));
+    return encoded.map((c) => c.ref);
+  }
+
+  async putAndAppend(
+    runId: string,
+    fromSeq: number,
+    contents: readonly string[],
+  ): Promise<{ refs: ContentRef[]; length: number }> {
+    const id = parseRunId(runId);
+    const encoded = encodeContents(contents, this.maxContentBytes);
+    const refs = encoded.map((c) => c.ref);
+    const args = parseAppend(id, fromSeq, refs);
+    const { length } = await this.transaction(async (client) => {
+      await this.insertContents(client, id, encoded);
+      return this.appendRefs(client, args);
+    });
+    return { refs, length };
+  }
+
+  /** The rows of `putMany`; runs inside the caller's transaction. */
+  private async insertContents(client: PoolClient, id: string, encoded: readonly EncodedContent[]): Promise<void> {
     // In ref order, so two hosts storing overlapping batches lock rows in the same order (no deadlock).
     const rows = distinctByRef(encoded).sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
-    await this.transaction(async (client) => {
-      await client.query('INSERT INTO hitl_content_runs (run_id) VALUES ($1) ON CONFLICT DO NOTHING', [id]);
-      for (const { ref, bytes } of rows) {
-        await client.query(
-          'INSERT INTO hitl_content (run_id, ref, size, bytes) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-          [id, ref, bytes.length, bytes],
-        );
-      }
-    });
-    return encoded.map((c) => c.ref);
+    await client.query('INSERT INTO hitl_content_runs (run_id) VALUES ($1) ON CONFLICT DO NOTHING', [id]);
+    for (const { ref, bytes } of rows) {
+      await client.query(
+        'INSERT INTO hitl_content (run_id, ref, size, bytes) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+        [id, ref, bytes.length, bytes],
+      );
+    }
   }
 
   async get(runId: string, ref: string): Promise<string> {
@@ -120,44 +141,47 @@ export class PostgresContentStore implements ContentStore {
 
   async appendTranscript(runId: string, fromSeq: number, refs: readonly string[]): Promise<{ length: number }> {
     const args = parseAppend(runId, fromSeq, refs);
-    return this.transaction(async (client) => {
-      // NO KEY UPDATE: serializes appenders of this run, yet lets puts (whose foreign key check takes a
-      // KEY SHARE lock on the same row) go on.
-      const run = await client.query<{ length: number }>(
-        'SELECT transcript_length AS length FROM hitl_content_runs WHERE run_id = $1 FOR NO KEY UPDATE',
-        [args.runId],
-      );
-      const existing = await client.query<{ seq: number; ref: string }>(
-        'SELECT seq, ref FROM hitl_transcript WHERE run_id = $1 AND seq >= $2 AND seq < $3::bigint',
-        [args.runId, args.fromSeq, args.fromSeq + args.refs.length],
-      );
-      const plan = planAppend(
-        args.runId,
-        run.rows[0]?.length ?? 0,
-        args.fromSeq,
-        args.refs,
-        new Map(existing.rows.map((e) => [e.seq, e.ref])),
-      );
-      if (plan.insert.length === 0) return { length: plan.length };
-      const inserted = [...new Set(plan.insert.map((e) => e.ref))];
-      const held = await client.query<{ ref: string }>(
-        'SELECT ref FROM hitl_content WHERE run_id = $1 AND ref = ANY($2::text[])',
-        [args.runId, inserted],
-      );
-      const found = new Set(held.rows.map((r) => r.ref));
-      const missing = inserted.filter((ref) => !found.has(ref));
-      if (missing.length > 0) throw new ContentNotFound(args.runId, missing);
-      await client.query(
-        `INSERT INTO hitl_transcript (run_id, seq, ref)
-         SELECT $1, u.seq, u.ref FROM unnest($2::integer[], $3::text[]) AS u (seq, ref) ON CONFLICT DO NOTHING`,
-        [args.runId, plan.insert.map((e) => e.seq), plan.insert.map((e) => e.ref)],
-      );
-      await client.query('UPDATE hitl_content_runs SET transcript_length = $2 WHERE run_id = $1', [
-        args.runId,
-        plan.length,
-      ]);
-      return { length: plan.length };
-    });
+    return this.transaction((client) => this.appendRefs(client, args));
+  }
+
+  /** The writes of `appendTranscript`; runs inside the caller's transaction. */
+  private async appendRefs(client: PoolClient, args: AppendArgs): Promise<{ length: number }> {
+    // NO KEY UPDATE: serializes appenders of this run, yet lets puts (whose foreign key check takes a
+    // KEY SHARE lock on the same row) go on.
+    const run = await client.query<{ length: number }>(
+      'SELECT transcript_length AS length FROM hitl_content_runs WHERE run_id = $1 FOR NO KEY UPDATE',
+      [args.runId],
+    );
+    const existing = await client.query<{ seq: number; ref: string }>(
+      'SELECT seq, ref FROM hitl_transcript WHERE run_id = $1 AND seq >= $2 AND seq < $3::bigint',
+      [args.runId, args.fromSeq, args.fromSeq + args.refs.length],
+    );
+    const plan = planAppend(
+      args.runId,
+      run.rows[0]?.length ?? 0,
+      args.fromSeq,
+      args.refs,
+      new Map(existing.rows.map((e) => [e.seq, e.ref])),
+    );
+    if (plan.insert.length === 0) return { length: plan.length };
+    const inserted = [...new Set(plan.insert.map((e) => e.ref))];
+    const held = await client.query<{ ref: string }>(
+      'SELECT ref FROM hitl_content WHERE run_id = $1 AND ref = ANY($2::text[])',
+      [args.runId, inserted],
+    );
+    const found = new Set(held.rows.map((r) => r.ref));
+    const missing = inserted.filter((ref) => !found.has(ref));
+    if (missing.length > 0) throw new ContentNotFound(args.runId, missing);
+    await client.query(
+      `INSERT INTO hitl_transcript (run_id, seq, ref)
+       SELECT $1, u.seq, u.ref FROM unnest($2::integer[], $3::text[]) AS u (seq, ref) ON CONFLICT DO NOTHING`,
+      [args.runId, plan.insert.map((e) => e.seq), plan.insert.map((e) => e.ref)],
+    );
+    await client.query('UPDATE hitl_content_runs SET transcript_length = $2 WHERE run_id = $1', [
+      args.runId,
+      plan.length,
+    ]);
+    return { length: plan.length };
   }
 
   async readTranscript(runId: string, options?: { fromSeq?: number; limit?: number }): Promise<TranscriptPage> {

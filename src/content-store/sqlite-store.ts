@@ -14,6 +14,8 @@ import {
   parseRef,
   parseRefs,
   parseRunId,
+  type AppendArgs,
+  type EncodedContent,
 } from './validate';
 
 export interface SqliteContentStoreOptions {
@@ -51,17 +53,39 @@ export class SqliteContentStore implements ContentStore {
     const id = parseRunId(runId);
     const encoded = encodeContents(contents, this.maxContentBytes);
     const db = this.open();
+    db.transaction(() => this.insertContents(db, id, encoded)).immediate();
+    return encoded.map((c) => c.ref);
+  }
+
+  async putAndAppend(
+    runId: string,
+    fromSeq: number,
+    contents: readonly string[],
+  ): Promise<{ refs: ContentRef[]; length: number }> {
+    const id = parseRunId(runId);
+    const encoded = encodeContents(contents, this.maxContentBytes);
+    const refs = encoded.map((c) => c.ref);
+    const args = parseAppend(id, fromSeq, refs);
+    const db = this.open();
+    const { length } = db
+      .transaction(() => {
+        this.insertContents(db, id, encoded);
+        return this.appendRefs(db, args);
+      })
+      .immediate();
+    return { refs, length };
+  }
+
+  /** The rows of `putMany`; runs inside the caller's transaction. */
+  private insertContents(db: Database.Database, id: string, encoded: readonly EncodedContent[]): void {
     const insertRun = db.prepare<[string, number]>(
       'INSERT INTO hitl_content_runs (run_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
     );
     const insertContent = db.prepare<[string, string, number, Buffer]>(
       'INSERT INTO hitl_content (run_id, ref, size, bytes) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
-    db.transaction(() => {
-      insertRun.run(id, Date.now());
-      for (const { ref, bytes } of distinctByRef(encoded)) insertContent.run(id, ref, bytes.length, bytes);
-    }).immediate();
-    return encoded.map((c) => c.ref);
+    insertRun.run(id, Date.now());
+    for (const { ref, bytes } of distinctByRef(encoded)) insertContent.run(id, ref, bytes.length, bytes);
   }
 
   async get(runId: string, ref: string): Promise<string> {
@@ -81,41 +105,42 @@ export class SqliteContentStore implements ContentStore {
   async appendTranscript(runId: string, fromSeq: number, refs: readonly string[]): Promise<{ length: number }> {
     const args = parseAppend(runId, fromSeq, refs);
     const db = this.open();
-    return db
-      .transaction(() => {
-        const run = db
-          .prepare<[string], { length: number }>(
-            'SELECT transcript_length AS length FROM hitl_content_runs WHERE run_id = ?',
-          )
-          .get(args.runId);
-        const existing = db
-          .prepare<[string, number, number], { seq: number; ref: string }>(
-            'SELECT seq, ref FROM hitl_transcript WHERE run_id = ? AND seq >= ? AND seq < ?',
-          )
-          .all(args.runId, args.fromSeq, args.fromSeq + args.refs.length);
-        const plan = planAppend(
-          args.runId,
-          run?.length ?? 0,
-          args.fromSeq,
-          args.refs,
-          new Map(existing.map((e) => [e.seq, e.ref])),
-        );
-        if (plan.insert.length === 0) return { length: plan.length };
-        const inserted = plan.insert.map((e) => e.ref);
-        const held = new Set(this.selectContent(args.runId, inserted).map((r) => r.ref));
-        const missing = [...new Set(inserted.filter((ref) => !held.has(ref)))];
-        if (missing.length > 0) throw new ContentNotFound(args.runId, missing);
-        const insert = db.prepare<[string, number, string]>(
-          'INSERT INTO hitl_transcript (run_id, seq, ref) VALUES (?, ?, ?)',
-        );
-        for (const entry of plan.insert) insert.run(args.runId, entry.seq, entry.ref);
-        db.prepare<[number, string]>('UPDATE hitl_content_runs SET transcript_length = ? WHERE run_id = ?').run(
-          plan.length,
-          args.runId,
-        );
-        return { length: plan.length };
-      })
-      .immediate();
+    return db.transaction(() => this.appendRefs(db, args)).immediate();
+  }
+
+  /** The writes of `appendTranscript`; runs inside the caller's transaction. */
+  private appendRefs(db: Database.Database, args: AppendArgs): { length: number } {
+    const run = db
+      .prepare<[string], { length: number }>(
+        'SELECT transcript_length AS length FROM hitl_content_runs WHERE run_id = ?',
+      )
+      .get(args.runId);
+    const existing = db
+      .prepare<[string, number, number], { seq: number; ref: string }>(
+        'SELECT seq, ref FROM hitl_transcript WHERE run_id = ? AND seq >= ? AND seq < ?',
+      )
+      .all(args.runId, args.fromSeq, args.fromSeq + args.refs.length);
+    const plan = planAppend(
+      args.runId,
+      run?.length ?? 0,
+      args.fromSeq,
+      args.refs,
+      new Map(existing.map((e) => [e.seq, e.ref])),
+    );
+    if (plan.insert.length === 0) return { length: plan.length };
+    const inserted = plan.insert.map((e) => e.ref);
+    const held = new Set(this.selectContent(args.runId, inserted).map((r) => r.ref));
+    const missing = [...new Set(inserted.filter((ref) => !held.has(ref)))];
+    if (missing.length > 0) throw new ContentNotFound(args.runId, missing);
+    const insert = db.prepare<[string, number, string]>(
+      'INSERT INTO hitl_transcript (run_id, seq, ref) VALUES (?, ?, ?)',
+    );
+    for (const entry of plan.insert) insert.run(args.runId, entry.seq, entry.ref);
+    db.prepare<[number, string]>('UPDATE hitl_content_runs SET transcript_length = ? WHERE run_id = ?').run(
+      plan.length,
+      args.runId,
+    );
+    return { length: plan.length };
   }
 
   async readTranscript(runId: string, options?: { fromSeq?: number; limit?: number }): Promise<TranscriptPage> {

@@ -29,6 +29,7 @@ export const parseReadOptions = (options: unknown): ReadTranscriptOptions =>
   parse(ReadTranscriptOptionsSchema, options ?? {}, 'options');
 export const parseAppend = (runId: unknown, fromSeq: unknown, refs: unknown) =>
   parse(AppendTranscriptArgsSchema, { runId, fromSeq, refs }, 'appendTranscript');
+export type AppendArgs = ReturnType<typeof parseAppend>;
 
 export interface EncodedContent {
   ref: ContentRef;

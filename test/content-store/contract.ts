@@ -324,6 +324,65 @@ export function contentStoreContract(harness: StoreHarness): void {
       }
     });
 
+    it('putAndAppend stores and appends in one transaction; a retry is a no-op; refs in order', async () => {
+      const run = newRun();
+      const [a] = await putAll(run, 'a');
+      await store.appendTranscript(run, 0, [a!]);
+      const first = await store.putAndAppend(run, 1, ['b', 'c', 'b']);
+      assert.deepEqual(first, { refs: ['b', 'c', 'b'].map(contentRefOf), length: 4 });
+      assert.deepEqual(await store.putAndAppend(run, 1, ['b', 'c', 'b']), first);
+      assert.deepEqual(await store.putAndAppend(run, 4, []), { refs: [], length: 4 });
+      assert.deepEqual(await store.getMany(run, first.refs), ['b', 'c', 'b']);
+      assert.deepEqual(
+        (await store.readTranscript(run)).entries.map((e) => e.ref),
+        [a, ...first.refs],
+      );
+      assert.equal(await harness.countContentRows(run), 3);
+    });
+
+    it('putAndAppend writes nothing when the append is refused (conflict, gap) or a content is too large', async () => {
+      const run = newRun();
+      await store.putAndAppend(run, 0, ['a', 'b']);
+      await assert.rejects(store.putAndAppend(run, 1, ['x']), TranscriptConflict);
+      await assert.rejects(store.putAndAppend(run, 3, ['y']), TranscriptGap);
+      await assert.rejects(store.get(run, contentRefOf('x')), ContentNotFound);
+      await assert.rejects(store.get(run, contentRefOf('y')), ContentNotFound);
+      const small = await harness.open({ maxContentBytes: 4 });
+      try {
+        await assert.rejects(small.putAndAppend(run, 2, ['fits', 'too large']), ContentTooLarge);
+      } finally {
+        await small.close();
+      }
+      await assert.rejects(store.get(run, contentRefOf('fits')), ContentNotFound);
+      assert.deepEqual(await store.readTranscript(run, { fromSeq: 2 }), { entries: [], length: 2 });
+      assert.equal(await harness.countContentRows(run), 2);
+    });
+
+    it('two concurrent putAndAppend of different contents at the same seq: exactly one wins, whole', async () => {
+      const other = await harness.open();
+      try {
+        for (let round = 0; round < 10; round++) {
+          const run = newRun();
+          const results = await Promise.allSettled([
+            store.putAndAppend(run, 0, ['m1', 'm2']),
+            other.putAndAppend(run, 0, ['t1', 't2']),
+          ]);
+          const won = results.filter((r) => r.status === 'fulfilled');
+          const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+          assert.equal(won.length, 1, `round ${round}: ${JSON.stringify(results)}`);
+          assert.ok(lost[0]!.reason instanceof TranscriptConflict, String(lost[0]!.reason));
+          const winner = results[0].status === 'fulfilled' ? ['m1', 'm2'] : ['t1', 't2'];
+          assert.deepEqual(
+            (await store.readTranscript(run)).entries.map((e) => e.ref),
+            winner.map(contentRefOf),
+          );
+          assert.equal(await harness.countContentRows(run), 2);
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
     it('concurrent writers of many runs do not disturb each other', async () => {
       const other = await harness.open();
       try {
