@@ -83,12 +83,22 @@ async function refsOf(store: ContentStore, cursor: TranscriptCursor, entry: Appe
   );
 }
 
-/** Appends what the cursor lists at its length; returns the new length. */
+/**
+ * Appends what the cursor lists at its length; returns the position after those entries. Not the store's
+ * length: when a retried model call finds more (its first attempt's answer), that answer is at this position.
+ */
 export async function appendEntries(store: ContentStore, cursor: TranscriptCursor): Promise<number> {
   try {
+    // New messages only (the common case: the user's turn): stored and appended in one commit.
+    const messages = cursor.append.flatMap((entry) => ('message' in entry ? [entry.message] : []));
+    if (messages.length > 0 && messages.length === cursor.append.length) {
+      const stored = messages.map((message) => JSON.stringify(message));
+      await store.putAndAppend(cursor.key, cursor.length, stored);
+      return cursor.length + stored.length;
+    }
     const refs = await entryRefs(store, cursor);
-    if (refs.length === 0) return (await store.readTranscript(cursor.key, { fromSeq: 0, limit: 1 })).length;
-    return (await store.appendTranscript(cursor.key, cursor.length, refs)).length;
+    if (refs.length > 0) await store.appendTranscript(cursor.key, cursor.length, refs);
+    return cursor.length + refs.length;
   } catch (error) {
     return storeFailure(error);
   }
@@ -180,8 +190,7 @@ export async function callModelFromStore(
       ...(turn.content !== undefined ? { content: turn.content } : {}),
       ...(turn.tool_calls !== undefined && turn.tool_calls.length > 0 ? { tool_calls: turn.tool_calls } : {}),
     };
-    const ref = await putMessage(store, cursor.key, assistant);
-    const after = await store.appendTranscript(cursor.key, length, [ref]);
+    const after = await store.putAndAppend(cursor.key, length, [JSON.stringify(assistant)]);
     return await storedTurn(store, cursor.key, turn, after.length);
   } catch (error) {
     return storeFailure(error);

@@ -1,0 +1,103 @@
+// The activities' transcript writes: how many commits a model turn costs, and that they stay idempotent.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ChatMessage, ModelTurn, TranscriptCursor } from '../../src/contracts';
+import { SqliteContentStore, type ContentStore } from '../../src/content-store';
+import { appendEntries, callModelFromStore, readTranscriptForModel } from '../../src/transcript/store-transcript';
+
+/** Write calls a store received, by method: each is one transaction (one commit, one fsync under FULL sync). */
+type Writes = Record<'put' | 'putMany' | 'appendTranscript' | 'putAndAppend', number>;
+
+function countingWrites(store: ContentStore): { store: ContentStore; writes: Writes } {
+  const writes: Writes = { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 0 };
+  const counted = new Proxy(store, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        if (typeof key === 'string' && key in writes) writes[key as keyof Writes] += 1;
+        return method.apply(target, args);
+      };
+    },
+  });
+  return { store: counted, writes };
+}
+
+describe('transcript writes of the activities (store-transcript)', () => {
+  let dir: string;
+  let sqlite: SqliteContentStore;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'hitl-store-transcript-'));
+    sqlite = new SqliteContentStore({ path: path.join(dir, 'content.db') });
+  });
+  after(async () => {
+    await sqlite.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const user: ChatMessage = { role: 'user', content: 'list the files' };
+  const answer: ModelTurn = { content: 'calling ls', tool_calls: [{ id: 'c1', name: 'ls', arguments: {} }] };
+
+  it('a model turn after new messages costs two commits: the messages, then the answer (each stored and appended at once)', async () => {
+    const { store, writes } = countingWrites(sqlite);
+    const key = 'run-a/first';
+    const cursor: TranscriptCursor = { key, stagingKey: 'run-a', length: 0, append: [{ message: user }] };
+    let asked = 0;
+    const turn = await callModelFromStore(store, cursor, async (messages) => {
+      asked += 1;
+      assert.deepEqual(messages, [user]);
+      return answer;
+    });
+    assert.equal(turn.transcriptLength, 2);
+    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 2 });
+    assert.equal(asked, 1);
+    assert.deepEqual(await readTranscriptForModel(sqlite, key), [user, { role: 'assistant', ...answer }]);
+  });
+
+  it('a retried model call (same cursor) returns the answer its first attempt appended, without asking again', async () => {
+    const key = 'run-c/first';
+    const cursor: TranscriptCursor = { key, stagingKey: 'run-c', length: 0, append: [{ message: user }] };
+    const asks: string[] = [];
+    const first = await callModelFromStore(sqlite, cursor, async () => {
+      asks.push('first');
+      return answer;
+    });
+    // The first attempt's completion was lost: the activity runs again with the same cursor.
+    const again = await callModelFromStore(sqlite, cursor, async () => {
+      asks.push('retry');
+      return { content: 'a different answer' };
+    });
+    assert.deepEqual(asks, ['first']);
+    assert.deepEqual(again, first);
+    assert.deepEqual(await readTranscriptForModel(sqlite, key), [user, { role: 'assistant', ...answer }]);
+  });
+
+  it('entries that are references (a tool message stored by its activity) are appended as such', async () => {
+    const key = 'run-b/first';
+    const [toolMessageRef] = await sqlite.putMany(key, [
+      JSON.stringify({ role: 'tool', tool_call_id: 'c1', name: 'ls', status: 'success', content: 'a.txt' }),
+    ]);
+    await sqlite.putAndAppend(key, 0, [JSON.stringify(user)]);
+    const { store, writes } = countingWrites(sqlite);
+    const length = await appendEntries(store, {
+      key,
+      stagingKey: 'run-b',
+      length: 1,
+      append: [{ ref: toolMessageRef! }],
+    });
+    assert.equal(length, 2);
+    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 1, putAndAppend: 0 });
+    // Mixed entries: a reference and a new message.
+    const mixed = await appendEntries(store, {
+      key,
+      stagingKey: 'run-b',
+      length: 2,
+      append: [{ ref: toolMessageRef! }, { message: { role: 'user', content: 'thanks' } }],
+    });
+    assert.equal(mixed, 4);
+    assert.equal((await readTranscriptForModel(sqlite, key)).at(-1)?.content, 'thanks');
+  });
+});
