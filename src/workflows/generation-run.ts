@@ -104,6 +104,13 @@ export const CONTENT_STORE_PATCH = 'content-store';
  * tool's annotations. Runs recorded before replay as they were (they had no MCP tools).
  */
 export const MCP_TOOLS_PATCH = 'mcp-tools';
+/**
+ * `patched()` id: every behaviour above at once (continue-as-new while paused, model retries in the run,
+ * the content store, MCP tools). Each `patched()` of a new run records a marker and a
+ * `TemporalChangeVersion` upsert: new runs record only this one instead of four; runs recorded before it
+ * replay the four separate ones, as they were.
+ */
+export const RUN_FEATURES_PATCH = 'run-features-v2';
 /** Elicitation requests a run remembers for the call in flight (the rest are answered `cancel` and dropped). */
 export const MAX_ELICITATIONS_PER_CALL = 64;
 /** Why an elicitation stopped waiting without an answer: its tool call ended or asked again. */
@@ -256,10 +263,13 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   // Behaviour added after runs were already recorded, decided once, in the run's first workflow task: a
   // patch marker recorded later (e.g. right after a local activity) can land in a different workflow task
   // on replay than where the code asks for it. Runs started before replay as they were recorded.
-  const continueWhilePaused = wf.patched(CONTINUE_WHILE_PAUSED_PATCH);
-  const modelRetriesInRun = wf.patched(MODEL_RETRY_PATCH);
-  const storeTranscript = wf.patched(CONTENT_STORE_PATCH);
-  const mcpTools = wf.patched(MCP_TOOLS_PATCH);
+  // A new run records RUN_FEATURES_PATCH alone (one marker, not four); a run recorded before it asks for
+  // the four older patches, in this order, as it did then.
+  const current = wf.patched(RUN_FEATURES_PATCH);
+  const continueWhilePaused = current || wf.patched(CONTINUE_WHILE_PAUSED_PATCH);
+  const modelRetriesInRun = current || wf.patched(MODEL_RETRY_PATCH);
+  const storeTranscript = current || wf.patched(CONTENT_STORE_PATCH);
+  const mcpTools = current || wf.patched(MCP_TOOLS_PATCH);
   /** The content-store keys: the run's transcript (stable across continue-as-new), and staged input. */
   const transcriptKey = `${runId}/${info.firstExecutionRunId}`;
   const parsedInput = parseRunInput(rawInput);
