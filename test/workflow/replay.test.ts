@@ -3,7 +3,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { RUN_FEATURES_PATCH } from '../../src/workflows/generation-run';
+import {
+  CONTENT_STORE_PATCH,
+  CONTINUE_WHILE_PAUSED_PATCH,
+  MCP_TOOLS_PATCH,
+  MODEL_RETRY_PATCH,
+  RUN_FEATURES_PATCH,
+} from '../../src/workflows/generation-run';
 import { getWorkflowBundle } from '../hooks';
 import { call, REPLAY_HISTORIES_DIR, scriptedInput, startHarness, waitForPending } from './harness';
 
@@ -73,6 +79,28 @@ describe('patch markers of generationRun', function () {
       await h.client.abort(runId);
     } finally {
       await h.stop();
+    }
+  });
+
+  // Each way a run decides its behaviour must stay replay-tested: a run recorded before any patch, one with the
+  // four older markers, one with run-features-v2 (test/replay-histories/run-features-v2.json, recorded by
+  // search-attribute-writes.test.ts). Re-recording every fixture with today's code would lose the first two.
+  it('the fixtures replay runs recorded before any patch, with the four older ones, and with run-features-v2', async () => {
+    const files = (await readdir(REPLAY_HISTORIES_DIR)).filter((f) => f.endsWith('.json')).sort();
+    const byMarkers = new Map<string, string[]>();
+    for (const file of files) {
+      const history = historyFromJSON(JSON.parse(await readFile(join(REPLAY_HISTORIES_DIR, file), 'utf8')));
+      if (history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name !== 'generationRun')
+        continue;
+      const key = patchMarkers(history).join(' ');
+      byMarkers.set(key, [...(byMarkers.get(key) ?? []), file]);
+    }
+    for (const markers of [
+      '',
+      [CONTINUE_WHILE_PAUSED_PATCH, MODEL_RETRY_PATCH, CONTENT_STORE_PATCH, MCP_TOOLS_PATCH].join(' '),
+      RUN_FEATURES_PATCH,
+    ]) {
+      assert.ok(byMarkers.has(markers), `no fixture with the markers [${markers}]: ${JSON.stringify([...byMarkers])}`);
     }
   });
 });
