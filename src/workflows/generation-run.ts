@@ -104,6 +104,13 @@ export const CONTENT_STORE_PATCH = 'content-store';
  * tool's annotations. Runs recorded before replay as they were (they had no MCP tools).
  */
 export const MCP_TOOLS_PATCH = 'mcp-tools';
+/**
+ * `patched()` id: every behaviour above at once (continue-as-new while paused, model retries in the run,
+ * the content store, MCP tools), and search attributes written only when their value changes. Each
+ * `patched()` of a new run records a marker and a `TemporalChangeVersion` upsert: new runs record only
+ * this one instead of four; runs recorded before it replay the four separate ones, as they were.
+ */
+export const RUN_FEATURES_PATCH = 'run-features-v2';
 /** Elicitation requests a run remembers for the call in flight (the rest are answered `cancel` and dropped). */
 export const MAX_ELICITATIONS_PER_CALL = 64;
 /** Why an elicitation stopped waiting without an answer: its tool call ended or asked again. */
@@ -256,10 +263,26 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   // Behaviour added after runs were already recorded, decided once, in the run's first workflow task: a
   // patch marker recorded later (e.g. right after a local activity) can land in a different workflow task
   // on replay than where the code asks for it. Runs started before replay as they were recorded.
-  const continueWhilePaused = wf.patched(CONTINUE_WHILE_PAUSED_PATCH);
-  const modelRetriesInRun = wf.patched(MODEL_RETRY_PATCH);
-  const storeTranscript = wf.patched(CONTENT_STORE_PATCH);
-  const mcpTools = wf.patched(MCP_TOOLS_PATCH);
+  // A new run records RUN_FEATURES_PATCH alone (one marker, not four); a run recorded before it asks for
+  // the four older patches, in this order, as it did then.
+  const current = wf.patched(RUN_FEATURES_PATCH);
+  const continueWhilePaused = current || wf.patched(CONTINUE_WHILE_PAUSED_PATCH);
+  const modelRetriesInRun = current || wf.patched(MODEL_RETRY_PATCH);
+  const storeTranscript = current || wf.patched(CONTENT_STORE_PATCH);
+  const mcpTools = current || wf.patched(MCP_TOOLS_PATCH);
+  // The run's search attributes as it knows them: those of its start event (set by the client that started
+  // it; a run continued as new inherits its predecessor's), then only what the run itself writes. Read
+  // here, once, before any await or handler can run, so what the run writes depends on its start event and
+  // its own code alone, and replays the same however updates interleave with its workflow tasks.
+  type SearchAttributeWrite = import('@temporalio/common').SearchAttributeUpdatePair;
+  /** A value in the start event without a type (not readable as typed): written whatever it is. */
+  const UNREADABLE = Symbol('unreadable');
+  const searchAttributeValues = new Map<string, SearchAttributeWrite['value'] | typeof UNREADABLE>();
+  for (const key of [HitlStatus, HitlUserId, HitlConversationId, HitlPendingTools, HitlExpiresAt]) {
+    const value = info.typedSearchAttributes.get(key);
+    if (value !== undefined) searchAttributeValues.set(key.name, value);
+    else if (info.searchAttributes[key.name] !== undefined) searchAttributeValues.set(key.name, UNREADABLE);
+  }
   /** The content-store keys: the run's transcript (stable across continue-as-new), and staged input. */
   const transcriptKey = `${runId}/${info.firstExecutionRunId}`;
   const parsedInput = parseRunInput(rawInput);
@@ -481,9 +504,39 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     await wf.CancellationScope.nonCancellable(() => wf.condition(wf.allHandlersFinished));
   }
 
+  /**
+   * Upserts the search attributes whose value differs from the run's (none at all when nothing differs).
+   * Runs recorded before RUN_FEATURES_PATCH write every pair, as they did.
+   */
+  function upsertSearchAttributes(pairs: SearchAttributeWrite[]): void {
+    const changed = current
+      ? pairs.filter((pair) => !sameSearchAttributeValue(searchAttributeValues.get(pair.key.name), pair.value))
+      : pairs;
+    if (changed.length === 0) return;
+    wf.upsertSearchAttributes(changed);
+    for (const { key, value } of changed) {
+      searchAttributeValues.set(key.name, Array.isArray(value) ? [...value] : value);
+    }
+  }
+  /** Same value: absent, null and [] are all "none" (an upsert of null or [] removes one); lists item by item. */
+  function sameSearchAttributeValue(
+    had: SearchAttributeWrite['value'] | typeof UNREADABLE | undefined,
+    next: SearchAttributeWrite['value'],
+  ): boolean {
+    if (had === UNREADABLE) return false;
+    const none = (value: unknown) =>
+      value === undefined || value === null || (Array.isArray(value) && value.length === 0);
+    if (none(had) || none(next)) return none(had) && none(next);
+    if (Array.isArray(had) && Array.isArray(next)) {
+      return had.length === next.length && had.every((item, index) => item === next[index]);
+    }
+    if (had instanceof Date && next instanceof Date) return had.getTime() === next.getTime();
+    return had === next;
+  }
+
   function setSearchStatus(next: RunStatus, waiting?: { tools: string[]; expiresAt: Date }): void {
     status = next;
-    wf.upsertSearchAttributes([
+    upsertSearchAttributes([
       { key: HitlStatus, value: next },
       { key: HitlPendingTools, value: waiting ? waiting.tools : [] },
       { key: HitlExpiresAt, value: waiting ? waiting.expiresAt : null },
@@ -501,7 +554,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   const input: NormalizedRunInput = parsedInput.data;
   /** The run's configuration, once resolved (inline runs: from the start). */
   const run = (): RunConfig => config!;
-  wf.upsertSearchAttributes([
+  upsertSearchAttributes([
     { key: HitlUserId, value: input.userId },
     { key: HitlConversationId, value: input.conversationId },
   ]);
