@@ -19,7 +19,7 @@ import {
 } from '../../src/contracts';
 import { startDevServer, type DevServer, type DevServerTuning } from '../../src/dev/dev-server';
 import { TEMPORAL_DIR } from '../../src/dev/temporal-cli';
-import { FAILURE_CONVERTER_PATH, WORKFLOWS_PATH } from '../../src/worker';
+import { workflowBundleOptions } from '../../src/worker';
 import type { Flow, FinishedRun, PausedRun } from '../lib/load';
 import { now, sleep } from '../lib/stats';
 import {
@@ -72,8 +72,7 @@ export async function workflowBundlePath(workDir: string): Promise<string> {
   if (bundlePath) return bundlePath;
   const quiet = () => undefined;
   const bundle = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    failureConverterPath: FAILURE_CONVERTER_PATH,
+    ...workflowBundleOptions(),
     logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: console.error },
   });
   bundlePath = path.join(workDir, 'workflow-bundle.js');
