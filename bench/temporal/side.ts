@@ -161,7 +161,10 @@ export interface BenchWorkerHandle {
   stop(): Promise<void>;
 }
 
-/** A worker child process: ours (bench/temporal/worker.ts) by default, or another entry that speaks the same messages (the floor's). */
+/**
+ * A worker child process: ours (bench/temporal/worker.ts) by default, or another entry that speaks the same
+ * messages (the floor's, or ours compiled: a `.js` entry runs on plain node, without ts-node).
+ */
 export async function startWorkerChild(
   config: BenchWorkerConfig,
   entry = path.join(__dirname, 'worker.ts'),
@@ -169,8 +172,7 @@ export async function startWorkerChild(
   const clock = new ToolClock();
   const child: ChildProcess = fork(entry, [], {
     execArgv: [
-      '-r',
-      'ts-node/register/transpile-only',
+      ...(entry.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only'] : []),
       ...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : []),
     ],
     env: { ...process.env, BENCH_WORKER_CONFIG: JSON.stringify(config), TS_NODE_TRANSPILE_ONLY: 'true' },
