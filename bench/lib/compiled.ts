@@ -19,7 +19,7 @@ export function buildProduct(log: (line: string) => void): string {
 
 /**
  * The benchmark's worker child (bench/temporal/worker.ts: createWorker + the real activities + a timing
- * interceptor) and the sources it imports, compiled by tsc with the project's settings (bench/tsconfig.worker.json)
+ * interceptor) and the sources it imports, compiled by tsc with the project's settings (bench/tsconfig.worker.json; with src/workflows and the failure converter, which src/worker.ts resolves at load)
  * into lib/bench-worker/ (inside the repository, so that node_modules resolves; lib/ is git-ignored). Returns the
  * compiled entry, which `startWorkerChild` runs with plain node.
  */
