@@ -6,9 +6,10 @@
 //
 // A bundle built from other code must not be used silently. The manifest records what the bundle was built
 // from: the workflows' entry, the bundle options, the @temporalio/worker version (its bundler writes the entry
-// code) and the SHA-256 of every file webpack read (our workflow modules, the packages they import and the
-// package.json files webpack looked at), with paths relative to the package root, plus the SHA-256 of the
-// bundle itself. At start the worker compares that with what it would bundle now (`bundleMismatch`): the
+// code) and the SHA-256 of the source file of every module in the bundle (our compiled workflow modules, the
+// packages they import, the SDK's workflow code), with paths relative to the package root, plus the SHA-256
+// of the bundle itself. Not the files read only for source maps (dist/**/*.js.map and the src/**/*.ts they
+// point to): they change stack traces, not what runs, and a deployment may leave src/ out. At start the worker compares that with what it would bundle now (`bundleMismatch`): the
 // bundle next to it that does not match is ignored with one line on stderr (the worker bundles at start, as
 // under ts-node); one named by HITL_WORKFLOW_BUNDLE that does not match stops the worker.
 //
@@ -40,7 +41,7 @@ export interface BundleManifest {
   options: Record<string, unknown>;
   /** SHA-256 (hex) of the bundle file. */
   bundleSha256: string;
-  /** Every file webpack read, relative to the package root, → SHA-256 (hex). */
+  /** The source file of every module in the bundle, relative to the package root, → SHA-256 (hex). */
   files: Record<string, string>;
 }
 
@@ -226,17 +227,17 @@ export function chooseWorkflowBundle(
 }
 
 type WebpackConfig = Parameters<NonNullable<BundleOptions['webpackConfigHook']>>[0];
-/** The part of webpack's compiler that the file collector uses. */
+/** The part of webpack's compiler that the module collector uses. */
 interface CompilerHooks {
   hooks: {
-    afterCompile: { tap(name: string, fn: (compilation: { fileDependencies: Iterable<string> }) => void): void };
+    afterCompile: { tap(name: string, fn: (compilation: { modules: Iterable<object> }) => void): void };
   };
 }
 
 /**
- * Bundles the workflows with `options` into `codePath` and writes its manifest next to it. The files are
- * webpack's own list of what it read (its `fileDependencies`), minus directories and the entry code it
- * generates in memory.
+ * Bundles the workflows with `options` into `codePath` and writes its manifest next to it. The files are the
+ * resources of webpack's modules (its NormalModules' `resource`), minus the entry code the SDK generates in
+ * memory.
  */
 export async function buildPrebuiltBundle(
   options: BundleOptions,
@@ -247,7 +248,10 @@ export async function buildPrebuiltBundle(
   const collector = {
     apply(compiler: CompilerHooks) {
       compiler.hooks.afterCompile.tap('hitl-prebuilt-bundle', (compilation) => {
-        for (const file of compilation.fileDependencies) read.add(file);
+        for (const module of compilation.modules) {
+          const resource = (module as { resource?: unknown }).resource;
+          if (typeof resource === 'string') read.add(resource.split('?')[0]!);
+        }
       });
     },
   };
@@ -260,11 +264,18 @@ export async function buildPrebuiltBundle(
     },
   });
   const files: Record<string, string> = {};
+  // webpack resolves symlinks: a node_modules that is a link (a git worktree's) is named as the worker sees it.
+  const nodeModules = path.join(root, 'node_modules');
+  const realNodeModules = fs.existsSync(nodeModules) ? fs.realpathSync(nodeModules) : nodeModules;
+  const named = (file: string) =>
+    file.startsWith(realNodeModules + path.sep)
+      ? relativeTo(root, path.join(nodeModules, path.relative(realNodeModules, file)))
+      : relativeTo(root, file);
   for (const file of [...read].sort()) {
-    if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) continue; // directories, the generated entry
-    files[relativeTo(root, file)] = fileSha256(file)!;
+    if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) continue; // the generated entry (in memory)
+    files[named(file)] = fileSha256(file)!;
   }
-  if (Object.keys(files).length === 0) throw new Error('webpack reported no files: cannot fingerprint the bundle');
+  if (Object.keys(files).length === 0) throw new Error('webpack reported no modules: cannot fingerprint the bundle');
   const manifest: BundleManifest = {
     format: MANIFEST_FORMAT,
     builtAt: new Date().toISOString(),
