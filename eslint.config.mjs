@@ -18,6 +18,7 @@ export default tseslint.config(
   {
     ignores: [
       'lib/**',
+      'dist/**',
       'node_modules/**',
       '.temporal/**',
       '.sandbox/**',

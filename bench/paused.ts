@@ -2,7 +2,8 @@
 //
 // Memory of paused runs (issue 16): starts N runs that pause for approval (the benchmark's scripted run:
 // one `noop` call the policy asks for) on the shipped settings — a file-backed dev server with the fast
-// setup of `npm start`, and the worker entry itself (`src/worker.ts`, run as `npm start` runs it) — and
+// setup of `npm start`, and the worker entry itself (`src/worker.ts`, run as `npm start` runs it; with
+// `--side ours-compiled`, `node dist/worker.js` after `npm run build`, which the benchmark runs first) — and
 // leaves them paused. Then it prints the worker's RSS, the database bytes per paused run (the dev server's
 // SQLite file, in a temp folder), what one pause writes to the run's history, and the cost of resuming an
 // evicted run, with issue 16's targets as PASS / FAIL lines (not assertions). `--cache N` sets the worker's
@@ -20,6 +21,7 @@ import { REPO_ROOT } from '../src/dev/temporal-cli';
 import type { DevServer } from '../src/dev/dev-server';
 import type { Client } from '@temporalio/client';
 import { FloorFlow, startFloorWorker } from './floor/side';
+import { buildProduct } from './lib/compiled';
 import { pool, type Flow, type PausedRun } from './lib/load';
 import { machineInfo, sampleRssMiB, rssMiB, sqliteFileBytes, sqliteUsage, versions } from './lib/machine';
 import { MIB, now, percentiles, round, sleep, type Percentiles } from './lib/stats';
@@ -43,11 +45,13 @@ const TARGET_RUNS = 10_000;
 
 interface Settings {
   /**
-   * ours: generation runs on the shipped worker; ours-prebuilt: the same worker code (createWorker, real
+   * ours: generation runs on the shipped worker (src/worker.ts under ts-node, as npm start runs it);
+   * ours-compiled: the same entry compiled (npm run build, then `node dist/worker.js` with the prebuilt workflow
+   * bundle: how production runs it); ours-prebuilt: the same worker code (createWorker, real
    * activities) with the workflow bundle built beforehand, not in the worker process (the benchmark's own
    * worker child); floor: the minimal same-shape workflow (what Temporal itself costs).
    */
-  side: 'ours' | 'ours-prebuilt' | 'floor';
+  side: 'ours' | 'ours-compiled' | 'ours-prebuilt' | 'floor';
   runs: number;
   quick: boolean;
   /** HITL_WORKER_MAX_CACHED_WORKFLOWS of the worker; undefined = the worker's default. */
@@ -89,8 +93,8 @@ function settingsFrom(argv: string[]): Settings {
   const wait = values.wait as TemporalFlowOptions['wait'];
   if (wait !== 'update' && wait !== 'history') throw new Error('--wait must be update or history');
   const side = values.side as Settings['side'];
-  if (side !== 'ours' && side !== 'ours-prebuilt' && side !== 'floor') {
-    throw new Error('--side must be ours, ours-prebuilt or floor');
+  if (side !== 'ours' && side !== 'ours-compiled' && side !== 'ours-prebuilt' && side !== 'floor') {
+    throw new Error('--side must be ours, ours-compiled, ours-prebuilt or floor');
   }
   if (side === 'floor' && wait !== 'update') throw new Error('the floor waits by update-with-start only');
   return {
@@ -118,7 +122,7 @@ function sdkDefaultMaxCachedWorkflows(): number {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The worker: src/worker.ts as `npm start` runs it
+// The worker: src/worker.ts as `npm start` runs it, or dist/worker.js as production runs it
 
 interface WorkerChild {
   pid: number;
@@ -131,11 +135,15 @@ async function startShippedWorker(
   dir: string,
   cache: number | undefined,
   nodeOptions: string | undefined,
+  /** dist/worker.js (npm run build), run by plain node; default: src/worker.ts through ts-node. */
+  compiledEntry?: string,
 ): Promise<WorkerChild> {
-  const entry = path.join(REPO_ROOT, 'src', 'worker.ts');
+  const entry = compiledEntry ?? path.join(REPO_ROOT, 'src', 'worker.ts');
   const env: NodeJS.ProcessEnv = { ...process.env };
-  // Only this server: no profile, TLS or key from the caller's shell (as npm start does).
+  // Only this server: no profile, TLS or key from the caller's shell (as npm start does); the bundle next to
+  // the compiled worker, not one named in the caller's shell.
   for (const key of Object.keys(env)) if (/^TEMPORAL_/.test(key) || /^HITL_WORKER_/.test(key)) delete env[key];
+  delete env.HITL_WORKFLOW_BUNDLE;
   Object.assign(env, {
     TEMPORAL_ADDRESS: server.address,
     TEMPORAL_NAMESPACE: server.namespace,
@@ -147,7 +155,8 @@ async function startShippedWorker(
     ...(nodeOptions !== undefined ? { NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} ${nodeOptions}`.trim() } : {}),
   });
   const logFile = fs.openSync(path.join(dir, 'worker.log'), 'w');
-  const child: ChildProcess = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', entry], {
+  const args = entry.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only', entry] : [entry];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', logFile],
@@ -161,8 +170,14 @@ async function startShippedWorker(
     child.stdout!.on('data', (chunk: Buffer) => {
       fs.appendFileSync(path.join(dir, 'worker.log'), chunk);
       out += chunk.toString('utf8');
-      if (out.includes('worker polling task queue')) {
+      const ready = /worker polling task queue.*/.exec(out);
+      if (ready) {
         clearTimeout(timer);
+        log(`worker: ${ready[0]}`);
+        // The compiled worker must run the prebuilt bundle: one bundled at start is not what production runs.
+        if (compiledEntry !== undefined && !/workflows prebuilt/.test(ready[0])) {
+          reject(new Error('the compiled worker did not load its prebuilt workflow bundle (see the line above)'));
+        }
         resolve();
       }
     });
@@ -194,7 +209,13 @@ interface PausedSide {
   close(): Promise<void>;
 }
 
-async function startSide(settings: Settings, server: DevServer, dir: string): Promise<PausedSide> {
+async function startSide(
+  settings: Settings,
+  server: DevServer,
+  dir: string,
+  /** ours-compiled: dist/worker.js, built beforehand. */
+  compiledEntry: string | undefined,
+): Promise<PausedSide> {
   const taskQueue = `bench-paused-${Date.now().toString(36)}`;
   const connection = await connectBenchClient(server);
   const { client } = connection;
@@ -245,7 +266,7 @@ async function startSide(settings: Settings, server: DevServer, dir: string): Pr
       close,
     };
   }
-  const worker = await startShippedWorker(server, taskQueue, dir, settings.cache, settings.nodeOptions);
+  const worker = await startShippedWorker(server, taskQueue, dir, settings.cache, settings.nodeOptions, compiledEntry);
   const flow = new TemporalFlow(client, taskQueue, new ToolClock(), { wait: settings.wait, pollMs: 10 });
   return {
     workerPid: worker.pid,
@@ -448,16 +469,18 @@ async function main(): Promise<void> {
     : `the SDK's default (${sdkDefaultMaxCachedWorkflows()} with this heap limit)`;
   const cacheLabel =
     settings.cache !== undefined
-      ? `${settings.cache}${settings.side === 'ours' ? ' (HITL_WORKER_MAX_CACHED_WORKFLOWS)' : ''}`
+      ? `${settings.cache}${settings.side === 'ours' || settings.side === 'ours-compiled' ? ' (HITL_WORKER_MAX_CACHED_WORKFLOWS)' : ''}`
       : settings.side !== 'floor' && DEFAULT_WORKER_MAX_CACHED_WORKFLOWS !== undefined
         ? `${DEFAULT_WORKER_MAX_CACHED_WORKFLOWS} (the worker's default)`
         : sdkDefault;
   const sideLabel =
     settings.side === 'ours'
-      ? 'generation runs on src/worker.ts (as npm start runs it)'
-      : settings.side === 'ours-prebuilt'
-        ? "generation runs on the benchmark's worker child (createWorker + the real activities, workflow bundle built beforehand)"
-        : 'the floor: the minimal same-shape workflow (bench/floor), Worker.create with SDK defaults';
+      ? 'generation runs on src/worker.ts (as npm start runs it: ts-node, workflows bundled at start)'
+      : settings.side === 'ours-compiled'
+        ? 'generation runs on dist/worker.js (npm run build; plain node, prebuilt workflow bundle: as production runs it)'
+        : settings.side === 'ours-prebuilt'
+          ? "generation runs on the benchmark's worker child (createWorker + the real activities, workflow bundle built beforehand)"
+          : 'the floor: the minimal same-shape workflow (bench/floor), Worker.create with SDK defaults';
   log(
     `${settings.runs} paused runs of ${settings.side}, sticky cache ${cacheLabel}, wait ${settings.wait}, ${settings.concurrency} in flight; work dir ${workDir}`,
   );
@@ -465,12 +488,14 @@ async function main(): Promise<void> {
 
   let report: Record<string, unknown> | undefined;
   try {
+    // Built before anything starts: the build's CPU load is over before the server and worker run.
+    const compiledEntry = settings.side === 'ours-compiled' ? buildProduct(log) : undefined;
     const server = await startBenchServer(workDir, 'paused');
     let serverStopped = false;
     cleanups.push(async () => {
       if (!serverStopped) await server.stop();
     });
-    const side = await startSide(settings, server, workDir);
+    const side = await startSide(settings, server, workDir, compiledEntry);
     const { flow } = side;
     const worker = { pid: side.workerPid };
     let workerStopped = false;

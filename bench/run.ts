@@ -36,6 +36,7 @@ import {
   type PausedRun,
   type SamplePercentiles,
 } from './lib/load';
+import { compileBenchWorker } from './lib/compiled';
 import {
   cpuMs,
   machineInfo,
@@ -252,6 +253,21 @@ interface TuningConfigResult {
   settings: unknown;
   throughput: Record<string, TrialValues>;
   latency: Record<string, { startToPaused: TrialPercentiles; resolveToDone: TrialPercentiles }>;
+  /** Experiments that compare workers (compiled-worker): the worker process's own figures, medians of trials. */
+  worker?: WorkerFigures;
+}
+
+interface WorkerFigures {
+  /** From starting the worker child to its first poll ("ready"). */
+  startMs: TrialValues;
+  /** After the warm-up cycles, before the closed loops. */
+  rssIdleMiB: TrialValues;
+  /** After the closed loops and the CPU cycles. */
+  rssAfterLoadMiB: TrialValues;
+  /** The worker's CPU time (user + system) per approve cycle: `cycles` cycles at `concurrency`. */
+  cpuMsPerCycle: TrialValues;
+  cycles: number;
+  concurrency: number;
 }
 
 interface TuningExperiment {
@@ -361,6 +377,8 @@ async function startTemporalStack(
   flowOptions: TemporalFlowOptions,
   extra: {
     inProcess?: boolean;
+    /** A worker child entry other than bench/temporal/worker.ts (a `.js` one runs without ts-node). */
+    workerEntry?: string;
     server?: DevServer;
     taskQueue?: string;
     inMemoryServer?: boolean;
@@ -372,7 +390,9 @@ async function startTemporalStack(
     (await startBenchServer(env.workDir, name, { inMemory: extra.inMemoryServer, tuning: extra.serverTuning }));
   const taskQueue = extra.taskQueue ?? `bench-${name}-${Date.now().toString(36)}`;
   const config = workerConfig(server, taskQueue, env.bundle, env.sandboxDir, options);
-  const worker = extra.inProcess ? await startWorkerInProcess(config) : await startWorkerChild(config);
+  const worker = extra.inProcess
+    ? await startWorkerInProcess(config)
+    : await startWorkerChild(config, ...(extra.workerEntry !== undefined ? [extra.workerEntry] : []));
   const { client, close } = await connectBenchClient(server, extra.inProcess ? worker : undefined);
   const flow = new TemporalFlow(client, taskQueue, worker.clock, flowOptions);
   let stopping: Promise<void> | undefined;
@@ -702,7 +722,8 @@ interface TuningConfig {
   label: string;
   settings: unknown;
   concurrencies: number[];
-  setup(): Promise<{ flow: Flow; teardown: () => Promise<void> }>;
+  /** `workerPid` and `startMs` for an experiment with `workerFigures`. */
+  setup(): Promise<{ flow: Flow; teardown: () => Promise<void>; workerPid?: number; startMs?: number }>;
 }
 
 async function runExperiment(
@@ -710,17 +731,26 @@ async function runExperiment(
   name: string,
   question: string,
   configs: TuningConfig[],
+  /** workerFigures: also the worker's start time, RSS and CPU per cycle (see WorkerFigures). */
+  options: { workerFigures?: boolean } = {},
 ): Promise<TuningExperiment> {
   const { settings } = env;
   const acc = configs.map(() => ({
     cps: new Map<number, number[]>(),
     lat: new Map<number, SamplePercentiles[]>(),
+    worker: { startMs: [] as number[], rssIdle: [] as number[], rssAfter: [] as number[], cpu: [] as number[] },
   }));
   for (let trial = 1; trial <= settings.trials; trial++) {
     for (const [i, config] of configs.entries()) {
-      const { flow, teardown } = await config.setup();
+      const { flow, teardown, workerPid, startMs } = await config.setup();
+      const measureWorker = options.workerFigures === true && workerPid !== undefined;
       try {
         await warmUp(flow, settings.quick ? 3 : 10);
+        if (measureWorker) {
+          await sleep(settings.quick ? 300 : 1000);
+          acc[i]!.worker.rssIdle.push(await sampleRssMiB(workerPid));
+          if (startMs !== undefined) acc[i]!.worker.startMs.push(startMs);
+        }
         for (const c of config.concurrencies) {
           const result = await closedLoop(flow, {
             concurrency: c,
@@ -736,6 +766,16 @@ async function runExperiment(
               (result.errors ? `, ${result.errors} errors (${result.firstError})` : ''),
           );
         }
+        if (measureWorker) {
+          const slot = acc[i]!.worker;
+          slot.cpu.push(await workerCpuPerCycle(flow, workerPid, settings.cpuCycles, settings.cpuConcurrency));
+          slot.rssAfter.push(await sampleRssMiB(workerPid));
+          log(
+            `tuning ${name} trial ${trial} [${config.label}] worker: started in ${round(startMs ?? NaN, 0)} ms, RSS ` +
+              `${round(slot.rssIdle.at(-1)!, 0)} MiB idle → ${round(slot.rssAfter.at(-1)!, 0)} MiB after load, ` +
+              `CPU ${round(slot.cpu.at(-1)!)} ms per cycle (${settings.cpuCycles} cycles, ${settings.cpuConcurrency} concurrent)`,
+          );
+        }
       } finally {
         await teardown();
       }
@@ -747,6 +787,18 @@ async function runExperiment(
     configs: configs.map((config, i) => ({
       label: config.label,
       settings: config.settings,
+      ...(acc[i]!.worker.cpu.length
+        ? {
+            worker: {
+              startMs: medianOf(acc[i]!.worker.startMs),
+              rssIdleMiB: medianOf(acc[i]!.worker.rssIdle),
+              rssAfterLoadMiB: medianOf(acc[i]!.worker.rssAfter),
+              cpuMsPerCycle: medianOf(acc[i]!.worker.cpu),
+              cycles: settings.cpuCycles,
+              concurrency: settings.cpuConcurrency,
+            },
+          }
+        : {}),
       throughput: Object.fromEntries([...acc[i]!.cps].map(([c, v]) => [String(c), medianOf(v)])),
       latency: Object.fromEntries(
         [...acc[i]!.lat].map(([c, v]) => [
@@ -759,6 +811,24 @@ async function runExperiment(
       ),
     })),
   };
+}
+
+/** The worker's CPU time (ms) per approve cycle over `cycles` cycles at `concurrency` (as the CPU phase). */
+async function workerCpuPerCycle(flow: Flow, pid: number, cycles: number, concurrency: number): Promise<number> {
+  const before = cpuMs(pid);
+  let errors = 0;
+  await pool(
+    Array.from({ length: cycles }, (_, k) => k),
+    concurrency,
+    async () => {
+      try {
+        await flow.finish(await flow.begin(nextIndex()));
+      } catch {
+        errors += 1;
+      }
+    },
+  );
+  return (cpuMs(pid) - before) / Math.max(1, cycles - errors);
 }
 
 function percentileOf(values: number[], q: number): number {
@@ -892,7 +962,44 @@ async function tuningPhase(env: Env, mainServer: DevServer | undefined): Promise
         withServer('in memory', true),
       ]),
     );
-  // 6. The sticky cache: the SDK's default (from the heap size) vs the worker's bounded default, where runs
+  // 6. The worker compiled by tsc (npm run build; production) vs under ts-node (npm run worker, npm start): the
+  // benchmark's worker child (createWorker + the real activities) either way, the same workflow bundle file
+  // (built once by the harness with workflowBundleOptions()), the same server and options.
+  if (want('compiled-worker')) {
+    const compiledEntry = compileBenchWorker(log);
+    const withWorker = (label: string, entry: string | undefined): TuningConfig => ({
+      label,
+      settings: {
+        worker: entry
+          ? `node ${path.relative(process.cwd(), entry)} (tsc -p bench/tsconfig.worker.json)`
+          : 'node -r ts-node/register/transpile-only bench/temporal/worker.ts',
+        workerOptions: TUNED_WORKER_OPTIONS,
+        wait: TUNED_WAIT,
+      },
+      concurrencies: [cLow, cHigh],
+      async setup() {
+        const t0 = now();
+        const stack = await startTemporalStack(
+          env,
+          'tuning',
+          TUNED_WORKER_OPTIONS,
+          { ...TUNED_WAIT, label },
+          { server: ownServer, ...(entry !== undefined ? { workerEntry: entry } : {}) },
+        );
+        return { flow: stack.flow, teardown: () => stack.stop(), workerPid: stack.worker.pid, startMs: now() - t0 };
+      },
+    });
+    experiments.push(
+      await runExperiment(
+        env,
+        'compiled-worker',
+        'The worker under ts-node (npm run worker, npm start) vs compiled by tsc (npm run build, node dist/worker.js)',
+        [withWorker('ts-node (transpile-only)', undefined), withWorker('compiled (tsc, plain node)', compiledEntry)],
+        { workerFigures: true },
+      ),
+    );
+  }
+  // 7. The sticky cache: the SDK's default (from the heap size) vs the worker's bounded default, where runs
   // in flight are many (a cache smaller than the runs in flight makes their next task replay).
   const cMax = Math.max(...env.settings.concurrencies);
   if (want('sticky-cache') && DEFAULT_WORKER_MAX_CACHED_WORKFLOWS !== undefined) {
@@ -1113,6 +1220,14 @@ function tuningText(experiments: TuningExperiment[]): string {
         return `c=${c}: ${round(v.median, 1)} cycles/s, start→paused p50 ${round(lat?.startToPaused.median.p50 ?? NaN, 1)} ms, resolve→done p50 ${round(lat?.resolveToDone.median.p50 ?? NaN, 1)} ms`;
       });
       lines.push(`  ${config.label.padEnd(34)} ${parts.join(' | ')}`);
+      const w = config.worker;
+      if (w) {
+        lines.push(
+          `  ${''.padEnd(34)} worker: start ${round(w.startMs.median, 0)} ms, RSS ${round(w.rssIdleMiB.median, 0)} MiB idle → ` +
+            `${round(w.rssAfterLoadMiB.median, 0)} MiB after load, CPU ${round(w.cpuMsPerCycle.median, 2)} ms per cycle ` +
+            `(${w.cycles} cycles, ${w.concurrency} concurrent)`,
+        );
+      }
     }
   }
   return lines.join('\n');

@@ -1,4 +1,5 @@
-// Worker entry: `npm run worker` (or `node -r ts-node/register/transpile-only src/worker.ts`).
+// Worker entry: `npm run worker` (or `node -r ts-node/register/transpile-only src/worker.ts`); compiled by
+// `npm run build`: `node dist/worker.js`, which loads the workflow bundle prebuilt next to it (src/prebuilt-bundle.ts).
 // Connection from the environment (see src/config.ts); registers the generationRun workflow and the
 // activities. Ctrl-C / SIGTERM drain it (the Temporal Runtime installs those signal handlers) and it exits 0.
 // A worker that stops polling on its own (a fatal error in the SDK core, e.g. its namespace deleted under
@@ -21,6 +22,7 @@ import {
   type WorkerOptions,
   type WorkerStatus,
   type WorkflowBundleOption,
+  type BundleOptions,
 } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, configSourceFromEnv } from './agent-config';
@@ -35,6 +37,7 @@ import {
 } from './activities';
 import { describeContentStoreConfig, loadContentStoreConfig } from './content-store';
 import { describeTemporalConfig, loadTemporalConfig } from './config';
+import { chooseWorkflowBundle } from './prebuilt-bundle';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -43,7 +46,7 @@ export interface CreateWorkerOptions {
   taskQueue: string;
   /** The activities to register: normally `createWorkerActivities(client, taskQueue)`. */
   activities: object;
-  /** A prebuilt bundle (tests share one), built with `failureConverterPath: FAILURE_CONVERTER_PATH`; default: bundle `src/workflows` at creation. */
+  /** A prebuilt bundle (tests share one), built with `workflowBundleOptions()`; default: bundle `src/workflows` at creation. */
   workflowBundle?: WorkflowBundleOption;
   /** Anything else for `Worker.create`. */
   workerOptions?: Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'activities' | 'workflowBundle'>;
@@ -54,10 +57,21 @@ export const WORKFLOWS_PATH = require.resolve('./workflows');
 /** The failure converter (well-formed strings); a prebuilt bundle must be built with it too. */
 export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
 
+/**
+ * The options of every bundle of the workflows, so that none can drift: the worker's own at start (below), the
+ * prebuilt one of `npm run build` (src/prebuilt-bundle.ts, which also records them in its manifest), the
+ * tests' (test/hooks.ts) and the benchmark's (bench/temporal/side.ts). Add bundle options here.
+ */
+export function workflowBundleOptions(workflowsPath: string = WORKFLOWS_PATH): BundleOptions {
+  return { workflowsPath, failureConverterPath: FAILURE_CONVERTER_PATH };
+}
+
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
-  const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundle
+  // Bundled at creation: the same options as a prebuilt bundle (Worker.create takes these as bundlerOptions).
+  const { ignoreModules, preloadModules, webpackConfigHook } = workflowBundleOptions();
+  const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
-    : { workflowsPath: WORKFLOWS_PATH };
+    : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { ignoreModules, preloadModules, webpackConfigHook } };
   return Worker.create({
     ...options.workerOptions,
     dataConverter: { ...options.workerOptions?.dataConverter, failureConverterPath: FAILURE_CONVERTER_PATH },
@@ -458,6 +472,10 @@ async function main(): Promise<number> {
   const contentConfig = loadContentStoreConfig();
   const contentStore = sharedContentStore();
   const activitiesConfig = { ...loadActivitiesConfigFromEnv(), agents, contentStore };
+  // The prebuilt workflow bundle next to a compiled worker (npm run build), or HITL_WORKFLOW_BUNDLE; else bundled
+  // at start. One that was built from other code is not used (src/prebuilt-bundle.ts).
+  const bundle = chooseWorkflowBundle(workflowBundleOptions());
+  if (bundle.warning !== undefined) console.error(bundle.warning);
   const stopSweeper = startRetentionSweeper(contentStore, contentConfig.retentionMs, {
     onSweep: (deleted) => {
       if (deleted > 0) console.log(`content store: deleted the content of ${deleted} closed run(s)`);
@@ -504,6 +522,7 @@ async function main(): Promise<number> {
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       activities,
+      ...(bundle.codePath !== undefined ? { workflowBundle: { codePath: bundle.codePath } } : {}),
       workerOptions: {
         shutdownForceTime: settings.shutdownForceTimeMs,
         ...(settings.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: settings.maxCachedWorkflows } : {}),
@@ -512,7 +531,7 @@ async function main(): Promise<number> {
     const running = worker.run();
     const scripted = activitiesConfig.enableScripted ? '; scripted model enabled' : '';
     console.log(
-      `worker polling task queue "${config.taskQueue}" on ${describeTemporalConfig(config)} (agents from ${agents.description}${scripted}; content store ${describeContentStoreConfig(contentConfig)})`,
+      `worker polling task queue "${config.taskQueue}" on ${describeTemporalConfig(config)} (agents from ${agents.description}${scripted}; content store ${describeContentStoreConfig(contentConfig)}; workflows ${bundle.description})`,
     );
     outcome = await watchWorker(worker, {
       running,

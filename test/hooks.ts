@@ -18,7 +18,7 @@ import { closeSharedContentStore, createWorkerActivities } from '../src/activiti
 import { HITL_SEARCH_ATTRIBUTES } from '../src/contracts';
 import { devServerTuningArgs } from '../src/dev/dev-server';
 import { resolveTemporalCliPath } from '../src/dev/temporal-cli';
-import { createWorker, FAILURE_CONVERTER_PATH } from '../src/worker';
+import { createWorker, workflowBundleOptions } from '../src/worker';
 
 // The scripted model is how the suites drive runs deterministically; workers accept it only when asked to
 // (DESIGN.md v1.1). The one test of a worker without it passes `enableScripted: false` itself.
@@ -57,11 +57,7 @@ export function getTestEnv(): Promise<TestWorkflowEnvironment> {
 /** The one workflow bundle of this test run. */
 export function getWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   installRuntime(); // before any worker (e.g. Worker.runReplayHistories) instantiates the default one
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('./workflows'),
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-    logger: quietLogger(),
-  });
+  bundle ??= bundleWorkflowCode({ ...workflowBundleOptions(require.resolve('./workflows')), logger: quietLogger() });
   return bundle;
 }
 

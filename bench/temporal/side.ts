@@ -19,7 +19,7 @@ import {
 } from '../../src/contracts';
 import { startDevServer, type DevServer, type DevServerTuning } from '../../src/dev/dev-server';
 import { TEMPORAL_DIR } from '../../src/dev/temporal-cli';
-import { FAILURE_CONVERTER_PATH, WORKFLOWS_PATH } from '../../src/worker';
+import { workflowBundleOptions } from '../../src/worker';
 import type { Flow, FinishedRun, PausedRun } from '../lib/load';
 import { now, sleep } from '../lib/stats';
 import {
@@ -72,8 +72,7 @@ export async function workflowBundlePath(workDir: string): Promise<string> {
   if (bundlePath) return bundlePath;
   const quiet = () => undefined;
   const bundle = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    failureConverterPath: FAILURE_CONVERTER_PATH,
+    ...workflowBundleOptions(),
     logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: console.error },
   });
   bundlePath = path.join(workDir, 'workflow-bundle.js');
@@ -162,7 +161,10 @@ export interface BenchWorkerHandle {
   stop(): Promise<void>;
 }
 
-/** A worker child process: ours (bench/temporal/worker.ts) by default, or another entry that speaks the same messages (the floor's). */
+/**
+ * A worker child process: ours (bench/temporal/worker.ts) by default, or another entry that speaks the same
+ * messages (the floor's, or ours compiled: a `.js` entry runs on plain node, without ts-node).
+ */
 export async function startWorkerChild(
   config: BenchWorkerConfig,
   entry = path.join(__dirname, 'worker.ts'),
@@ -170,8 +172,7 @@ export async function startWorkerChild(
   const clock = new ToolClock();
   const child: ChildProcess = fork(entry, [], {
     execArgv: [
-      '-r',
-      'ts-node/register/transpile-only',
+      ...(entry.endsWith('.ts') ? ['-r', 'ts-node/register/transpile-only'] : []),
       ...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : []),
     ],
     env: { ...process.env, BENCH_WORKER_CONFIG: JSON.stringify(config), TS_NODE_TRANSPILE_ONLY: 'true' },

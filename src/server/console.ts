@@ -9,7 +9,10 @@ import type { ConsoleConfig } from './schemas';
 /** Where the console is served. */
 export const CONSOLE_PATH = '/console';
 
-/** The folder with index.html, its modules and app.css (next to this file; also found from a compiled lib/). */
+/**
+ * The folder with index.html, its modules and app.css: next to this file (`npm run build` copies it to
+ * dist/server/console); also found from a compiled lib/.
+ */
 export function consoleDir(): string {
   const candidates = [join(__dirname, 'console'), join(__dirname, '..', '..', '..', 'src', 'server', 'console')];
   return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? candidates[0]!;
