@@ -9,6 +9,7 @@ import {
   distinctByRef,
   encodeContents,
   parseAppend,
+  parsePutAndAppend,
   parseReadOptions,
   parseRef,
   parseRefs,
@@ -98,15 +99,12 @@ export class PostgresContentStore implements ContentStore {
     fromSeq: number,
     contents: readonly string[],
   ): Promise<{ refs: ContentRef[]; length: number }> {
-    const id = parseRunId(runId);
-    const encoded = encodeContents(contents, this.maxContentBytes);
-    const refs = encoded.map((c) => c.ref);
-    const args = parseAppend(id, fromSeq, refs);
+    const { encoded, append } = parsePutAndAppend(runId, fromSeq, contents, this.maxContentBytes);
     const { length } = await this.transaction(async (client) => {
-      await this.insertContents(client, id, encoded);
-      return this.appendRefs(client, args);
+      await this.insertContents(client, append.runId, encoded);
+      return this.appendRefs(client, append);
     });
-    return { refs, length };
+    return { refs: append.refs, length };
   }
 
   /** The rows of `putMany`; runs inside the caller's transaction. */

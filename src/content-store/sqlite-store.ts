@@ -10,6 +10,7 @@ import {
   distinctByRef,
   encodeContents,
   parseAppend,
+  parsePutAndAppend,
   parseReadOptions,
   parseRef,
   parseRefs,
@@ -62,18 +63,15 @@ export class SqliteContentStore implements ContentStore {
     fromSeq: number,
     contents: readonly string[],
   ): Promise<{ refs: ContentRef[]; length: number }> {
-    const id = parseRunId(runId);
-    const encoded = encodeContents(contents, this.maxContentBytes);
-    const refs = encoded.map((c) => c.ref);
-    const args = parseAppend(id, fromSeq, refs);
+    const { encoded, append } = parsePutAndAppend(runId, fromSeq, contents, this.maxContentBytes);
     const db = this.open();
     const { length } = db
       .transaction(() => {
-        this.insertContents(db, id, encoded);
-        return this.appendRefs(db, args);
+        this.insertContents(db, append.runId, encoded);
+        return this.appendRefs(db, append);
       })
       .immediate();
-    return { refs, length };
+    return { refs: append.refs, length };
   }
 
   /** The rows of `putMany`; runs inside the caller's transaction. */

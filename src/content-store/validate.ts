@@ -55,3 +55,22 @@ export function encodeContents(contents: readonly unknown[], maxBytes: number): 
 export function distinctByRef(contents: readonly EncodedContent[]): EncodedContent[] {
   return [...new Map(contents.map((c) => [c.ref, c])).values()];
 }
+
+/** The checked arguments of `putAndAppend`: the contents encoded (too large: {@link ContentTooLarge}) and the append of their refs. */
+export function parsePutAndAppend(
+  runId: unknown,
+  fromSeq: unknown,
+  contents: readonly unknown[],
+  maxBytes: number,
+): { encoded: EncodedContent[]; append: AppendArgs } {
+  const id = parseRunId(runId);
+  const encoded = encodeContents(contents, maxBytes);
+  return {
+    encoded,
+    append: parseAppend(
+      id,
+      fromSeq,
+      encoded.map((c) => c.ref),
+    ),
+  };
+}
