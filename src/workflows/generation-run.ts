@@ -1,6 +1,7 @@
 // The generationRun workflow: one assistant response, with tool calls paused for a human where the
 // policy says so. Deterministic: every side effect happens in an activity.
 import * as wf from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import {
   ALL_DECISIONS,
@@ -257,6 +258,25 @@ function defaultBlockReason(name: string, verdict: PolicyVerdict): string {
   }
 }
 
+/** A value in the start event without a type (not readable as typed): written whatever it is. */
+const UNREADABLE = Symbol('unreadable');
+
+/** Same value: absent, null and [] are all "none" (an upsert of null or [] removes one); lists item by item. */
+function sameSearchAttributeValue(
+  had: SearchAttributeUpdatePair['value'] | typeof UNREADABLE | undefined,
+  next: SearchAttributeUpdatePair['value'],
+): boolean {
+  if (had === UNREADABLE) return false;
+  const none = (value: unknown) =>
+    value === undefined || value === null || (Array.isArray(value) && value.length === 0);
+  if (none(had) || none(next)) return none(had) && none(next);
+  if (Array.isArray(had) && Array.isArray(next)) {
+    return had.length === next.length && had.every((item, index) => item === next[index]);
+  }
+  if (had instanceof Date && next instanceof Date) return had.getTime() === next.getTime();
+  return had === next;
+}
+
 export async function generationRun(rawInput: RunInput, continued?: ContinuedState): Promise<RunResult> {
   const info = wf.workflowInfo();
   const runId = info.workflowId;
@@ -274,10 +294,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   // it; a run continued as new inherits its predecessor's), then only what the run itself writes. Read
   // here, once, before any await or handler can run, so what the run writes depends on its start event and
   // its own code alone, and replays the same however updates interleave with its workflow tasks.
-  type SearchAttributeWrite = import('@temporalio/common').SearchAttributeUpdatePair;
-  /** A value in the start event without a type (not readable as typed): written whatever it is. */
-  const UNREADABLE = Symbol('unreadable');
-  const searchAttributeValues = new Map<string, SearchAttributeWrite['value'] | typeof UNREADABLE>();
+  const searchAttributeValues = new Map<string, SearchAttributeUpdatePair['value'] | typeof UNREADABLE>();
   for (const key of [HitlStatus, HitlUserId, HitlConversationId, HitlPendingTools, HitlExpiresAt]) {
     const value = info.typedSearchAttributes.get(key);
     if (value !== undefined) searchAttributeValues.set(key.name, value);
@@ -508,7 +525,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
    * Upserts the search attributes whose value differs from the run's (none at all when nothing differs).
    * Runs recorded before RUN_FEATURES_PATCH write every pair, as they did.
    */
-  function upsertSearchAttributes(pairs: SearchAttributeWrite[]): void {
+  function upsertSearchAttributes(pairs: SearchAttributeUpdatePair[]): void {
     const changed = current
       ? pairs.filter((pair) => !sameSearchAttributeValue(searchAttributeValues.get(pair.key.name), pair.value))
       : pairs;
@@ -518,22 +535,6 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       searchAttributeValues.set(key.name, Array.isArray(value) ? [...value] : value);
     }
   }
-  /** Same value: absent, null and [] are all "none" (an upsert of null or [] removes one); lists item by item. */
-  function sameSearchAttributeValue(
-    had: SearchAttributeWrite['value'] | typeof UNREADABLE | undefined,
-    next: SearchAttributeWrite['value'],
-  ): boolean {
-    if (had === UNREADABLE) return false;
-    const none = (value: unknown) =>
-      value === undefined || value === null || (Array.isArray(value) && value.length === 0);
-    if (none(had) || none(next)) return none(had) && none(next);
-    if (Array.isArray(had) && Array.isArray(next)) {
-      return had.length === next.length && had.every((item, index) => item === next[index]);
-    }
-    if (had instanceof Date && next instanceof Date) return had.getTime() === next.getTime();
-    return had === next;
-  }
-
   function setSearchStatus(next: RunStatus, waiting?: { tools: string[]; expiresAt: Date }): void {
     status = next;
     upsertSearchAttributes([
