@@ -9,9 +9,10 @@
 // code) and the SHA-256 of the source file of every module in the bundle (our compiled workflow modules, the
 // packages they import, the SDK's workflow code), with paths relative to the package root, plus the SHA-256
 // of the bundle itself. Not the files read only for source maps (dist/**/*.js.map and the src/**/*.ts they
-// point to): they change stack traces, not what runs, and a deployment may leave src/ out. At start the worker compares that with what it would bundle now (`bundleMismatch`): the
-// bundle next to it that does not match is ignored with one line on stderr (the worker bundles at start, as
-// under ts-node); one named by HITL_WORKFLOW_BUNDLE that does not match stops the worker.
+// point to): they change stack traces, not what runs, and a deployment may leave src/ out. At start the
+// worker compares that with what it would bundle now (`bundleMismatch`): the bundle next to it that does not
+// match is ignored with one line on stderr (the worker bundles at start, as under ts-node); one named by
+// HITL_WORKFLOW_BUNDLE that does not match stops the worker.
 //
 //   node dist/prebuilt-bundle.js [--out <file>]   build (npm run build does it)
 //   node dist/prebuilt-bundle.js --check [<file>]  does the bundle match this code? (exit 0 yes, 1 no)
@@ -20,7 +21,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleWorkflowCode, type BundleOptions } from '@temporalio/worker';
+import { z } from 'zod';
 import { ConfigError } from './agent-config';
+import { describeIssues } from './contracts';
 
 /** File name of the prebuilt bundle; the compiled worker looks for it next to itself. */
 export const BUNDLE_FILE = 'workflow-bundle.js';
@@ -30,20 +33,22 @@ export const DEFAULT_BUNDLE_PATH = path.join(__dirname, BUNDLE_FILE);
 export const BUNDLE_ENV = 'HITL_WORKFLOW_BUNDLE';
 export const MANIFEST_FORMAT = 1;
 
-export interface BundleManifest {
-  format: typeof MANIFEST_FORMAT;
-  builtAt: string;
+/** The manifest written next to a prebuilt bundle (`workflow-bundle.manifest.json`). */
+export const BundleManifestSchema = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  builtAt: z.string(),
   /** Version of @temporalio/worker, whose bundler generated the entry code. */
-  sdkVersion: string;
+  sdkVersion: z.string(),
   /** The workflows' entry, relative to the package root (`dist/workflows/index.js`). */
-  entry: string;
+  entry: z.string(),
   /** The bundle options besides the entry and the logger (see `describeBundleOptions`). */
-  options: Record<string, unknown>;
+  options: z.record(z.string(), z.unknown()),
   /** SHA-256 (hex) of the bundle file. */
-  bundleSha256: string;
+  bundleSha256: z.string(),
   /** The source file of every module in the bundle, relative to the package root, → SHA-256 (hex). */
-  files: Record<string, string>;
-}
+  files: z.record(z.string(), z.string()),
+});
+export type BundleManifest = z.infer<typeof BundleManifestSchema>;
 
 /** What a bundle built now by this worker would be built from (all but the files' contents). */
 export interface BundleExpectation {
@@ -135,8 +140,11 @@ export function bundleMismatch(
   bundleSha256: string | undefined,
 ): string | undefined {
   if (manifest === null || typeof manifest !== 'object') return 'its manifest is not a JSON object';
-  const m = manifest as Partial<BundleManifest>;
-  if (m.format !== MANIFEST_FORMAT) return `its manifest has format ${String(m.format)}, not ${MANIFEST_FORMAT}`;
+  const format = (manifest as { format?: unknown }).format;
+  if (format !== MANIFEST_FORMAT) return `its manifest has format ${String(format)}, not ${MANIFEST_FORMAT}`;
+  const parsed = BundleManifestSchema.safeParse(manifest);
+  if (!parsed.success) return `its manifest is malformed: ${describeIssues(parsed.error)}`;
+  const m = parsed.data;
   if (m.sdkVersion !== expected.sdkVersion) {
     return `it was built by @temporalio/worker ${String(m.sdkVersion)}, this worker has ${expected.sdkVersion}`;
   }
@@ -146,7 +154,7 @@ export function bundleMismatch(
   }
   if (bundleSha256 === undefined) return 'the bundle file cannot be read';
   if (m.bundleSha256 !== bundleSha256) return 'the bundle file was changed after it was built';
-  const files = m.files !== null && typeof m.files === 'object' ? Object.entries(m.files) : [];
+  const files = Object.entries(m.files);
   if (files.length === 0) return 'its manifest lists no source files';
   const changed: string[] = [];
   for (const [file, hash] of files) {
