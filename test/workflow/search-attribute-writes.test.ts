@@ -164,10 +164,35 @@ describe('search attributes a generationRun writes (real dev server)', function 
     };
   }
 
+  async function historyOf(runId: string): Promise<HistoryEvent[]> {
+    return (await h.env.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+  }
+
+  /** What the run's first workflow task wrote of the Hitl* attributes, write by write. */
+  function firstTaskHitlWrites(events: HistoryEvent[]): Record<string, unknown>[] {
+    const first = firstTask(events);
+    return hitlWrites(events)
+      .filter((write) => write.task === first)
+      .map((write) => write.fields);
+  }
+
+  /** Approves the run's one call, waits for it to complete, and checks what visibility shows then. */
+  async function approveToCompletion(pending: PendingAction, userId: string): Promise<void> {
+    assert.ok((await approve(pending)).ok);
+    assert.equal((await h.client.result(pending.runId)).status, 'completed');
+    assert.deepEqual(await describeAttributes(pending.runId), {
+      status: 'completed',
+      userId,
+      conversationId: 'c1',
+      pendingTools: undefined,
+      expiresAt: undefined,
+    });
+  }
+
   it('a run started by HitlClient: one patch marker, no write in its first task of what it started with, then only changes', async () => {
     const started = await h.client.startRunAndWait(appendOnce('features.txt'));
     assert.ok(started.pendingAction);
-    const paused = (await h.env.client.workflow.getHandle(started.runId).fetchHistory()).events ?? [];
+    const paused = await historyOf(started.runId);
     assert.deepEqual(patchMarkers(paused), [RUN_FEATURES_PATCH]);
     const first = firstTask(paused);
     // The first task writes TemporalChangeVersion (the SDK core, for the marker) and nothing of ours.
@@ -199,7 +224,7 @@ describe('search attributes a generationRun writes (real dev server)', function 
 
     assert.ok((await approve(started.pendingAction)).ok);
     assert.equal((await h.client.result(started.runId)).status, 'completed');
-    const events = (await h.env.client.workflow.getHandle(started.runId).fetchHistory()).events ?? [];
+    const events = await historyOf(started.runId);
     assert.deepEqual(repeatedWrites(events), []);
     assert.deepEqual(
       hitlWrites(events).map((write) => write.fields.HitlStatus),
@@ -231,26 +256,15 @@ describe('search attributes a generationRun writes (real dev server)', function 
       pendingTools: ['append_file'],
       expiresAt: pending.expiresAt,
     });
-    const paused = (await h.env.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+    const paused = await historyOf(runId);
     assert.deepEqual(startAttributes(paused), {});
-    const first = firstTask(paused);
-    assert.deepEqual(
-      hitlWrites(paused)
-        .filter((write) => write.task === first)
-        .map((write) => write.fields),
-      [{ HitlUserId: userId, HitlConversationId: 'c1' }, { HitlStatus: 'running' }],
-    );
+    assert.deepEqual(firstTaskHitlWrites(paused), [
+      { HitlUserId: userId, HitlConversationId: 'c1' },
+      { HitlStatus: 'running' },
+    ]);
 
-    assert.ok((await approve(pending)).ok);
-    assert.equal((await h.client.result(runId)).status, 'completed');
-    assert.deepEqual(await describeAttributes(runId), {
-      status: 'completed',
-      userId,
-      conversationId: 'c1',
-      pendingTools: undefined,
-      expiresAt: undefined,
-    });
-    const events = (await h.env.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+    await approveToCompletion(pending, userId);
+    const events = await historyOf(runId);
     assert.deepEqual(repeatedWrites(events), []);
     const [listed] = await eventually(async () => {
       const runs = await h.client.listRuns({ userId, status: 'completed' });
@@ -281,24 +295,13 @@ describe('search attributes a generationRun writes (real dev server)', function 
       searchAttributes: { HitlStatus: ['requires_action'], HitlPendingTools: ['stale_tool'], HitlUserId: [userId] },
     });
     const pending = await waitForPending(h.client, runId);
-    const paused = (await h.env.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
-    const first = firstTask(paused);
-    assert.deepEqual(
-      hitlWrites(paused)
-        .filter((write) => write.task === first)
-        .map((write) => write.fields),
-      [{ HitlConversationId: 'c1' }, { HitlStatus: 'running', HitlPendingTools: [] }],
-    );
-    assert.ok((await approve(pending)).ok);
-    assert.equal((await h.client.result(runId)).status, 'completed');
-    assert.deepEqual(await describeAttributes(runId), {
-      status: 'completed',
-      userId,
-      conversationId: 'c1',
-      pendingTools: undefined,
-      expiresAt: undefined,
-    });
-    const events = (await h.env.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+    const paused = await historyOf(runId);
+    assert.deepEqual(firstTaskHitlWrites(paused), [
+      { HitlConversationId: 'c1' },
+      { HitlStatus: 'running', HitlPendingTools: [] },
+    ]);
+    await approveToCompletion(pending, userId);
+    const events = await historyOf(runId);
     assert.deepEqual(repeatedWrites(events), []);
   });
 
@@ -321,15 +324,7 @@ describe('search attributes a generationRun writes (real dev server)', function 
     assert.deepEqual(await waitForPending(h.client, runId), pending);
     assert.equal((await describeAttributes(runId)).status, 'requires_action');
 
-    assert.ok((await approve(pending)).ok);
-    assert.equal((await h.client.result(runId)).status, 'completed');
-    assert.deepEqual(await describeAttributes(runId), {
-      status: 'completed',
-      userId,
-      conversationId: 'c1',
-      pendingTools: undefined,
-      expiresAt: undefined,
-    });
+    await approveToCompletion(pending, userId);
     const chain = await chainHistories(h.env.client, runId);
     assert.ok(chain.length >= 2);
     const continued = chain[chain.length - 1]!.events ?? [];
