@@ -1,11 +1,10 @@
 // Agents are operator configuration (hitl.config.yaml): what a run of an agent may do is resolved once
 // when the run starts and pinned in its history. A request can only tighten it. Sandbox-safe.
 import { z } from 'zod';
+import { REFINEMENTS } from './refinements';
+import { MAX_ID_CHARS } from './values';
 import { McpToolRefSchema } from './mcp';
 import { JsonObjectSchema } from './messages';
-
-/** Longest id or name that arrives from outside (user ids, agent ids, tool names, claim values). */
-export const MAX_ID_CHARS = 256;
 
 /** A tool-name pattern: `*` is the only wildcard (see src/policy/glob.ts). */
 export const ToolPatternSchema = z.string().min(1).max(MAX_ID_CHARS);
@@ -27,9 +26,7 @@ const ClaimValueSchema = z.string().min(1).max(MAX_ID_CHARS);
  */
 export const ClaimRuleSchema = z
   .record(ClaimNameSchema, z.union([ClaimValueSchema, z.array(ClaimValueSchema).min(1).max(64)]))
-  .refine((rule) => Object.keys(rule).length >= 1 && Object.keys(rule).length <= 16, {
-    message: 'a claim rule names 1 to 16 claims',
-  });
+  .refine(REFINEMENTS.namesOneToSixteenClaims, { message: 'a claim rule names 1 to 16 claims' });
 export type ClaimRule = z.infer<typeof ClaimRuleSchema>;
 
 /**
@@ -39,7 +36,7 @@ export type ClaimRule = z.infer<typeof ClaimRuleSchema>;
  */
 export const ApproverClaimsSchema = z
   .record(ClaimNameSchema, z.union([z.string().max(MAX_ID_CHARS), z.array(z.string().max(MAX_ID_CHARS)).max(64)]))
-  .refine((claims) => Object.keys(claims).length <= 32, { message: 'at most 32 claims' });
+  .refine(REFINEMENTS.atMost32Claims, { message: 'at most 32 claims' });
 export type ApproverClaims = z.infer<typeof ApproverClaimsSchema>;
 
 /** Who may resolve a run's pending actions: named identities, or anyone whose token matches a claim rule. */
@@ -106,9 +103,6 @@ export const ResolveAgentRequestSchema = z.object({
   tighten: TightenSchema.optional(),
 });
 export type ResolveAgentRequest = z.infer<typeof ResolveAgentRequestSchema>;
-
-/** Memo key under which an agent run publishes who may read and resolve it (read by the HTTP API). */
-export const RUN_ACCESS_MEMO_KEY = 'hitlAccess';
 
 /** The memo an agent run writes once its configuration is resolved. */
 export const RunAccessMemoSchema = z.object({

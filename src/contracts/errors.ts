@@ -19,9 +19,6 @@ export const RefusalTypeSchema = z.enum([
 export type RefusalType = z.infer<typeof RefusalTypeSchema>;
 export const REFUSAL_TYPES: readonly RefusalType[] = RefusalTypeSchema.options;
 
-/** `ApplicationFailure.type` of a run whose input does not match `RunInput` (wire). */
-export const INVALID_INPUT_ERROR_TYPE = 'InvalidInput';
-
 /** A refusal as data: what the workflow records and what the client hands back. */
 export const RefusalSchema = z.object({
   type: RefusalTypeSchema,

@@ -3,6 +3,8 @@
 
 /** Deepest nesting of objects and arrays accepted anywhere a caller or a model supplies JSON. */
 export const MAX_JSON_DEPTH = 64;
+/** Tool arguments and other free-form objects: at most this many JSON characters. */
+export const MAX_JSON_OBJECT_CHARS = 256 * 1024;
 /** Largest resolution (approximate JSON characters): the HTTP API's body limit, 1 MiB. */
 export const MAX_RESOLUTION_CHARS = 1024 * 1024;
 

@@ -1,16 +1,10 @@
 import { z } from 'zod';
-import { jsonLimitProblem } from './json-limits';
-
-/** Longest tool result (in characters) that goes back to the model; longer ones are cut. */
-export const MAX_TOOL_RESULT_CHARS = 20_000;
-const TRUNCATION_MARK = '\n…[truncated]';
+import { jsonObjectProblem, REFINEMENTS } from './refinements';
 
 /** Tool arguments and other free-form objects: at most MAX_JSON_DEPTH deep and MAX_JSON_OBJECT_CHARS large. */
-export const MAX_JSON_OBJECT_CHARS = 256 * 1024;
-export const JsonObjectSchema = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
-  const problem = jsonLimitProblem(value, MAX_JSON_OBJECT_CHARS, 'the object');
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+export const JsonObjectSchema = z
+  .record(z.string(), z.unknown())
+  .refine(REFINEMENTS.withinJsonObjectLimits, { error: (issue) => jsonObjectProblem(issue.input) });
 export type JsonObject = z.infer<typeof JsonObjectSchema>;
 
 /** Most tool calls one model turn may make (more is refused as an invalid turn). */
@@ -69,9 +63,3 @@ export const ToolResultSchema = z.object({
   content: z.string(),
 });
 export type ToolResult = z.infer<typeof ToolResultSchema>;
-
-/** Cuts a tool result to MAX_TOOL_RESULT_CHARS so one call cannot flood the transcript. */
-export function truncateToolResult(content: string): string {
-  if (content.length <= MAX_TOOL_RESULT_CHARS) return content;
-  return content.slice(0, MAX_TOOL_RESULT_CHARS - TRUNCATION_MARK.length) + TRUNCATION_MARK;
-}

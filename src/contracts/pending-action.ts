@@ -1,15 +1,12 @@
 import { z } from 'zod';
+import { REFINEMENTS } from './refinements';
 import { ToolAnnotationsSchema } from './agents';
 import { JsonObjectSchema } from './messages';
-import {
-  ElicitationRequestedSchemaSchema,
-  MAX_ELICITATION_MESSAGE_CHARS,
-  MAX_ELICITATION_URL_CHARS,
-} from './elicitation';
+import { ElicitationRequestedSchemaSchema } from './elicitation';
+import { MAX_ELICITATION_MESSAGE_CHARS, MAX_ELICITATION_URL_CHARS } from './elicitation-content';
 
 export const DecisionKindSchema = z.enum(['approve', 'reject', 'edit', 'respond']);
 export type DecisionKind = z.infer<typeof DecisionKindSchema>;
-export const ALL_DECISIONS: readonly DecisionKind[] = ['approve', 'reject', 'edit', 'respond'];
 
 export const ActionRequestSchema = z.object({
   tool_call_id: z.string(),
@@ -107,8 +104,6 @@ export const PendingActionSchema = z.object({
 });
 export type PendingAction = z.infer<typeof PendingActionSchema>;
 
-/** The built-in tool through which the model asks the user (handled by the workflow, never an activity). */
-export const ASK_USER_QUESTION = 'ask_user_question';
 export const MAX_QUESTIONS_PER_CALL = 4;
 
 export const BatchQuestionSchema = QuestionSchema.extend({
@@ -122,7 +117,7 @@ export const AskUserQuestionArgsSchema = z.union([
       .array(BatchQuestionSchema)
       .min(1)
       .max(MAX_QUESTIONS_PER_CALL)
-      .refine((qs) => new Set(qs.map((q) => q.id)).size === qs.length, { message: 'question ids must be unique' }),
+      .refine(REFINEMENTS.uniqueQuestionIds, { message: 'question ids must be unique' }),
   }),
   QuestionSchema.omit({ id: true }),
 ]);

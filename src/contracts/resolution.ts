@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_REASON_CHARS } from './values';
 import { ApproverClaimsSchema } from './agents';
 import { ElicitationAnswerSchema } from './elicitation';
 import type { Refusal } from './errors';
@@ -7,9 +8,6 @@ import { jsonLimitProblem, MAX_RESOLUTION_CHARS } from './json-limits';
 
 export const ScopeSchema = z.enum(['once', 'session', 'always']);
 export type Scope = z.infer<typeof ScopeSchema>;
-
-export const MAX_REASON_CHARS = 4000;
-export const MAX_ANSWER_CHARS = 16_000;
 
 /**
  * One decision on one paused tool call. `editedArguments` and `responseText` are checked by the

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { REFINEMENTS } from './refinements';
+import { isInlineRunInput, MAX_ID_CHARS } from './values';
 import {
   AgentIdSchema,
   ApproverRulesSchema,
-  MAX_ID_CHARS,
   TightenRulesSchema,
   TightenSchema,
   ToolPatternSchema,
@@ -90,9 +91,6 @@ export const StagedConversationSchema = z.object({
 export type StagedConversation = z.infer<typeof StagedConversationSchema>;
 
 const NO_MESSAGES = 'a run needs at least one message (in `messages` or `stagedConversation`)';
-function hasMessages(input: { messages: unknown[]; stagedConversation?: unknown }): boolean {
-  return input.messages.length > 0 || input.stagedConversation !== undefined;
-}
 
 /**
  * v1 input (wire): the run carries its own model, tools and policy. For Temporal-level callers
@@ -114,7 +112,7 @@ export const InlineRunInputSchema = z
     maxTurns: z.number().int().positive().max(1000).default(DEFAULT_MAX_TURNS),
     tighten: TightenSchema.optional(),
   })
-  .refine(hasMessages, { message: NO_MESSAGES, path: ['messages'] });
+  .refine(REFINEMENTS.hasMessages, { message: NO_MESSAGES, path: ['messages'] });
 export type InlineRunInput = z.input<typeof InlineRunInputSchema>;
 export type NormalizedInlineRunInput = z.output<typeof InlineRunInputSchema>;
 
@@ -138,7 +136,7 @@ export const AgentRunInputSchema = z
     },
     { error: (issue) => (issue.code === 'unrecognized_keys' ? NOT_IN_AGENT_RUN : undefined) },
   )
-  .refine(hasMessages, { message: NO_MESSAGES, path: ['messages'] });
+  .refine(REFINEMENTS.hasMessages, { message: NO_MESSAGES, path: ['messages'] });
 export type AgentRunInput = z.input<typeof AgentRunInputSchema>;
 export type NormalizedAgentRunInput = z.output<typeof AgentRunInputSchema>;
 
@@ -148,11 +146,6 @@ export const RunInputSchema = z.union([AgentRunInputSchema, InlineRunInputSchema
 export type RunInput = AgentRunInput | InlineRunInput;
 /** What the workflow works with: every default applied. */
 export type NormalizedRunInput = NormalizedAgentRunInput | NormalizedInlineRunInput;
-
-/** True for v1 inline input: it carries its own `model`. */
-export function isInlineRunInput(input: unknown): boolean {
-  return typeof input === 'object' && input !== null && 'model' in input;
-}
 
 /**
  * Parses a run input with the schema of its kind (inline when it has `model`, else agent), so a refusal
@@ -203,23 +196,6 @@ export const RunConfigSchema = z.object({
   maxTurns: z.number().int().positive().max(1000),
 });
 export type RunConfig = z.output<typeof RunConfigSchema>;
-
-/** The effective configuration of an inline (v1) run: its own fields, with the tightening applied. */
-export function inlineRunConfig(input: NormalizedInlineRunInput): RunConfig {
-  const tighten = input.tighten ?? {};
-  return {
-    ...(input.agentId !== undefined ? { agentId: input.agentId } : {}),
-    model: input.model,
-    tools: input.tools,
-    policy: input.policy,
-    tighten: { deny: tighten.deny ?? [], ask: tighten.ask ?? [] },
-    approvers: { users: input.approvers ?? [input.userId], claims: [] },
-    approvalTtlMs:
-      tighten.approvalTtlMs !== undefined ? Math.min(tighten.approvalTtlMs, input.approvalTtlMs) : input.approvalTtlMs,
-    onExpiry: tighten.onExpiry ?? input.onExpiry,
-    maxTurns: input.maxTurns,
-  };
-}
 
 /**
  * Zod issues as one readable line: `messages: Too small…; model.provider: Invalid input`. Unknown keys

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_AWAIT_PENDING_MS } from './values';
 import { RefusalSchema } from './errors';
 import { MAX_TOOL_CALLS_PER_TURN, ToolMessageSchema } from './messages';
 import { PendingActionSchema } from './pending-action';
@@ -19,21 +20,6 @@ const TranscriptWindowFields = {
 /** `HitlStatus` values (wire). */
 export const RunStatusSchema = z.enum(['running', 'requires_action', 'completed', 'aborted', 'failed']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
-/** Statuses a run never leaves. */
-export const FINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'aborted', 'failed']);
-
-/**
- * At most this many `awaitPendingAction` calls wait in one run at a time; another one is answered at
- * once with `busy: true` (poll instead). The server caps in-flight updates per run (10 by default) and
- * holds back further updates, `resolveAction` included, until one completes: approvals must never wait
- * behind waiters. (Refusing them in the validator instead made concurrent resolutions fail on the dev
- * server with "Workflow Update is rejected because it wasn't processed by worker".)
- */
-export const MAX_CONCURRENT_WAITERS = 5;
-
-/** Longest single `awaitPendingAction` wait; a caller that waits longer sends the update again. */
-export const MAX_AWAIT_PENDING_MS = 10 * 60 * 1000;
-export const DEFAULT_AWAIT_PENDING_MS = 60 * 1000;
 
 /**
  * Update `awaitPendingAction` (wire; optional argument): wait inside the run for its next pause.

@@ -18,23 +18,8 @@ import {
 /** A content reference (`sha256:` + hex), as the content store returns it. */
 export const ContentRefStringSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex digits>');
 
-/** Longest message content (characters) the workflow keeps: longer ones are a preview and a length. */
-export const MESSAGE_PREVIEW_CHARS = 2000;
-/** Tool arguments up to this size (JSON characters) ride in history; larger ones are a reference. */
-export const INLINE_ARGUMENTS_CHARS = 8 * 1024;
-/** How many of the latest messages `getRunState`, the run result and continue-as-new carry. */
-export const RECENT_MESSAGES = 20;
 /** Largest conversation a run input may carry inline (JSON characters); a larger one is staged in the store. */
 export const MAX_INLINE_CONVERSATION_CHARS = 256 * 1024;
-
-/** The first `max` characters of `text` (never splitting a surrogate pair), or `text` itself. */
-export function previewText(text: string, max: number = MESSAGE_PREVIEW_CHARS): string {
-  if (text.length <= max) return text;
-  let end = max;
-  const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end -= 1;
-  return text.slice(0, end);
-}
 
 /** A tool call as the workflow keeps it: large arguments stay in the store (`argumentsRef`), `arguments` is `{}`. */
 export const StoredToolCallSchema = ToolCallSchema.extend({

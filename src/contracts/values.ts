@@ -1,0 +1,90 @@
+// The contracts' constants and pure helpers, without zod. The workflow bundle imports these (and types)
+// only: it evaluates its modules again for every new run and every replay, and building the zod schemas
+// cost ~12 ms of the single workflow thread each time. The schema modules import from here, and
+// src/contracts/index.ts exports both.
+import type { NormalizedInlineRunInput, RunConfig } from './run-input';
+import type { DecisionKind } from './pending-action';
+import type { RunStatus } from './run-state';
+
+// ---- pending-action.ts ----
+export const ALL_DECISIONS: readonly DecisionKind[] = ['approve', 'reject', 'edit', 'respond'];
+/** The built-in tool through which the model asks the user (handled by the workflow, never an activity). */
+export const ASK_USER_QUESTION = 'ask_user_question';
+
+// ---- run-state.ts ----
+/** Statuses a run never leaves. */
+export const FINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'aborted', 'failed']);
+/**
+ * At most this many `awaitPendingAction` calls wait in one run at a time; another one is answered at
+ * once with `busy: true` (poll instead). The server caps in-flight updates per run (10 by default) and
+ * holds back further updates, `resolveAction` included, until one completes: approvals must never wait
+ * behind waiters. (Refusing them in the validator instead made concurrent resolutions fail on the dev
+ * server with "Workflow Update is rejected because it wasn't processed by worker".)
+ */
+export const MAX_CONCURRENT_WAITERS = 5;
+
+/** Longest single `awaitPendingAction` wait; a caller that waits longer sends the update again. */
+export const MAX_AWAIT_PENDING_MS = 10 * 60 * 1000;
+export const DEFAULT_AWAIT_PENDING_MS = 60 * 1000;
+
+// ---- errors.ts ----
+/** `ApplicationFailure.type` of a run whose input does not match `RunInput` (wire). */
+export const INVALID_INPUT_ERROR_TYPE = 'InvalidInput';
+
+// ---- agents.ts ----
+/** Memo key under which an agent run publishes who may read and resolve it (read by the HTTP API). */
+export const RUN_ACCESS_MEMO_KEY = 'hitlAccess';
+/** Longest id or name that arrives from outside (user ids, agent ids, tool names, claim values). */
+export const MAX_ID_CHARS = 256;
+
+// ---- messages.ts ----
+/** Longest tool result (in characters) that goes back to the model; longer ones are cut. */
+export const MAX_TOOL_RESULT_CHARS = 20_000;
+const TRUNCATION_MARK = '\n…[truncated]';
+/** Cuts a tool result to MAX_TOOL_RESULT_CHARS so one call cannot flood the transcript. */
+export function truncateToolResult(content: string): string {
+  if (content.length <= MAX_TOOL_RESULT_CHARS) return content;
+  return content.slice(0, MAX_TOOL_RESULT_CHARS - TRUNCATION_MARK.length) + TRUNCATION_MARK;
+}
+
+// ---- transcript.ts ----
+/** Longest message content (characters) the workflow keeps: longer ones are a preview and a length. */
+export const MESSAGE_PREVIEW_CHARS = 2000;
+/** Tool arguments up to this size (JSON characters) ride in history; larger ones are a reference. */
+export const INLINE_ARGUMENTS_CHARS = 8 * 1024;
+/** How many of the latest messages `getRunState`, the run result and continue-as-new carry. */
+export const RECENT_MESSAGES = 20;
+/** The first `max` characters of `text` (never splitting a surrogate pair), or `text` itself. */
+export function previewText(text: string, max: number = MESSAGE_PREVIEW_CHARS): string {
+  if (text.length <= max) return text;
+  let end = max;
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end -= 1;
+  return text.slice(0, end);
+}
+
+// ---- resolution.ts ----
+export const MAX_REASON_CHARS = 4000;
+export const MAX_ANSWER_CHARS = 16_000;
+
+// ---- run-input.ts ----
+/** True for v1 inline input: it carries its own `model`. */
+export function isInlineRunInput(input: unknown): boolean {
+  return typeof input === 'object' && input !== null && 'model' in input;
+}
+/** The effective configuration of an inline (v1) run: its own fields, with the tightening applied. */
+export function inlineRunConfig(input: NormalizedInlineRunInput): RunConfig {
+  const tighten = input.tighten ?? {};
+  return {
+    ...(input.agentId !== undefined ? { agentId: input.agentId } : {}),
+    model: input.model,
+    tools: input.tools,
+    policy: input.policy,
+    tighten: { deny: tighten.deny ?? [], ask: tighten.ask ?? [] },
+    approvers: { users: input.approvers ?? [input.userId], claims: [] },
+    approvalTtlMs:
+      tighten.approvalTtlMs !== undefined ? Math.min(tighten.approvalTtlMs, input.approvalTtlMs) : input.approvalTtlMs,
+    onExpiry: tighten.onExpiry ?? input.onExpiry,
+    maxTurns: input.maxTurns,
+  };
+}
