@@ -1,51 +1,24 @@
 // Remembered decisions: `session` and `always` grants, held by one long-lived `userGrants` entity
 // workflow per user. Sandbox-safe: the workflow bundle imports this file.
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+// The grants' constants and messages live in zod-free modules (the workflow bundle imports those); here too
+// for the grants' other users.
+export {
+  GRANT_LIMIT_ERROR_TYPE,
+  GRANT_RETENTION_DEFAULTS,
+  GRANT_REVOKED_ERROR_TYPE,
+  GRANT_WRITE_MEMORY_MS,
+  INVALID_GRANT_ERROR_TYPE,
+  MAX_GRANTS_PER_SCOPE,
+  MAX_REMEMBERED_GRANT_WRITES,
+  USER_GRANTS_WORKFLOW,
+  userGrantsWorkflowId,
+} from './values';
+export { addGrantUpdate, listGrantsQuery, revokeGrantUpdate } from './temporal';
 
 /** The scopes a grant can have (`once` is never remembered). */
 export const GrantScopeSchema = z.enum(['session', 'always']);
 export type GrantScope = z.infer<typeof GrantScopeSchema>;
-
-/** Most grants one user holds in one bucket: `always`, or `session` per conversation. */
-export const MAX_GRANTS_PER_SCOPE = 64;
-
-/** `ApplicationFailure.type` when a bucket already holds MAX_GRANTS_PER_SCOPE grants (wire). */
-export const GRANT_LIMIT_ERROR_TYPE = 'GrantLimitReached';
-/** `ApplicationFailure.type` when a grant or revocation does not match its schema (wire). */
-export const INVALID_GRANT_ERROR_TYPE = 'InvalidGrant';
-/**
- * `ApplicationFailure.type` when an `addGrant` carries an `approvedAt` that is not later than a revocation
- * of the same grant (or than revocations the entity no longer remembers): the approval was revoked before
- * its grant could be written, so nothing is written (wire).
- */
-export const GRANT_REVOKED_ERROR_TYPE = 'GrantRevoked';
-
-/** How long, and how much, a `userGrants` entity keeps before pruning (all optional in its state). */
-export const GRANT_RETENTION_DEFAULTS = {
-  /** Session grants of a conversation with no grant written for this long are pruned: 30 days. */
-  sessionIdleMs: 30 * 24 * 60 * 60 * 1000,
-  /** Most conversations with session grants one user keeps; the longest idle are pruned first. */
-  maxSessionConversations: 50,
-  /** Most session grants over all conversations; the longest idle conversations are pruned first. */
-  maxSessionGrants: 512,
-  /** Revocations (tombstones) are remembered this long: 7 days. */
-  revocationRetentionMs: 7 * 24 * 60 * 60 * 1000,
-  /** Most revocations remembered; the oldest are forgotten first. */
-  maxRevocations: 256,
-} as const;
-
-/** How long the entity remembers the answer of an `addGrant` update id (so a retry gets it after continue-as-new). */
-export const GRANT_WRITE_MEMORY_MS = 24 * 60 * 60 * 1000;
-/** Most `addGrant` answers remembered by update id. */
-export const MAX_REMEMBERED_GRANT_WRITES = 64;
-
-/** Workflow type of the per-user grants entity (wire). */
-export const USER_GRANTS_WORKFLOW = 'userGrants';
-/** Workflow id of a user's grants entity (wire). */
-export function userGrantsWorkflowId(userId: string): string {
-  return 'hitl-grants/' + userId;
-}
 
 /** A grant names one exact tool: `*` would make it a glob, and grants never cover wildcards. */
 export const GrantToolNameSchema = z
@@ -161,10 +134,6 @@ export const UserGrantsStateSchema = z.object({
   retention: GrantRetentionSchema.optional(),
 });
 export type UserGrantsState = z.infer<typeof UserGrantsStateSchema>;
-
-export const addGrantUpdate = defineUpdate<Grant, [AddGrantRequest]>('addGrant');
-export const revokeGrantUpdate = defineUpdate<RevokeGrantResult, [RevokeGrantRequest]>('revokeGrant');
-export const listGrantsQuery = defineQuery<Grant[]>('listGrants');
 
 /**
  * The exact tool names granted to a run in `conversationId`: every `always` grant plus the `session`

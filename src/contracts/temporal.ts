@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { ElicitationRequest, ElicitationResponseState } from './elicitation';
+import type { AddGrantRequest, Grant, RevokeGrantRequest, RevokeGrantResult } from './grants';
 import type { PendingAction } from './pending-action';
 import type { Resolution, ResolveResult } from './resolution';
 import type { AwaitPendingActionRequest, AwaitPendingActionResult, RunState } from './run-state';
@@ -40,3 +41,8 @@ export const HITL_SEARCH_ATTRIBUTES = [
   HitlPendingTools,
   HitlExpiresAt,
 ] as const;
+
+/** The per-user grants entity's messages (wire, workflow `userGrants`). */
+export const addGrantUpdate = defineUpdate<Grant, [AddGrantRequest]>('addGrant');
+export const revokeGrantUpdate = defineUpdate<RevokeGrantResult, [RevokeGrantRequest]>('revokeGrant');
+export const listGrantsQuery = defineQuery<Grant[]>('listGrants');

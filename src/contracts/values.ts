@@ -88,3 +88,44 @@ export function inlineRunConfig(input: NormalizedInlineRunInput): RunConfig {
     maxTurns: input.maxTurns,
   };
 }
+
+// ---- grants.ts ----
+/** Most grants one user holds in one bucket: `always`, or `session` per conversation. */
+export const MAX_GRANTS_PER_SCOPE = 64;
+
+/** `ApplicationFailure.type` when a bucket already holds MAX_GRANTS_PER_SCOPE grants (wire). */
+export const GRANT_LIMIT_ERROR_TYPE = 'GrantLimitReached';
+/** `ApplicationFailure.type` when a grant or revocation does not match its schema (wire). */
+export const INVALID_GRANT_ERROR_TYPE = 'InvalidGrant';
+/**
+ * `ApplicationFailure.type` when an `addGrant` carries an `approvedAt` that is not later than a revocation
+ * of the same grant (or than revocations the entity no longer remembers): the approval was revoked before
+ * its grant could be written, so nothing is written (wire).
+ */
+export const GRANT_REVOKED_ERROR_TYPE = 'GrantRevoked';
+
+/** How long, and how much, a `userGrants` entity keeps before pruning (all optional in its state). */
+export const GRANT_RETENTION_DEFAULTS = {
+  /** Session grants of a conversation with no grant written for this long are pruned: 30 days. */
+  sessionIdleMs: 30 * 24 * 60 * 60 * 1000,
+  /** Most conversations with session grants one user keeps; the longest idle are pruned first. */
+  maxSessionConversations: 50,
+  /** Most session grants over all conversations; the longest idle conversations are pruned first. */
+  maxSessionGrants: 512,
+  /** Revocations (tombstones) are remembered this long: 7 days. */
+  revocationRetentionMs: 7 * 24 * 60 * 60 * 1000,
+  /** Most revocations remembered; the oldest are forgotten first. */
+  maxRevocations: 256,
+} as const;
+
+/** How long the entity remembers the answer of an `addGrant` update id (so a retry gets it after continue-as-new). */
+export const GRANT_WRITE_MEMORY_MS = 24 * 60 * 60 * 1000;
+/** Most `addGrant` answers remembered by update id. */
+export const MAX_REMEMBERED_GRANT_WRITES = 64;
+
+/** Workflow type of the per-user grants entity (wire). */
+export const USER_GRANTS_WORKFLOW = 'userGrants';
+/** Workflow id of a user's grants entity (wire). */
+export function userGrantsWorkflowId(userId: string): string {
+  return 'hitl-grants/' + userId;
+}

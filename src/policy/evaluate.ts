@@ -1,4 +1,5 @@
-import { ASK_USER_QUESTION, type TightenRules, type ToolPolicy } from '../contracts';
+import type { TightenRules, ToolPolicy } from '../contracts';
+import { ASK_USER_QUESTION } from '../contracts/values';
 import { matchesToolPattern } from './glob';
 
 /** The built-in question tool: exempt from approval unless a policy list names it exactly. */

@@ -3,80 +3,85 @@
 import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
+import type {
+  ActionRequest,
+  ApproverRules,
+  AskUserQuestionArgs,
+  AuditEntry,
+  AwaitPendingActionRequest,
+  AwaitPendingActionResult,
+  CallModelRequest,
+  ChatMessage,
+  ContinuedState,
+  ElicitationAnswer,
+  ElicitationRequest,
+  GrantActivities,
+  GrantScope,
+  HitlActivities,
+  HumanInterruptPayload,
+  JsonObject,
+  McpElicitationPayload,
+  ModelConfig,
+  ModelTurn,
+  NormalizedAgentRunInput,
+  NormalizedInlineRunInput,
+  NormalizedRunInput,
+  PendingAction,
+  Refusal,
+  ResolveResult,
+  RunAccessMemo,
+  RunConfig,
+  RunInput,
+  RunResult,
+  RunState,
+  RunStatus,
+  StoredModelTurn,
+  StoredToolCall,
+  StoredToolResult,
+  ToolMessage,
+  ToolOutcome,
+  ToolSpec,
+  TurnInProgress,
+} from '../contracts';
 import {
-  ALL_DECISIONS,
-  ASK_USER_QUESTION,
-  AskUserQuestionArgsSchema,
-  AwaitPendingActionRequestSchema,
   awaitPendingActionUpdate,
-  DEFAULT_AWAIT_PENDING_MS,
-  MAX_CONCURRENT_WAITERS,
-  FINAL_RUN_STATUSES,
-  type AskUserQuestionArgs,
-  type AwaitPendingActionRequest,
-  type AwaitPendingActionResult,
-  type HumanInterruptPayload,
-  checkResolutionShape,
-  ContinuedStateSchema,
-  describeIssues,
-  ElicitationRequestSchema,
   getElicitationResponseQuery,
   getPendingActionQuery,
   requestElicitationSignal,
-  type ElicitationAnswer,
-  type ElicitationRequest,
-  type McpElicitationPayload,
   getRunStateQuery,
   HitlConversationId,
   HitlExpiresAt,
   HitlPendingTools,
   HitlStatus,
   HitlUserId,
+  resolveActionSignal,
+  resolveActionUpdate,
+} from '../contracts/temporal';
+import {
+  ALL_DECISIONS,
+  ASK_USER_QUESTION,
+  DEFAULT_AWAIT_PENDING_MS,
+  MAX_CONCURRENT_WAITERS,
+  FINAL_RUN_STATUSES,
   INVALID_INPUT_ERROR_TYPE,
   inlineRunConfig,
   isInlineRunInput,
-  parseRunInput,
-  resolveActionSignal,
-  resolveActionUpdate,
   RUN_ACCESS_MEMO_KEY,
-  RunConfigSchema,
   truncateToolResult,
-  type ApproverRules,
-  type NormalizedAgentRunInput,
-  type RunAccessMemo,
-  type RunConfig,
-  type AuditEntry,
-  type CallModelRequest,
-  type ModelTurn,
-  type ChatMessage,
-  type ContinuedState,
-  type GrantActivities,
-  type GrantScope,
-  type HitlActivities,
-  type JsonObject,
-  type NormalizedRunInput,
-  type NormalizedInlineRunInput,
-  type PendingAction,
-  type Refusal,
-  type ResolveResult,
-  type RunInput,
-  type RunResult,
-  type RunState,
-  type RunStatus,
-  type ModelConfig,
-  type StoredModelTurn,
-  type StoredToolCall,
-  type StoredToolResult,
-  type ToolMessage,
-  type ToolOutcome,
-  type ToolSpec,
-  type TurnInProgress,
-  type ActionRequest,
-} from '../contracts';
+} from '../contracts/values';
 import { evaluateRunPolicy, evaluateToolPolicy, type PolicyVerdict } from '../policy';
 import { AuditLog } from './audit-log';
 import { describePendingAction } from './details';
 import { WorkflowTranscript } from './transcript';
+import {
+  checkResolutionShape,
+  parseAskUserQuestionArgs,
+  parseAwaitPendingActionRequest,
+  parseContinuedState,
+  parseElicitationRequest,
+  parseRunConfig,
+  parseRunInput,
+} from './parse';
 import { checkResolution, type ResolutionCheck } from './validate-resolution';
 
 /** An accepted resolution and when it was accepted (the workflow time of its handler). */
@@ -303,7 +308,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   /** The content-store keys: the run's transcript (stable across continue-as-new), and staged input. */
   const transcriptKey = `${runId}/${info.firstExecutionRunId}`;
   const parsedInput = parseRunInput(rawInput);
-  const parsedContinued = continued === undefined ? undefined : ContinuedStateSchema.safeParse(continued);
+  const parsedContinued = continued === undefined ? undefined : parseContinuedState(continued);
   const carried = parsedContinued?.success ? parsedContinued.data : undefined;
   const inline = isInlineRunInput(rawInput);
   // The effective configuration: an inline run's own fields; an agent run's is resolved by an activity
@@ -453,9 +458,9 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   /** Requests of the call in flight: null while unanswered. */
   const elicitations = new Map<string, ElicitationAnswer | null>();
   wf.setHandler(requestElicitationSignal, (raw) => {
-    const parsed = ElicitationRequestSchema.safeParse(raw);
+    const parsed = parseElicitationRequest(raw);
     if (!parsed.success) {
-      wf.log.warn('ignored an unreadable requestElicitation signal', { problem: describeIssues(parsed.error) });
+      wf.log.warn('ignored an unreadable requestElicitation signal', { problem: parsed.problem });
       return;
     }
     const request = parsed.data;
@@ -490,11 +495,11 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     },
     {
       validator: (request) => {
-        const parsed = AwaitPendingActionRequestSchema.safeParse(request ?? {});
+        const parsed = parseAwaitPendingActionRequest(request ?? {});
         if (!parsed.success) {
           throw wf.ApplicationFailure.create({
             type: INVALID_INPUT_ERROR_TYPE,
-            message: `Invalid awaitPendingAction request: ${describeIssues(parsed.error)}`,
+            message: `Invalid awaitPendingAction request: ${parsed.problem}`,
             nonRetryable: true,
           });
         }
@@ -544,10 +549,11 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     ]);
   }
 
-  if (!parsedInput.success || (parsedContinued && !parsedContinued.success)) {
+  const continuedProblem = parsedContinued?.success === false ? parsedContinued.problem : undefined;
+  if (!parsedInput.success || continuedProblem !== undefined) {
     errorMessage = parsedInput.success
-      ? `Invalid continued state: ${describeIssues(parsedContinued!.error!)}`
-      : `Invalid RunInput: ${describeIssues(parsedInput.error)}`;
+      ? `Invalid continued state: ${continuedProblem}`
+      : `Invalid RunInput: ${parsedInput.problem}`;
     setSearchStatus('failed');
     await settleWaiters();
     throw wf.ApplicationFailure.create({ type: INVALID_INPUT_ERROR_TYPE, message: errorMessage, nonRetryable: true });
@@ -1012,14 +1018,9 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
         outcomes[call.id] = toolMessage(call, 'error', invalid[call.id]!);
       } else if (call.name === ASK_USER_QUESTION) {
         // Asking the user is itself the human step: allowed or asked, the call pauses for answers.
-        const args = AskUserQuestionArgsSchema.safeParse(call.arguments);
+        const args = parseAskUserQuestionArgs(call.arguments);
         if (args.success) turnState.questions.push(call.id);
-        else
-          outcomes[call.id] = toolMessage(
-            call,
-            'error',
-            `Invalid arguments for "${call.name}": ${describeIssues(args.error)}`,
-          );
+        else outcomes[call.id] = toolMessage(call, 'error', `Invalid arguments for "${call.name}": ${args.problem}`);
       } else if (verdict.decision === 'allow') {
         allowed.push(call);
       } else {
@@ -1046,8 +1047,11 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       for (let index = turnState.stage; index < turnState.questions.length; index += 1) {
         turnState.stage = index;
         const call = turnState.calls.find((c) => c.id === turnState.questions[index])!;
-        const args = AskUserQuestionArgsSchema.parse(call.arguments);
-        const outcome = await askUser(call, args, resumed);
+        // Checked when the turn was planned; a failure here is a bug (it fails the workflow task, as zod's
+        // `parse` did before).
+        const args = parseAskUserQuestionArgs(call.arguments);
+        if (!args.success) throw new TypeError(`Invalid arguments for "${call.name}": ${args.problem}`);
+        const outcome = await askUser(call, args.data, resumed);
         resumed = undefined;
         if (outcome === 'expired') return 'expired';
         turnState.outcomes[call.id] = outcome;
@@ -1156,11 +1160,11 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
         },
       ],
     );
-    const parsed = RunConfigSchema.safeParse(resolved);
+    const parsed = parseRunConfig(resolved);
     if (!parsed.success) {
       throw wf.ApplicationFailure.create({
         type: INVALID_INPUT_ERROR_TYPE,
-        message: `Invalid agent configuration from the worker: ${describeIssues(parsed.error)}`,
+        message: `Invalid agent configuration from the worker: ${parsed.problem}`,
         nonRetryable: true,
       });
     }

@@ -2,21 +2,19 @@
 // (`inline`); newer runs keep the store's length, the entries still to append, and a short window of the
 // latest messages as previews (`stored`), so nothing the workflow sends, answers or carries grows with the
 // conversation. Pure and deterministic: the activities do the reading and writing.
-import {
-  INLINE_ARGUMENTS_CHARS,
-  previewText,
-  RECENT_MESSAGES,
-  type AppendEntry,
-  type ChatMessage,
-  type ContinuedState,
-  type ModelTurn,
-  type StagedConversation,
-  type StoredModelTurn,
-  type StoredToolCall,
-  type ToolOutcome,
-  type TranscriptCursor,
-  type TranscriptMessage,
-  type TranscriptState,
+import { INLINE_ARGUMENTS_CHARS, previewText, RECENT_MESSAGES } from '../contracts/values';
+import type {
+  AppendEntry,
+  ChatMessage,
+  ContinuedState,
+  ModelTurn,
+  StagedConversation,
+  StoredModelTurn,
+  StoredToolCall,
+  ToolOutcome,
+  TranscriptCursor,
+  TranscriptMessage,
+  TranscriptState,
 } from '../contracts';
 
 /** What the queries and the run result show of the transcript. */

@@ -5,30 +5,29 @@
 // workflow time whenever the state changes (start, add, revoke, before continue-as-new). Pruning issues
 // no commands, so histories written before it existed replay unchanged.
 import * as wf from '@temporalio/workflow';
-import { describeIssues, INVALID_INPUT_ERROR_TYPE } from '../contracts';
+import type { z } from 'zod';
+import type {
+  AddGrantRequest,
+  Grant,
+  GrantRetention,
+  GrantRevocation,
+  GrantScope,
+  GrantWrite,
+  RevokeGrantResult,
+  UserGrantsState,
+} from '../contracts/grants';
+import { addGrantUpdate, listGrantsQuery, revokeGrantUpdate } from '../contracts/temporal';
 import {
-  addGrantUpdate,
-  AddGrantRequestSchema,
   GRANT_LIMIT_ERROR_TYPE,
   GRANT_RETENTION_DEFAULTS,
   GRANT_REVOKED_ERROR_TYPE,
   GRANT_WRITE_MEMORY_MS,
   INVALID_GRANT_ERROR_TYPE,
-  listGrantsQuery,
+  INVALID_INPUT_ERROR_TYPE,
   MAX_GRANTS_PER_SCOPE,
   MAX_REMEMBERED_GRANT_WRITES,
-  revokeGrantUpdate,
-  RevokeGrantRequestSchema,
-  UserGrantsStateSchema,
-  type AddGrantRequest,
-  type Grant,
-  type GrantRetention,
-  type GrantRevocation,
-  type GrantScope,
-  type GrantWrite,
-  type RevokeGrantResult,
-  type UserGrantsState,
-} from '../contracts/grants';
+} from '../contracts/values';
+import { zodContracts } from './zod-contracts';
 
 interface GrantIdentity {
   tool: string;
@@ -51,10 +50,10 @@ function bucketName(grant: GrantIdentity): string {
   return grant.scope === 'always' ? '"always"' : `"session" of conversation "${grant.conversationId}"`;
 }
 
-function invalidGrant(what: string, error: Parameters<typeof describeIssues>[0]): wf.ApplicationFailure {
+function invalidGrant(what: string, error: z.ZodError): wf.ApplicationFailure {
   return wf.ApplicationFailure.create({
     type: INVALID_GRANT_ERROR_TYPE,
-    message: `Invalid ${what}: ${describeIssues(error)}`,
+    message: `Invalid ${what}: ${zodContracts().describeIssues(error)}`,
     nonRetryable: true,
   });
 }
@@ -73,11 +72,11 @@ export async function userGrants(state?: UserGrantsState): Promise<never> {
   const info = wf.workflowInfo();
   // Started without state (e.g. by hand from the CLI): the user is the one the workflow id names.
   const initial = state ?? { userId: info.workflowId.replace(/^hitl-grants\//, ''), grants: [] };
-  const parsed = UserGrantsStateSchema.safeParse(initial);
+  const parsed = zodContracts().UserGrantsStateSchema.safeParse(initial);
   if (!parsed.success) {
     throw wf.ApplicationFailure.create({
       type: INVALID_INPUT_ERROR_TYPE,
-      message: `Invalid userGrants state: ${describeIssues(parsed.error)}`,
+      message: `Invalid userGrants state: ${zodContracts().describeIssues(parsed.error)}`,
       nonRetryable: true,
     });
   }
@@ -199,7 +198,7 @@ export async function userGrants(state?: UserGrantsState): Promise<never> {
     addGrantUpdate,
     (raw): Grant => {
       // The validator passed, so this parses; parsing again drops unknown fields.
-      const request = AddGrantRequestSchema.parse(raw);
+      const request = zodContracts().AddGrantRequestSchema.parse(raw);
       // The same update id again (a retried recordGrant after continue-as-new): the first answer, no write.
       const updateId = wf.currentUpdateInfo()?.id;
       const answered = updateId !== undefined ? recentWrites.find((write) => write.updateId === updateId) : undefined;
@@ -243,7 +242,7 @@ export async function userGrants(state?: UserGrantsState): Promise<never> {
     },
     {
       validator: (raw) => {
-        const checked = AddGrantRequestSchema.safeParse(raw);
+        const checked = zodContracts().AddGrantRequestSchema.safeParse(raw);
         if (!checked.success) throw invalidGrant('grant', checked.error);
       },
     },
@@ -252,7 +251,7 @@ export async function userGrants(state?: UserGrantsState): Promise<never> {
   wf.setHandler(
     revokeGrantUpdate,
     (raw): RevokeGrantResult => {
-      const request = RevokeGrantRequestSchema.parse(raw);
+      const request = zodContracts().RevokeGrantRequestSchema.parse(raw);
       const now = Date.now();
       const before = grants.length;
       for (let i = grants.length - 1; i >= 0; i -= 1) {
@@ -274,7 +273,7 @@ export async function userGrants(state?: UserGrantsState): Promise<never> {
     },
     {
       validator: (raw) => {
-        const checked = RevokeGrantRequestSchema.safeParse(raw);
+        const checked = zodContracts().RevokeGrantRequestSchema.safeParse(raw);
         if (!checked.success) throw invalidGrant('revocation', checked.error);
       },
     },

@@ -1,21 +1,21 @@
 // Pure checks of a resolution against the run's pending action. Sandbox-safe: used by the workflow's
 // update and signal handlers, and unit-tested on its own.
-import {
-  type ApproverRules,
-  jsonLimitProblem,
-  MAX_ANSWER_CHARS,
-  parseResolution,
-  type AskUserQuestionPayload,
-  type Decision,
-  elicitationContentProblemList,
-  type ElicitationAnswer,
-  type McpElicitationPayload,
-  type ParsedResolution,
-  type PendingAction,
-  type Refusal,
-  type RefusalType,
+import type {
+  ApproverRules,
+  AskUserQuestionPayload,
+  Decision,
+  ElicitationAnswer,
+  McpElicitationPayload,
+  ParsedResolution,
+  PendingAction,
+  Refusal,
+  RefusalType,
 } from '../contracts';
+import { elicitationContentProblemList } from '../contracts/elicitation-content';
+import { jsonLimitProblem } from '../contracts/json-limits';
+import { MAX_ANSWER_CHARS } from '../contracts/values';
 import { isApprover } from '../policy';
+import { parseResolution } from './parse';
 
 /** Edited arguments larger than this (as JSON) are refused: they would bloat history for every later turn. */
 export const MAX_EDITED_ARGUMENTS_CHARS = 100_000;
