@@ -10,6 +10,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { getWorkflowBundle } from '../hooks';
 import { REPLAY_HISTORIES_DIR } from '../workflow/harness';
 import { REPO_ROOT } from '../support/processes';
+import { workflowBundleOptions } from '../../src/worker';
 import { figure } from './support/suite';
 
 type Histories = { workflowId: string; history: ReturnType<typeof historyFromJSON> }[];
@@ -33,19 +34,18 @@ async function replay(bundle: WorkflowBundleWithSourceMap, histories: Histories)
 }
 
 /**
- * Copies src/workflows, src/contracts and src/policy into a temp dir (same relative layout, node_modules
- * linked), lets `edit` change the copy of generation-run.ts, and bundles the copy.
+ * Copies src into a temp dir (same relative layout, node_modules linked; all of it, so the copy never misses
+ * a module the workflows import), lets `edit` change the copy of generation-run.ts, and bundles the copy
+ * with the worker's bundle options.
  */
 async function bundleCopy(dir: string, edit: (source: string) => string): Promise<WorkflowBundleWithSourceMap> {
-  for (const part of ['workflows', 'contracts', 'policy']) {
-    cpSync(path.join(REPO_ROOT, 'src', part), path.join(dir, 'src', part), { recursive: true });
-  }
+  cpSync(path.join(REPO_ROOT, 'src'), path.join(dir, 'src'), { recursive: true });
   symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   const file = path.join(dir, 'src', 'workflows', 'generation-run.ts');
   writeFileSync(file, edit(readFileSync(file, 'utf8')));
   const noop = () => undefined;
   return bundleWorkflowCode({
-    workflowsPath: path.join(dir, 'src', 'workflows', 'index.ts'),
+    ...workflowBundleOptions(path.join(dir, 'src', 'workflows', 'index.ts')),
     logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error },
   });
 }
