@@ -2,328 +2,244 @@
 import type { SchemaDescription } from './interpret';
 import type { DescribedSchemaName } from './roots';
 
+const shared1: SchemaDescription = { kind: 'optional', inner: { kind: 'string', minLength: 1, maxLength: 256 } };
+const shared2: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'role', schema: { kind: 'literal', values: ['system'] } },
+    { key: 'content', schema: { kind: 'string' } },
+  ],
+  unknownKeys: 'strip',
+};
+const shared3: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'role', schema: { kind: 'literal', values: ['user'] } },
+    { key: 'content', schema: { kind: 'string' } },
+  ],
+  unknownKeys: 'strip',
+};
+const shared4: SchemaDescription = {
+  kind: 'record',
+  key: { kind: 'string' },
+  value: { kind: 'unknown' },
+  refine: ['withinJsonObjectLimits'],
+};
+const shared5: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'id', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
+    { key: 'name', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
+    { key: 'arguments', schema: shared4 },
+  ],
+  unknownKeys: 'strip',
+};
+const shared6: SchemaDescription = { kind: 'array', element: shared5, maxLength: 128 };
+const shared7: SchemaDescription = { kind: 'optional', inner: shared6 };
+const shared8: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'role', schema: { kind: 'literal', values: ['assistant'] } },
+    { key: 'content', schema: { kind: 'optional', inner: { kind: 'string' } }, optin: 'optional', optout: 'optional' },
+    { key: 'tool_calls', schema: shared7, optin: 'optional', optout: 'optional' },
+  ],
+  unknownKeys: 'strip',
+};
+const shared9: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'role', schema: { kind: 'literal', values: ['tool'] } },
+    { key: 'tool_call_id', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
+    { key: 'name', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
+    { key: 'status', schema: { kind: 'enum', values: ['success', 'error'] } },
+    { key: 'content', schema: { kind: 'string' } },
+  ],
+  unknownKeys: 'strip',
+};
+const shared10: SchemaDescription = { kind: 'union', options: [shared2, shared3, shared8, shared9] };
+const shared11: SchemaDescription = { kind: 'array', element: shared10 };
+const shared12: SchemaDescription = { kind: 'string', patterns: [{ source: '^sha256:[0-9a-f]{64}$', flags: '' }] };
+const shared13: SchemaDescription = {
+  kind: 'number',
+  safeInteger: true,
+  above: { value: 0, inclusive: false },
+  below: { value: 10000000, inclusive: true },
+};
+const shared14: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'ref', schema: shared12 },
+    { key: 'count', schema: shared13 },
+  ],
+  unknownKeys: 'strip',
+};
+const shared15: SchemaDescription = { kind: 'optional', inner: shared14 };
+const shared16: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'content', schema: { kind: 'optional', inner: { kind: 'string' } }, optin: 'optional', optout: 'optional' },
+    { key: 'tool_calls', schema: shared7, optin: 'optional', optout: 'optional' },
+  ],
+  unknownKeys: 'strip',
+};
+const shared17: SchemaDescription = { kind: 'array', element: shared16, maxLength: 1000 };
+const shared18: SchemaDescription = { kind: 'number', safeInteger: true, above: { value: 0, inclusive: true } };
+const shared19: SchemaDescription = { kind: 'optional', inner: shared18 };
+const shared20: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'provider', schema: { kind: 'literal', values: ['scripted'] } },
+    { key: 'script', schema: shared17 },
+    { key: 'scriptOffset', schema: shared19, optin: 'optional', optout: 'optional' },
+  ],
+  unknownKeys: 'strip',
+};
+const shared21: SchemaDescription = {
+  kind: 'string',
+  patterns: [{ source: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', flags: '' }],
+};
+const shared22: SchemaDescription = { kind: 'optional', inner: shared21 };
+const shared23: SchemaDescription = {
+  kind: 'number',
+  above: { value: 0, inclusive: true },
+  below: { value: 2, inclusive: true },
+};
+const shared24: SchemaDescription = { kind: 'optional', inner: shared23 };
+const shared25: SchemaDescription = {
+  kind: 'number',
+  safeInteger: true,
+  above: { value: 0, inclusive: false },
+  below: { value: 1000000, inclusive: true },
+};
+const shared26: SchemaDescription = { kind: 'optional', inner: shared25 };
+const shared27: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'provider', schema: { kind: 'literal', values: ['openai-compatible'] } },
+    { key: 'endpoint', schema: shared22, optin: 'optional', optout: 'optional' },
+    { key: 'model', schema: shared1, optin: 'optional', optout: 'optional' },
+    { key: 'temperature', schema: shared24, optin: 'optional', optout: 'optional' },
+    { key: 'maxOutputTokens', schema: shared26, optin: 'optional', optout: 'optional' },
+  ],
+  unknownKeys: 'strip',
+};
+const shared28: SchemaDescription = { kind: 'union', options: [shared20, shared27] };
+const shared29: SchemaDescription = {
+  kind: 'array',
+  element: { kind: 'string', minLength: 1, maxLength: 256 },
+  maxLength: 256,
+};
+const shared30: SchemaDescription = {
+  kind: 'default',
+  inner: { kind: 'enum', values: ['default', 'dontAsk', 'bypass'] },
+  value: 'default',
+};
+const shared31: SchemaDescription = {
+  kind: 'array',
+  element: { kind: 'string', minLength: 1, maxLength: 256 },
+  maxLength: 500,
+};
+const shared32: SchemaDescription = { kind: 'default', inner: shared31, value: [] };
+const shared33: SchemaDescription = { kind: 'optional', inner: { kind: 'string', maxLength: 2000 } };
+const shared34: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'enabled', schema: { kind: 'optional', inner: { kind: 'boolean' } }, optin: 'optional', optout: 'optional' },
+    { key: 'mode', schema: shared30, optin: 'defaulted' },
+    { key: 'allow', schema: shared32, optin: 'defaulted' },
+    { key: 'deny', schema: shared32, optin: 'defaulted' },
+    { key: 'ask', schema: shared32, optin: 'defaulted' },
+    { key: 'reason', schema: shared33, optin: 'optional', optout: 'optional' },
+  ],
+  unknownKeys: 'strip',
+};
+const shared35: SchemaDescription = {
+  kind: 'number',
+  safeInteger: true,
+  above: { value: 0, inclusive: false },
+  below: { value: 31536000000, inclusive: true },
+};
+const shared36: SchemaDescription = {
+  kind: 'number',
+  safeInteger: true,
+  above: { value: 0, inclusive: false },
+  below: { value: 1000, inclusive: true },
+};
+const shared37: SchemaDescription = {
+  kind: 'array',
+  element: { kind: 'string', minLength: 1, maxLength: 256 },
+  maxLength: 100,
+};
+const shared38: SchemaDescription = { kind: 'optional', inner: shared37 };
+const shared39: SchemaDescription = { kind: 'number', safeInteger: true, above: { value: 0, inclusive: false } };
+const shared40: SchemaDescription = { kind: 'optional', inner: shared39 };
+const shared41: SchemaDescription = { kind: 'optional', inner: { kind: 'literal', values: ['abort'] } };
+const shared42: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'deny', schema: shared38, optin: 'optional', optout: 'optional' },
+    { key: 'ask', schema: shared38, optin: 'optional', optout: 'optional' },
+    { key: 'approvalTtlMs', schema: shared40, optin: 'optional', optout: 'optional' },
+    { key: 'onExpiry', schema: shared41, optin: 'optional', optout: 'optional' },
+  ],
+  unknownKeys: 'refuse',
+};
+const shared43: SchemaDescription = { kind: 'optional', inner: shared42 };
+const shared44: SchemaDescription = { kind: 'optional', inner: { kind: 'string', maxLength: 256 } };
+const shared45: SchemaDescription = { kind: 'optional', inner: { kind: 'string', maxLength: 64 } };
+const shared46: SchemaDescription = { kind: 'default', inner: shared37, value: [] };
+const shared47: SchemaDescription = {
+  kind: 'string',
+  patterns: [{ source: '^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$', flags: '' }],
+};
+const shared48: SchemaDescription = { kind: 'optional', inner: { kind: 'string', maxLength: 4000 } };
+const shared49: SchemaDescription = { kind: 'array', element: { kind: 'string', maxLength: 1000 }, maxLength: 256 };
+const shared50: SchemaDescription = { kind: 'array', element: { kind: 'string', maxLength: 256 }, maxLength: 64 };
+const shared51: SchemaDescription = { kind: 'optional', inner: { kind: 'string', maxLength: 80 } };
+const shared52: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'label', schema: { kind: 'string', minLength: 1, maxLength: 280 } },
+    { key: 'value', schema: { kind: 'string', maxLength: 500 } },
+    { key: 'description', schema: shared48, optin: 'optional', optout: 'optional' },
+  ],
+  unknownKeys: 'strip',
+};
+const shared53: SchemaDescription = { kind: 'array', element: shared52, maxLength: 12 };
+const shared54: SchemaDescription = { kind: 'optional', inner: shared53 };
+const shared55: SchemaDescription = { kind: 'optional', inner: { kind: 'string', maxLength: 1000 } };
+const shared56: SchemaDescription = { kind: 'optional', inner: shared49 };
+const shared57: SchemaDescription = {
+  kind: 'object',
+  fields: [
+    { key: 'const', schema: { kind: 'string', maxLength: 1000 } },
+    { key: 'title', schema: shared55, optin: 'optional', optout: 'optional' },
+  ],
+  unknownKeys: 'keep',
+};
+const shared58: SchemaDescription = { kind: 'array', element: shared57, maxLength: 256 };
+
 export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
   inlineRunInput: {
     kind: 'object',
     fields: [
       { key: 'userId', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
       { key: 'conversationId', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-      {
-        key: 'agentId',
-        schema: { kind: 'optional', inner: { kind: 'string', minLength: 1, maxLength: 256 } },
-        optin: 'optional',
-        optout: 'optional',
-      },
-      {
-        key: 'messages',
-        schema: {
-          kind: 'array',
-          element: {
-            kind: 'union',
-            options: [
-              {
-                kind: 'object',
-                fields: [
-                  { key: 'role', schema: { kind: 'literal', values: ['system'] } },
-                  { key: 'content', schema: { kind: 'string' } },
-                ],
-                unknownKeys: 'strip',
-              },
-              {
-                kind: 'object',
-                fields: [
-                  { key: 'role', schema: { kind: 'literal', values: ['user'] } },
-                  { key: 'content', schema: { kind: 'string' } },
-                ],
-                unknownKeys: 'strip',
-              },
-              {
-                kind: 'object',
-                fields: [
-                  { key: 'role', schema: { kind: 'literal', values: ['assistant'] } },
-                  {
-                    key: 'content',
-                    schema: { kind: 'optional', inner: { kind: 'string' } },
-                    optin: 'optional',
-                    optout: 'optional',
-                  },
-                  {
-                    key: 'tool_calls',
-                    schema: {
-                      kind: 'optional',
-                      inner: {
-                        kind: 'array',
-                        element: {
-                          kind: 'object',
-                          fields: [
-                            { key: 'id', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-                            { key: 'name', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-                            {
-                              key: 'arguments',
-                              schema: {
-                                kind: 'record',
-                                key: { kind: 'string' },
-                                value: { kind: 'unknown' },
-                                refine: ['withinJsonObjectLimits'],
-                              },
-                            },
-                          ],
-                          unknownKeys: 'strip',
-                        },
-                        maxLength: 128,
-                      },
-                    },
-                    optin: 'optional',
-                    optout: 'optional',
-                  },
-                ],
-                unknownKeys: 'strip',
-              },
-              {
-                kind: 'object',
-                fields: [
-                  { key: 'role', schema: { kind: 'literal', values: ['tool'] } },
-                  { key: 'tool_call_id', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-                  { key: 'name', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-                  { key: 'status', schema: { kind: 'enum', values: ['success', 'error'] } },
-                  { key: 'content', schema: { kind: 'string' } },
-                ],
-                unknownKeys: 'strip',
-              },
-            ],
-          },
-        },
-      },
-      {
-        key: 'stagedConversation',
-        schema: {
-          kind: 'optional',
-          inner: {
-            kind: 'object',
-            fields: [
-              { key: 'ref', schema: { kind: 'string', patterns: [{ source: '^sha256:[0-9a-f]{64}$', flags: '' }] } },
-              {
-                key: 'count',
-                schema: {
-                  kind: 'number',
-                  safeInteger: true,
-                  above: { value: 0, inclusive: false },
-                  below: { value: 10000000, inclusive: true },
-                },
-              },
-            ],
-            unknownKeys: 'strip',
-          },
-        },
-        optin: 'optional',
-        optout: 'optional',
-      },
-      {
-        key: 'model',
-        schema: {
-          kind: 'union',
-          options: [
-            {
-              kind: 'object',
-              fields: [
-                { key: 'provider', schema: { kind: 'literal', values: ['scripted'] } },
-                {
-                  key: 'script',
-                  schema: {
-                    kind: 'array',
-                    element: {
-                      kind: 'object',
-                      fields: [
-                        {
-                          key: 'content',
-                          schema: { kind: 'optional', inner: { kind: 'string' } },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                        {
-                          key: 'tool_calls',
-                          schema: {
-                            kind: 'optional',
-                            inner: {
-                              kind: 'array',
-                              element: {
-                                kind: 'object',
-                                fields: [
-                                  { key: 'id', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-                                  { key: 'name', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-                                  {
-                                    key: 'arguments',
-                                    schema: {
-                                      kind: 'record',
-                                      key: { kind: 'string' },
-                                      value: { kind: 'unknown' },
-                                      refine: ['withinJsonObjectLimits'],
-                                    },
-                                  },
-                                ],
-                                unknownKeys: 'strip',
-                              },
-                              maxLength: 128,
-                            },
-                          },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                      ],
-                      unknownKeys: 'strip',
-                    },
-                    maxLength: 1000,
-                  },
-                },
-                {
-                  key: 'scriptOffset',
-                  schema: {
-                    kind: 'optional',
-                    inner: { kind: 'number', safeInteger: true, above: { value: 0, inclusive: true } },
-                  },
-                  optin: 'optional',
-                  optout: 'optional',
-                },
-              ],
-              unknownKeys: 'strip',
-            },
-            {
-              kind: 'object',
-              fields: [
-                { key: 'provider', schema: { kind: 'literal', values: ['openai-compatible'] } },
-                {
-                  key: 'endpoint',
-                  schema: {
-                    kind: 'optional',
-                    inner: { kind: 'string', patterns: [{ source: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', flags: '' }] },
-                  },
-                  optin: 'optional',
-                  optout: 'optional',
-                },
-                {
-                  key: 'model',
-                  schema: { kind: 'optional', inner: { kind: 'string', minLength: 1, maxLength: 256 } },
-                  optin: 'optional',
-                  optout: 'optional',
-                },
-                {
-                  key: 'temperature',
-                  schema: {
-                    kind: 'optional',
-                    inner: {
-                      kind: 'number',
-                      above: { value: 0, inclusive: true },
-                      below: { value: 2, inclusive: true },
-                    },
-                  },
-                  optin: 'optional',
-                  optout: 'optional',
-                },
-                {
-                  key: 'maxOutputTokens',
-                  schema: {
-                    kind: 'optional',
-                    inner: {
-                      kind: 'number',
-                      safeInteger: true,
-                      above: { value: 0, inclusive: false },
-                      below: { value: 1000000, inclusive: true },
-                    },
-                  },
-                  optin: 'optional',
-                  optout: 'optional',
-                },
-              ],
-              unknownKeys: 'strip',
-            },
-          ],
-        },
-      },
-      {
-        key: 'tools',
-        schema: {
-          kind: 'default',
-          inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 256 },
-          value: [],
-        },
-        optin: 'defaulted',
-      },
+      { key: 'agentId', schema: shared1, optin: 'optional', optout: 'optional' },
+      { key: 'messages', schema: shared11 },
+      { key: 'stagedConversation', schema: shared15, optin: 'optional', optout: 'optional' },
+      { key: 'model', schema: shared28 },
+      { key: 'tools', schema: { kind: 'default', inner: shared29, value: [] }, optin: 'defaulted' },
       {
         key: 'policy',
         schema: {
           kind: 'default',
-          inner: {
-            kind: 'object',
-            fields: [
-              {
-                key: 'enabled',
-                schema: { kind: 'optional', inner: { kind: 'boolean' } },
-                optin: 'optional',
-                optout: 'optional',
-              },
-              {
-                key: 'mode',
-                schema: {
-                  kind: 'default',
-                  inner: { kind: 'enum', values: ['default', 'dontAsk', 'bypass'] },
-                  value: 'default',
-                },
-                optin: 'defaulted',
-              },
-              {
-                key: 'allow',
-                schema: {
-                  kind: 'default',
-                  inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 500 },
-                  value: [],
-                },
-                optin: 'defaulted',
-              },
-              {
-                key: 'deny',
-                schema: {
-                  kind: 'default',
-                  inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 500 },
-                  value: [],
-                },
-                optin: 'defaulted',
-              },
-              {
-                key: 'ask',
-                schema: {
-                  kind: 'default',
-                  inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 500 },
-                  value: [],
-                },
-                optin: 'defaulted',
-              },
-              {
-                key: 'reason',
-                schema: { kind: 'optional', inner: { kind: 'string', maxLength: 2000 } },
-                optin: 'optional',
-                optout: 'optional',
-              },
-            ],
-            unknownKeys: 'strip',
-          },
+          inner: shared34,
           value: { enabled: true, mode: 'default', allow: [], deny: [], ask: [] },
         },
         optin: 'defaulted',
       },
-      {
-        key: 'approvalTtlMs',
-        schema: {
-          kind: 'default',
-          inner: {
-            kind: 'number',
-            safeInteger: true,
-            above: { value: 0, inclusive: false },
-            below: { value: 31536000000, inclusive: true },
-          },
-          value: 86400000,
-        },
-        optin: 'defaulted',
-      },
+      { key: 'approvalTtlMs', schema: { kind: 'default', inner: shared35, value: 86400000 }, optin: 'defaulted' },
       {
         key: 'onExpiry',
         schema: { kind: 'default', inner: { kind: 'enum', values: ['abort', 'reject'] }, value: 'abort' },
@@ -343,67 +259,8 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
         optin: 'optional',
         optout: 'optional',
       },
-      {
-        key: 'maxTurns',
-        schema: {
-          kind: 'default',
-          inner: {
-            kind: 'number',
-            safeInteger: true,
-            above: { value: 0, inclusive: false },
-            below: { value: 1000, inclusive: true },
-          },
-          value: 20,
-        },
-        optin: 'defaulted',
-      },
-      {
-        key: 'tighten',
-        schema: {
-          kind: 'optional',
-          inner: {
-            kind: 'object',
-            fields: [
-              {
-                key: 'deny',
-                schema: {
-                  kind: 'optional',
-                  inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 100 },
-                },
-                optin: 'optional',
-                optout: 'optional',
-              },
-              {
-                key: 'ask',
-                schema: {
-                  kind: 'optional',
-                  inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 100 },
-                },
-                optin: 'optional',
-                optout: 'optional',
-              },
-              {
-                key: 'approvalTtlMs',
-                schema: {
-                  kind: 'optional',
-                  inner: { kind: 'number', safeInteger: true, above: { value: 0, inclusive: false } },
-                },
-                optin: 'optional',
-                optout: 'optional',
-              },
-              {
-                key: 'onExpiry',
-                schema: { kind: 'optional', inner: { kind: 'literal', values: ['abort'] } },
-                optin: 'optional',
-                optout: 'optional',
-              },
-            ],
-            unknownKeys: 'refuse',
-          },
-        },
-        optin: 'optional',
-        optout: 'optional',
-      },
+      { key: 'maxTurns', schema: { kind: 'default', inner: shared36, value: 20 }, optin: 'defaulted' },
+      { key: 'tighten', schema: shared43, optin: 'optional', optout: 'optional' },
     ],
     unknownKeys: 'strip',
     refine: ['hasMessages'],
@@ -413,161 +270,10 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
     fields: [
       { key: 'userId', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
       { key: 'conversationId', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-      {
-        key: 'agentId',
-        schema: { kind: 'string', patterns: [{ source: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', flags: '' }] },
-      },
-      {
-        key: 'messages',
-        schema: {
-          kind: 'array',
-          element: {
-            kind: 'union',
-            options: [
-              {
-                kind: 'object',
-                fields: [
-                  { key: 'role', schema: { kind: 'literal', values: ['system'] } },
-                  { key: 'content', schema: { kind: 'string' } },
-                ],
-                unknownKeys: 'strip',
-              },
-              {
-                kind: 'object',
-                fields: [
-                  { key: 'role', schema: { kind: 'literal', values: ['user'] } },
-                  { key: 'content', schema: { kind: 'string' } },
-                ],
-                unknownKeys: 'strip',
-              },
-              {
-                kind: 'object',
-                fields: [
-                  { key: 'role', schema: { kind: 'literal', values: ['assistant'] } },
-                  {
-                    key: 'content',
-                    schema: { kind: 'optional', inner: { kind: 'string' } },
-                    optin: 'optional',
-                    optout: 'optional',
-                  },
-                  {
-                    key: 'tool_calls',
-                    schema: {
-                      kind: 'optional',
-                      inner: {
-                        kind: 'array',
-                        element: {
-                          kind: 'object',
-                          fields: [
-                            { key: 'id', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-                            { key: 'name', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-                            {
-                              key: 'arguments',
-                              schema: {
-                                kind: 'record',
-                                key: { kind: 'string' },
-                                value: { kind: 'unknown' },
-                                refine: ['withinJsonObjectLimits'],
-                              },
-                            },
-                          ],
-                          unknownKeys: 'strip',
-                        },
-                        maxLength: 128,
-                      },
-                    },
-                    optin: 'optional',
-                    optout: 'optional',
-                  },
-                ],
-                unknownKeys: 'strip',
-              },
-              {
-                kind: 'object',
-                fields: [
-                  { key: 'role', schema: { kind: 'literal', values: ['tool'] } },
-                  { key: 'tool_call_id', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-                  { key: 'name', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-                  { key: 'status', schema: { kind: 'enum', values: ['success', 'error'] } },
-                  { key: 'content', schema: { kind: 'string' } },
-                ],
-                unknownKeys: 'strip',
-              },
-            ],
-          },
-        },
-      },
-      {
-        key: 'stagedConversation',
-        schema: {
-          kind: 'optional',
-          inner: {
-            kind: 'object',
-            fields: [
-              { key: 'ref', schema: { kind: 'string', patterns: [{ source: '^sha256:[0-9a-f]{64}$', flags: '' }] } },
-              {
-                key: 'count',
-                schema: {
-                  kind: 'number',
-                  safeInteger: true,
-                  above: { value: 0, inclusive: false },
-                  below: { value: 10000000, inclusive: true },
-                },
-              },
-            ],
-            unknownKeys: 'strip',
-          },
-        },
-        optin: 'optional',
-        optout: 'optional',
-      },
-      {
-        key: 'tighten',
-        schema: {
-          kind: 'optional',
-          inner: {
-            kind: 'object',
-            fields: [
-              {
-                key: 'deny',
-                schema: {
-                  kind: 'optional',
-                  inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 100 },
-                },
-                optin: 'optional',
-                optout: 'optional',
-              },
-              {
-                key: 'ask',
-                schema: {
-                  kind: 'optional',
-                  inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 100 },
-                },
-                optin: 'optional',
-                optout: 'optional',
-              },
-              {
-                key: 'approvalTtlMs',
-                schema: {
-                  kind: 'optional',
-                  inner: { kind: 'number', safeInteger: true, above: { value: 0, inclusive: false } },
-                },
-                optin: 'optional',
-                optout: 'optional',
-              },
-              {
-                key: 'onExpiry',
-                schema: { kind: 'optional', inner: { kind: 'literal', values: ['abort'] } },
-                optin: 'optional',
-                optout: 'optional',
-              },
-            ],
-            unknownKeys: 'refuse',
-          },
-        },
-        optin: 'optional',
-        optout: 'optional',
-      },
+      { key: 'agentId', schema: shared21 },
+      { key: 'messages', schema: shared11 },
+      { key: 'stagedConversation', schema: shared15, optin: 'optional', optout: 'optional' },
+      { key: 'tighten', schema: shared43, optin: 'optional', optout: 'optional' },
     ],
     unknownKeys: 'refuse',
     refine: ['hasMessages'],
@@ -575,155 +281,17 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
   runConfig: {
     kind: 'object',
     fields: [
-      {
-        key: 'agentId',
-        schema: { kind: 'optional', inner: { kind: 'string', minLength: 1, maxLength: 256 } },
-        optin: 'optional',
-        optout: 'optional',
-      },
-      {
-        key: 'agentName',
-        schema: { kind: 'optional', inner: { kind: 'string', maxLength: 256 } },
-        optin: 'optional',
-        optout: 'optional',
-      },
-      {
-        key: 'configVersion',
-        schema: { kind: 'optional', inner: { kind: 'string', maxLength: 64 } },
-        optin: 'optional',
-        optout: 'optional',
-      },
-      {
-        key: 'model',
-        schema: {
-          kind: 'union',
-          options: [
-            {
-              kind: 'object',
-              fields: [
-                { key: 'provider', schema: { kind: 'literal', values: ['scripted'] } },
-                {
-                  key: 'script',
-                  schema: {
-                    kind: 'array',
-                    element: {
-                      kind: 'object',
-                      fields: [
-                        {
-                          key: 'content',
-                          schema: { kind: 'optional', inner: { kind: 'string' } },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                        {
-                          key: 'tool_calls',
-                          schema: {
-                            kind: 'optional',
-                            inner: {
-                              kind: 'array',
-                              element: {
-                                kind: 'object',
-                                fields: [
-                                  { key: 'id', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-                                  { key: 'name', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
-                                  {
-                                    key: 'arguments',
-                                    schema: {
-                                      kind: 'record',
-                                      key: { kind: 'string' },
-                                      value: { kind: 'unknown' },
-                                      refine: ['withinJsonObjectLimits'],
-                                    },
-                                  },
-                                ],
-                                unknownKeys: 'strip',
-                              },
-                              maxLength: 128,
-                            },
-                          },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                      ],
-                      unknownKeys: 'strip',
-                    },
-                    maxLength: 1000,
-                  },
-                },
-                {
-                  key: 'scriptOffset',
-                  schema: {
-                    kind: 'optional',
-                    inner: { kind: 'number', safeInteger: true, above: { value: 0, inclusive: true } },
-                  },
-                  optin: 'optional',
-                  optout: 'optional',
-                },
-              ],
-              unknownKeys: 'strip',
-            },
-            {
-              kind: 'object',
-              fields: [
-                { key: 'provider', schema: { kind: 'literal', values: ['openai-compatible'] } },
-                {
-                  key: 'endpoint',
-                  schema: {
-                    kind: 'optional',
-                    inner: { kind: 'string', patterns: [{ source: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', flags: '' }] },
-                  },
-                  optin: 'optional',
-                  optout: 'optional',
-                },
-                {
-                  key: 'model',
-                  schema: { kind: 'optional', inner: { kind: 'string', minLength: 1, maxLength: 256 } },
-                  optin: 'optional',
-                  optout: 'optional',
-                },
-                {
-                  key: 'temperature',
-                  schema: {
-                    kind: 'optional',
-                    inner: {
-                      kind: 'number',
-                      above: { value: 0, inclusive: true },
-                      below: { value: 2, inclusive: true },
-                    },
-                  },
-                  optin: 'optional',
-                  optout: 'optional',
-                },
-                {
-                  key: 'maxOutputTokens',
-                  schema: {
-                    kind: 'optional',
-                    inner: {
-                      kind: 'number',
-                      safeInteger: true,
-                      above: { value: 0, inclusive: false },
-                      below: { value: 1000000, inclusive: true },
-                    },
-                  },
-                  optin: 'optional',
-                  optout: 'optional',
-                },
-              ],
-              unknownKeys: 'strip',
-            },
-          ],
-        },
-      },
+      { key: 'agentId', schema: shared1, optin: 'optional', optout: 'optional' },
+      { key: 'agentName', schema: shared44, optin: 'optional', optout: 'optional' },
+      { key: 'configVersion', schema: shared45, optin: 'optional', optout: 'optional' },
+      { key: 'model', schema: shared28 },
       {
         key: 'instructions',
         schema: { kind: 'optional', inner: { kind: 'string', maxLength: 100000 } },
         optin: 'optional',
         optout: 'optional',
       },
-      {
-        key: 'tools',
-        schema: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 256 },
-      },
+      { key: 'tools', schema: shared29 },
       {
         key: 'toolSpecs',
         schema: {
@@ -735,15 +303,7 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
               fields: [
                 { key: 'name', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
                 { key: 'description', schema: { kind: 'string', maxLength: 8000 } },
-                {
-                  key: 'inputSchema',
-                  schema: {
-                    kind: 'record',
-                    key: { kind: 'string' },
-                    value: { kind: 'unknown' },
-                    refine: ['withinJsonObjectLimits'],
-                  },
-                },
+                { key: 'inputSchema', schema: shared4 },
                 {
                   key: 'annotations',
                   schema: {
@@ -751,12 +311,7 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
                     inner: {
                       kind: 'object',
                       fields: [
-                        {
-                          key: 'title',
-                          schema: { kind: 'optional', inner: { kind: 'string', maxLength: 256 } },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
+                        { key: 'title', schema: shared44, optin: 'optional', optout: 'optional' },
                         {
                           key: 'readOnlyHint',
                           schema: { kind: 'optional', inner: { kind: 'boolean' } },
@@ -816,63 +371,7 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
         optin: 'optional',
         optout: 'optional',
       },
-      {
-        key: 'policy',
-        schema: {
-          kind: 'object',
-          fields: [
-            {
-              key: 'enabled',
-              schema: { kind: 'optional', inner: { kind: 'boolean' } },
-              optin: 'optional',
-              optout: 'optional',
-            },
-            {
-              key: 'mode',
-              schema: {
-                kind: 'default',
-                inner: { kind: 'enum', values: ['default', 'dontAsk', 'bypass'] },
-                value: 'default',
-              },
-              optin: 'defaulted',
-            },
-            {
-              key: 'allow',
-              schema: {
-                kind: 'default',
-                inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 500 },
-                value: [],
-              },
-              optin: 'defaulted',
-            },
-            {
-              key: 'deny',
-              schema: {
-                kind: 'default',
-                inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 500 },
-                value: [],
-              },
-              optin: 'defaulted',
-            },
-            {
-              key: 'ask',
-              schema: {
-                kind: 'default',
-                inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 500 },
-                value: [],
-              },
-              optin: 'defaulted',
-            },
-            {
-              key: 'reason',
-              schema: { kind: 'optional', inner: { kind: 'string', maxLength: 2000 } },
-              optin: 'optional',
-              optout: 'optional',
-            },
-          ],
-          unknownKeys: 'strip',
-        },
-      },
+      { key: 'policy', schema: shared34 },
       {
         key: 'policyFromAnnotations',
         schema: {
@@ -880,14 +379,8 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
           inner: {
             kind: 'object',
             fields: [
-              {
-                key: 'allow',
-                schema: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 256 },
-              },
-              {
-                key: 'ask',
-                schema: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 256 },
-              },
+              { key: 'allow', schema: shared29 },
+              { key: 'ask', schema: shared29 },
             ],
             unknownKeys: 'strip',
           },
@@ -895,12 +388,7 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
         optin: 'optional',
         optout: 'optional',
       },
-      {
-        key: 'toolsVersion',
-        schema: { kind: 'optional', inner: { kind: 'string', maxLength: 64 } },
-        optin: 'optional',
-        optout: 'optional',
-      },
+      { key: 'toolsVersion', schema: shared45, optin: 'optional', optout: 'optional' },
       {
         key: 'tighten',
         schema: {
@@ -908,24 +396,8 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
           inner: {
             kind: 'object',
             fields: [
-              {
-                key: 'deny',
-                schema: {
-                  kind: 'default',
-                  inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 100 },
-                  value: [],
-                },
-                optin: 'defaulted',
-              },
-              {
-                key: 'ask',
-                schema: {
-                  kind: 'default',
-                  inner: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 100 },
-                  value: [],
-                },
-                optin: 'defaulted',
-              },
+              { key: 'deny', schema: shared46, optin: 'defaulted' },
+              { key: 'ask', schema: shared46, optin: 'defaulted' },
             ],
             unknownKeys: 'strip',
           },
@@ -938,10 +410,7 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
         schema: {
           kind: 'object',
           fields: [
-            {
-              key: 'users',
-              schema: { kind: 'array', element: { kind: 'string', minLength: 1, maxLength: 256 }, maxLength: 100 },
-            },
+            { key: 'users', schema: shared37 },
             {
               key: 'claims',
               schema: {
@@ -950,7 +419,7 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
                   kind: 'array',
                   element: {
                     kind: 'record',
-                    key: { kind: 'string', patterns: [{ source: '^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$', flags: '' }] },
+                    key: shared47,
                     value: {
                       kind: 'union',
                       options: [
@@ -975,25 +444,9 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
           unknownKeys: 'strip',
         },
       },
-      {
-        key: 'approvalTtlMs',
-        schema: {
-          kind: 'number',
-          safeInteger: true,
-          above: { value: 0, inclusive: false },
-          below: { value: 31536000000, inclusive: true },
-        },
-      },
+      { key: 'approvalTtlMs', schema: shared35 },
       { key: 'onExpiry', schema: { kind: 'enum', values: ['abort', 'reject'] } },
-      {
-        key: 'maxTurns',
-        schema: {
-          kind: 'number',
-          safeInteger: true,
-          above: { value: 0, inclusive: false },
-          below: { value: 1000, inclusive: true },
-        },
-      },
+      { key: 'maxTurns', schema: shared36 },
     ],
     unknownKeys: 'strip',
   },
@@ -1033,12 +486,7 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
                   fields: [
                     { key: 'tool_call_id', schema: { kind: 'string', minLength: 1, maxLength: 256 } },
                     { key: 'decision', schema: { kind: 'literal', values: ['reject'] } },
-                    {
-                      key: 'reason',
-                      schema: { kind: 'optional', inner: { kind: 'string', maxLength: 4000 } },
-                      optin: 'optional',
-                      optout: 'optional',
-                    },
+                    { key: 'reason', schema: shared48, optin: 'optional', optout: 'optional' },
                   ],
                   unknownKeys: 'strip',
                 },
@@ -1111,7 +559,7 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
                         { kind: 'string', maxLength: 16000 },
                         { kind: 'number' },
                         { kind: 'boolean' },
-                        { kind: 'array', element: { kind: 'string', maxLength: 1000 }, maxLength: 256 },
+                        shared49,
                       ],
                     },
                     refine: ['atMostElicitationFields'],
@@ -1133,14 +581,8 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
           kind: 'optional',
           inner: {
             kind: 'record',
-            key: { kind: 'string', patterns: [{ source: '^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$', flags: '' }] },
-            value: {
-              kind: 'union',
-              options: [
-                { kind: 'string', maxLength: 256 },
-                { kind: 'array', element: { kind: 'string', maxLength: 256 }, maxLength: 64 },
-              ],
-            },
+            key: shared47,
+            value: { kind: 'union', options: [{ kind: 'string', maxLength: 256 }, shared50] },
             refine: ['atMost32Claims'],
           },
         },
@@ -1153,12 +595,7 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
   awaitPendingActionRequest: {
     kind: 'object',
     fields: [
-      {
-        key: 'afterActionId',
-        schema: { kind: 'optional', inner: { kind: 'string', minLength: 1, maxLength: 256 } },
-        optin: 'optional',
-        optout: 'optional',
-      },
+      { key: 'afterActionId', schema: shared1, optin: 'optional', optout: 'optional' },
       {
         key: 'timeoutMs',
         schema: {
@@ -1194,44 +631,9 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
                     schema: { kind: 'string', patterns: [{ source: '^[A-Za-z][A-Za-z0-9_-]{0,63}$', flags: '' }] },
                   },
                   { key: 'question', schema: { kind: 'string', minLength: 1, maxLength: 2000 } },
-                  {
-                    key: 'header',
-                    schema: { kind: 'optional', inner: { kind: 'string', maxLength: 80 } },
-                    optin: 'optional',
-                    optout: 'optional',
-                  },
-                  {
-                    key: 'description',
-                    schema: { kind: 'optional', inner: { kind: 'string', maxLength: 4000 } },
-                    optin: 'optional',
-                    optout: 'optional',
-                  },
-                  {
-                    key: 'options',
-                    schema: {
-                      kind: 'optional',
-                      inner: {
-                        kind: 'array',
-                        element: {
-                          kind: 'object',
-                          fields: [
-                            { key: 'label', schema: { kind: 'string', minLength: 1, maxLength: 280 } },
-                            { key: 'value', schema: { kind: 'string', maxLength: 500 } },
-                            {
-                              key: 'description',
-                              schema: { kind: 'optional', inner: { kind: 'string', maxLength: 4000 } },
-                              optin: 'optional',
-                              optout: 'optional',
-                            },
-                          ],
-                          unknownKeys: 'strip',
-                        },
-                        maxLength: 12,
-                      },
-                    },
-                    optin: 'optional',
-                    optout: 'optional',
-                  },
+                  { key: 'header', schema: shared51, optin: 'optional', optout: 'optional' },
+                  { key: 'description', schema: shared48, optin: 'optional', optout: 'optional' },
+                  { key: 'options', schema: shared54, optin: 'optional', optout: 'optional' },
                   {
                     key: 'multiSelect',
                     schema: { kind: 'optional', inner: { kind: 'boolean' } },
@@ -1253,44 +655,9 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
         kind: 'object',
         fields: [
           { key: 'question', schema: { kind: 'string', minLength: 1, maxLength: 2000 } },
-          {
-            key: 'header',
-            schema: { kind: 'optional', inner: { kind: 'string', maxLength: 80 } },
-            optin: 'optional',
-            optout: 'optional',
-          },
-          {
-            key: 'description',
-            schema: { kind: 'optional', inner: { kind: 'string', maxLength: 4000 } },
-            optin: 'optional',
-            optout: 'optional',
-          },
-          {
-            key: 'options',
-            schema: {
-              kind: 'optional',
-              inner: {
-                kind: 'array',
-                element: {
-                  kind: 'object',
-                  fields: [
-                    { key: 'label', schema: { kind: 'string', minLength: 1, maxLength: 280 } },
-                    { key: 'value', schema: { kind: 'string', maxLength: 500 } },
-                    {
-                      key: 'description',
-                      schema: { kind: 'optional', inner: { kind: 'string', maxLength: 4000 } },
-                      optin: 'optional',
-                      optout: 'optional',
-                    },
-                  ],
-                  unknownKeys: 'strip',
-                },
-                maxLength: 12,
-              },
-            },
-            optin: 'optional',
-            optout: 'optional',
-          },
+          { key: 'header', schema: shared51, optin: 'optional', optout: 'optional' },
+          { key: 'description', schema: shared48, optin: 'optional', optout: 'optional' },
+          { key: 'options', schema: shared54, optin: 'optional', optout: 'optional' },
           {
             key: 'multiSelect',
             schema: { kind: 'optional', inner: { kind: 'boolean' } },
@@ -1328,36 +695,10 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
                       kind: 'object',
                       fields: [
                         { key: 'type', schema: { kind: 'literal', values: ['string'] } },
-                        {
-                          key: 'title',
-                          schema: { kind: 'optional', inner: { kind: 'string', maxLength: 1000 } },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                        {
-                          key: 'description',
-                          schema: { kind: 'optional', inner: { kind: 'string', maxLength: 4000 } },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                        {
-                          key: 'minLength',
-                          schema: {
-                            kind: 'optional',
-                            inner: { kind: 'number', safeInteger: true, above: { value: 0, inclusive: true } },
-                          },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                        {
-                          key: 'maxLength',
-                          schema: {
-                            kind: 'optional',
-                            inner: { kind: 'number', safeInteger: true, above: { value: 0, inclusive: true } },
-                          },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
+                        { key: 'title', schema: shared55, optin: 'optional', optout: 'optional' },
+                        { key: 'description', schema: shared48, optin: 'optional', optout: 'optional' },
+                        { key: 'minLength', schema: shared19, optin: 'optional', optout: 'optional' },
+                        { key: 'maxLength', schema: shared19, optin: 'optional', optout: 'optional' },
                         {
                           key: 'format',
                           schema: {
@@ -1367,55 +708,15 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
                           optin: 'optional',
                           optout: 'optional',
                         },
-                        {
-                          key: 'enum',
-                          schema: {
-                            kind: 'optional',
-                            inner: { kind: 'array', element: { kind: 'string', maxLength: 1000 }, maxLength: 256 },
-                          },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                        {
-                          key: 'enumNames',
-                          schema: {
-                            kind: 'optional',
-                            inner: { kind: 'array', element: { kind: 'string', maxLength: 1000 }, maxLength: 256 },
-                          },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
+                        { key: 'enum', schema: shared56, optin: 'optional', optout: 'optional' },
+                        { key: 'enumNames', schema: shared56, optin: 'optional', optout: 'optional' },
                         {
                           key: 'oneOf',
-                          schema: {
-                            kind: 'optional',
-                            inner: {
-                              kind: 'array',
-                              element: {
-                                kind: 'object',
-                                fields: [
-                                  { key: 'const', schema: { kind: 'string', maxLength: 1000 } },
-                                  {
-                                    key: 'title',
-                                    schema: { kind: 'optional', inner: { kind: 'string', maxLength: 1000 } },
-                                    optin: 'optional',
-                                    optout: 'optional',
-                                  },
-                                ],
-                                unknownKeys: 'keep',
-                              },
-                              maxLength: 256,
-                            },
-                          },
+                          schema: { kind: 'optional', inner: shared58 },
                           optin: 'optional',
                           optout: 'optional',
                         },
-                        {
-                          key: 'default',
-                          schema: { kind: 'optional', inner: { kind: 'string', maxLength: 1000 } },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
+                        { key: 'default', schema: shared55, optin: 'optional', optout: 'optional' },
                       ],
                       unknownKeys: 'keep',
                     },
@@ -1423,18 +724,8 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
                       kind: 'object',
                       fields: [
                         { key: 'type', schema: { kind: 'enum', values: ['number', 'integer'] } },
-                        {
-                          key: 'title',
-                          schema: { kind: 'optional', inner: { kind: 'string', maxLength: 1000 } },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                        {
-                          key: 'description',
-                          schema: { kind: 'optional', inner: { kind: 'string', maxLength: 4000 } },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
+                        { key: 'title', schema: shared55, optin: 'optional', optout: 'optional' },
+                        { key: 'description', schema: shared48, optin: 'optional', optout: 'optional' },
                         {
                           key: 'minimum',
                           schema: { kind: 'optional', inner: { kind: 'number' } },
@@ -1460,18 +751,8 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
                       kind: 'object',
                       fields: [
                         { key: 'type', schema: { kind: 'literal', values: ['boolean'] } },
-                        {
-                          key: 'title',
-                          schema: { kind: 'optional', inner: { kind: 'string', maxLength: 1000 } },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                        {
-                          key: 'description',
-                          schema: { kind: 'optional', inner: { kind: 'string', maxLength: 4000 } },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
+                        { key: 'title', schema: shared55, optin: 'optional', optout: 'optional' },
+                        { key: 'description', schema: shared48, optin: 'optional', optout: 'optional' },
                         {
                           key: 'default',
                           schema: { kind: 'optional', inner: { kind: 'boolean' } },
@@ -1485,36 +766,10 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
                       kind: 'object',
                       fields: [
                         { key: 'type', schema: { kind: 'literal', values: ['array'] } },
-                        {
-                          key: 'title',
-                          schema: { kind: 'optional', inner: { kind: 'string', maxLength: 1000 } },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                        {
-                          key: 'description',
-                          schema: { kind: 'optional', inner: { kind: 'string', maxLength: 4000 } },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                        {
-                          key: 'minItems',
-                          schema: {
-                            kind: 'optional',
-                            inner: { kind: 'number', safeInteger: true, above: { value: 0, inclusive: true } },
-                          },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
-                        {
-                          key: 'maxItems',
-                          schema: {
-                            kind: 'optional',
-                            inner: { kind: 'number', safeInteger: true, above: { value: 0, inclusive: true } },
-                          },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
+                        { key: 'title', schema: shared55, optin: 'optional', optout: 'optional' },
+                        { key: 'description', schema: shared48, optin: 'optional', optout: 'optional' },
+                        { key: 'minItems', schema: shared19, optin: 'optional', optout: 'optional' },
+                        { key: 'maxItems', schema: shared19, optin: 'optional', optout: 'optional' },
                         {
                           key: 'items',
                           schema: {
@@ -1524,55 +779,15 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
                                 kind: 'object',
                                 fields: [
                                   { key: 'type', schema: { kind: 'literal', values: ['string'] } },
-                                  {
-                                    key: 'enum',
-                                    schema: {
-                                      kind: 'array',
-                                      element: { kind: 'string', maxLength: 1000 },
-                                      maxLength: 256,
-                                    },
-                                  },
+                                  { key: 'enum', schema: shared49 },
                                 ],
                                 unknownKeys: 'keep',
                               },
-                              {
-                                kind: 'object',
-                                fields: [
-                                  {
-                                    key: 'anyOf',
-                                    schema: {
-                                      kind: 'array',
-                                      element: {
-                                        kind: 'object',
-                                        fields: [
-                                          { key: 'const', schema: { kind: 'string', maxLength: 1000 } },
-                                          {
-                                            key: 'title',
-                                            schema: { kind: 'optional', inner: { kind: 'string', maxLength: 1000 } },
-                                            optin: 'optional',
-                                            optout: 'optional',
-                                          },
-                                        ],
-                                        unknownKeys: 'keep',
-                                      },
-                                      maxLength: 256,
-                                    },
-                                  },
-                                ],
-                                unknownKeys: 'keep',
-                              },
+                              { kind: 'object', fields: [{ key: 'anyOf', schema: shared58 }], unknownKeys: 'keep' },
                             ],
                           },
                         },
-                        {
-                          key: 'default',
-                          schema: {
-                            kind: 'optional',
-                            inner: { kind: 'array', element: { kind: 'string', maxLength: 1000 }, maxLength: 256 },
-                          },
-                          optin: 'optional',
-                          optout: 'optional',
-                        },
+                        { key: 'default', schema: shared56, optin: 'optional', optout: 'optional' },
                       ],
                       unknownKeys: 'keep',
                     },
@@ -1581,15 +796,7 @@ export const DESCRIPTIONS: Record<DescribedSchemaName, SchemaDescription> = {
                 refine: ['atMostElicitationFields'],
               },
             },
-            {
-              key: 'required',
-              schema: {
-                kind: 'optional',
-                inner: { kind: 'array', element: { kind: 'string', maxLength: 256 }, maxLength: 64 },
-              },
-              optin: 'optional',
-              optout: 'optional',
-            },
+            { key: 'required', schema: { kind: 'optional', inner: shared50 }, optin: 'optional', optout: 'optional' },
           ],
           unknownKeys: 'keep',
         },
