@@ -1,0 +1,129 @@
+// `npm run bench:replay [-- --base <git revision>] [-- --rounds N] [-- --quick]`: CPU time the worker spends to
+// replay a run, which is what creating a workflow instance costs (every new run, every resume of an evicted
+// run). Replays the recorded fixtures (test/replay-histories) with the current workflow bundle and, with
+// `--base`, with the bundle of an earlier revision in the same process, rounds alternating; prints CPU per
+// replay for each side and current ÷ base. Only fixtures that both revisions replay clean are counted.
+// No server: `Worker.runReplayHistories` needs none.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { temporal } from '@temporalio/proto';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { workflowBundleOptions } from '../src/worker';
+import { median } from './lib/stats';
+
+const ROOT = path.resolve(__dirname, '..');
+
+interface Side {
+  name: string;
+  bundle: WorkflowBundleWithSourceMap;
+  /** CPU ms per replay, one figure per round. */
+  perReplay: number[];
+}
+
+function fixtures(dir: string): Map<string, temporal.api.history.v1.IHistory> {
+  const found = new Map<string, temporal.api.history.v1.IHistory>();
+  for (const file of readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .sort()) {
+    found.set(file.replace(/\.json$/, ''), historyFromJSON(JSON.parse(readFileSync(path.join(dir, file), 'utf8'))));
+  }
+  return found;
+}
+
+async function bundle(workflowsPath: string): Promise<WorkflowBundleWithSourceMap> {
+  const quiet = (): undefined => undefined;
+  return bundleWorkflowCode({
+    ...workflowBundleOptions(workflowsPath),
+    logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: console.error },
+  });
+}
+
+/** Replays every history `copies` times; returns the ids that failed. */
+async function replay(
+  side: Side,
+  histories: Map<string, temporal.api.history.v1.IHistory>,
+  copies: number,
+): Promise<Set<string>> {
+  async function* all() {
+    for (let copy = 0; copy < copies; copy += 1) {
+      for (const [workflowId, history] of histories) yield { workflowId: `${workflowId}#${copy}`, history };
+    }
+  }
+  const failed = new Set<string>();
+  for await (const result of Worker.runReplayHistories({ workflowBundle: side.bundle }, all())) {
+    if (result.error) failed.add(result.workflowId.split('#')[0]!);
+  }
+  return failed;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { base: { type: 'string' }, rounds: { type: 'string' }, quick: { type: 'boolean', default: false } },
+  });
+  const rounds = Number(values.rounds ?? (values.quick ? 3 : 10));
+  const copies = values.quick ? 5 : 20;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  let histories = fixtures(path.join(ROOT, 'test/replay-histories'));
+  const sides: Side[] = [{ name: 'current', bundle: await bundle(path.join(ROOT, 'src/workflows')), perReplay: [] }];
+  let baseDir: string | undefined;
+  if (values.base !== undefined) {
+    baseDir = mkdtempSync(path.join(tmpdir(), 'hitl-bench-replay-'));
+    // The base's sources and fixtures as committed, with this checkout's node_modules.
+    const archive = execFileSync('git', ['-C', ROOT, 'archive', values.base, 'src', 'test/replay-histories'], {
+      maxBuffer: 512 * 1024 * 1024,
+    });
+    execFileSync('tar', ['-x', '-C', baseDir], { input: archive });
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(baseDir, 'node_modules'), 'dir');
+    const baseFixtures = fixtures(path.join(baseDir, 'test/replay-histories'));
+    histories = new Map([...histories].filter(([name]) => baseFixtures.has(name)));
+    sides.push({
+      name: `base ${values.base}`,
+      bundle: await bundle(path.join(baseDir, 'src/workflows')),
+      perReplay: [],
+    });
+  }
+  // Warm-up, and the fixtures every side replays clean.
+  for (const side of sides) {
+    for (const name of await replay(side, histories, 1)) {
+      console.log(`skipped ${name}: ${side.name} does not replay it`);
+      histories.delete(name);
+    }
+  }
+  const replays = histories.size * copies;
+  console.log(`${histories.size} fixtures × ${copies} copies per round, ${rounds} rounds, sides alternating`);
+  for (let round = 0; round < rounds; round += 1) {
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+      const before = process.cpuUsage();
+      const failed = await replay(side, histories, copies);
+      if (failed.size > 0) throw new Error(`${side.name} failed to replay ${[...failed].join(', ')}`);
+      const used = process.cpuUsage(before);
+      side.perReplay.push((used.user + used.system) / 1000 / replays);
+    }
+  }
+  for (const side of sides) {
+    const sorted = [...side.perReplay].sort((a, b) => a - b);
+    console.log(
+      `${side.name.padEnd(24)} CPU per replay: median ${median(side.perReplay).toFixed(2)} ms ` +
+        `(rounds ${sorted[0]!.toFixed(2)}–${sorted[sorted.length - 1]!.toFixed(2)})`,
+    );
+  }
+  if (sides.length === 2) {
+    console.log(`current ÷ base: ${(median(sides[0]!.perReplay) / median(sides[1]!.perReplay)).toFixed(2)}`);
+  }
+  if (baseDir !== undefined) rmSync(baseDir, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
