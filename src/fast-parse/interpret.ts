@@ -50,7 +50,8 @@ export type SchemaDescription = Refined &
   );
 
 /** "Don't know": the input is refused by the description, or is something the interpreter leaves to zod. */
-const UNKNOWN: unique symbol = Symbol('unknown');
+const UNDECIDED: unique symbol = Symbol('undecided');
+/** A parsed value, or UNDECIDED. */
 type Outcome = unknown;
 
 /**
@@ -59,50 +60,50 @@ type Outcome = unknown;
  */
 export function fastParse(description: SchemaDescription, value: unknown): { value: unknown } | undefined {
   const parsed = parse(description, value);
-  return parsed === UNKNOWN ? undefined : { value: parsed };
+  return parsed === UNDECIDED ? undefined : { value: parsed };
 }
 
 function parse(description: SchemaDescription, input: unknown): Outcome {
   const parsed = parseKind(description, input);
-  if (parsed === UNKNOWN || description.refine === undefined) return parsed;
-  for (const name of description.refine) if (!REFINEMENTS[name](parsed as never)) return UNKNOWN;
+  if (parsed === UNDECIDED || description.refine === undefined) return parsed;
+  for (const name of description.refine) if (!REFINEMENTS[name](parsed as never)) return UNDECIDED;
   return parsed;
 }
 
 function parseKind(description: SchemaDescription, input: unknown): Outcome {
   switch (description.kind) {
     case 'string': {
-      if (typeof input !== 'string') return UNKNOWN;
-      if (description.minLength !== undefined && input.length < description.minLength) return UNKNOWN;
-      if (description.maxLength !== undefined && input.length > description.maxLength) return UNKNOWN;
-      for (const pattern of description.patterns ?? []) if (!compiled(pattern).test(input)) return UNKNOWN;
+      if (typeof input !== 'string') return UNDECIDED;
+      if (description.minLength !== undefined && input.length < description.minLength) return UNDECIDED;
+      if (description.maxLength !== undefined && input.length > description.maxLength) return UNDECIDED;
+      for (const pattern of description.patterns ?? []) if (!compiled(pattern).test(input)) return UNDECIDED;
       return input;
     }
     case 'number': {
-      if (typeof input !== 'number' || !Number.isFinite(input)) return UNKNOWN;
-      if (description.safeInteger && !Number.isSafeInteger(input)) return UNKNOWN;
+      if (typeof input !== 'number' || !Number.isFinite(input)) return UNDECIDED;
+      if (description.safeInteger && !Number.isSafeInteger(input)) return UNDECIDED;
       const { above, below } = description;
-      if (above && !(above.inclusive ? input >= above.value : input > above.value)) return UNKNOWN;
-      if (below && !(below.inclusive ? input <= below.value : input < below.value)) return UNKNOWN;
+      if (above && !(above.inclusive ? input >= above.value : input > above.value)) return UNDECIDED;
+      if (below && !(below.inclusive ? input <= below.value : input < below.value)) return UNDECIDED;
       return input;
     }
     case 'boolean':
-      return typeof input === 'boolean' ? input : UNKNOWN;
+      return typeof input === 'boolean' ? input : UNDECIDED;
     case 'unknown':
       return input;
     case 'never':
-      return UNKNOWN;
+      return UNDECIDED;
     case 'literal':
     case 'enum':
-      return (description.values as unknown[]).includes(input) ? input : UNKNOWN;
+      return (description.values as unknown[]).includes(input) ? input : UNDECIDED;
     case 'array': {
-      if (!Array.isArray(input)) return UNKNOWN;
-      if (description.minLength !== undefined && input.length < description.minLength) return UNKNOWN;
-      if (description.maxLength !== undefined && input.length > description.maxLength) return UNKNOWN;
+      if (!Array.isArray(input)) return UNDECIDED;
+      if (description.minLength !== undefined && input.length < description.minLength) return UNDECIDED;
+      if (description.maxLength !== undefined && input.length > description.maxLength) return UNDECIDED;
       const output: unknown[] = [];
       for (const element of input as unknown[]) {
         const parsed = parse(description.element, element);
-        if (parsed === UNKNOWN) return UNKNOWN;
+        if (parsed === UNDECIDED) return UNDECIDED;
         output.push(parsed);
       }
       return output;
@@ -110,12 +111,12 @@ function parseKind(description: SchemaDescription, input: unknown): Outcome {
     case 'object':
       return parseObject(description.fields, description.unknownKeys, input);
     case 'record': {
-      if (!isPlainData(input)) return UNKNOWN;
+      if (!isPlainData(input)) return UNDECIDED;
       const output: Record<string, unknown> = {};
       for (const [key, item] of Object.entries(input)) {
-        if (parse(description.key, key) !== key) return UNKNOWN;
+        if (parse(description.key, key) !== key) return UNDECIDED;
         const parsed = parse(description.value, item);
-        if (parsed === UNKNOWN || parsed === undefined) return UNKNOWN;
+        if (parsed === UNDECIDED || parsed === undefined) return UNDECIDED;
         output[key] = parsed;
       }
       return output;
@@ -123,9 +124,9 @@ function parseKind(description: SchemaDescription, input: unknown): Outcome {
     case 'union':
       for (const option of description.options) {
         const parsed = parse(option, input);
-        if (parsed !== UNKNOWN) return parsed;
+        if (parsed !== UNDECIDED) return parsed;
       }
-      return UNKNOWN;
+      return UNDECIDED;
     case 'optional':
       return input === undefined ? undefined : parse(description.inner, input);
     case 'default':
@@ -137,25 +138,25 @@ function parseKind(description: SchemaDescription, input: unknown): Outcome {
 
 /** zod's object parse, for plain data only: fields in the schema's order, then (loose) the other keys. */
 function parseObject(fields: ObjectField[], unknownKeys: 'strip' | 'refuse' | 'keep', input: unknown): Outcome {
-  if (!isPlainData(input)) return UNKNOWN;
+  if (!isPlainData(input)) return UNDECIDED;
   const output: Record<string, unknown> = {};
   for (const { key, schema, optin, optout } of fields) {
     // zod's rules for a field, in its order (an absent key is parsed as undefined).
     const present = Object.hasOwn(input, key);
     if (!present && optin === 'optional' && optout === 'optional') continue;
     const parsed = parse(schema, present ? input[key] : undefined);
-    if (parsed === UNKNOWN) {
+    if (parsed === UNDECIDED) {
       if (!present && optin !== undefined && optout === 'optional') continue;
-      return UNKNOWN;
+      return UNDECIDED;
     }
-    if (!present && optin === undefined) return UNKNOWN;
+    if (!present && optin === undefined) return UNDECIDED;
     if (parsed !== undefined) output[key] = parsed;
     else if (present || (optin === 'defaulted' && optout !== 'optional')) output[key] = undefined;
   }
   if (unknownKeys === 'strip') return output;
   for (const key of Object.keys(input)) {
     if (fields.some((field) => field.key === key)) continue;
-    if (unknownKeys === 'refuse') return UNKNOWN;
+    if (unknownKeys === 'refuse') return UNDECIDED;
     output[key] = input[key];
   }
   return output;
