@@ -117,6 +117,12 @@ export const MCP_TOOLS_PATCH = 'mcp-tools';
  * this one instead of four; runs recorded before it replay the four separate ones, as they were.
  */
 export const RUN_FEATURES_PATCH = 'run-features-v2';
+/**
+ * `patched()` id: everything RUN_FEATURES_PATCH switches on, and grants read and the transcript closed by
+ * regular activities instead of local ones (GRANTS_ACTIVITY_OPTIONS says why). New runs record only this
+ * one; runs recorded before it replay RUN_FEATURES_PATCH (or the four before it) and their local activities.
+ */
+export const RUN_FEATURES_V3_PATCH = 'run-features-v3';
 /** Elicitation requests a run remembers for the call in flight (the rest are answered `cancel` and dropped). */
 export const MAX_ELICITATIONS_PER_CALL = 64;
 /** Why an elicitation stopped waiting without an answer: its tool call ended or asked again. */
@@ -149,9 +155,21 @@ const MODEL_ATTEMPT_OPTIONS: wf.ActivityOptions = { ...MODEL_CALL_OPTIONS, retry
 export const MODEL_RETRY_WINDOW_MS = 15 * 60 * 1000;
 const MODEL_RETRY_INITIAL_MS = 1000;
 const MODEL_RETRY_MAX_INTERVAL_MS = 60 * 1000;
-// Grants are read before a policy decision that they could change: a local activity, so a revocation is
-// seen at the next decision without a round trip through the task queue.
-const { loadGrants } = wf.proxyLocalActivities<GrantActivities>({
+// Grants are read before a policy decision that they could change, so a revocation is seen at the next decision.
+// Runs started with RUN_FEATURES_V3_PATCH use a regular activity, older runs a local one. The SDK core (1.24.0)
+// can record a local activity's marker in a workflow task that answered queries while it finished, before the
+// workflow saw the result: the workflow sees it in the next task, after an update delivered with that task, and a
+// replay at the marker, before the update, so the commands differ (nondeterminism; see
+// test/workflow/local-activity-update-race.test.ts). A regular activity's result is an event, seen at the same
+// point on replay; it costs five more events and one more workflow task per read.
+const GRANTS_ACTIVITY_OPTIONS: wf.ActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  // Bounds the wait for a worker too: without grants the calls ask (fail closed).
+  scheduleToCloseTimeout: '1 minute',
+  retry: { initialInterval: '200 milliseconds', maximumAttempts: 3 },
+};
+const { loadGrants } = wf.proxyActivities<GrantActivities>(GRANTS_ACTIVITY_OPTIONS);
+const { loadGrants: loadGrantsLocally } = wf.proxyLocalActivities<GrantActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 milliseconds', maximumAttempts: 3 },
 });
@@ -164,7 +182,14 @@ const GRANTABLE_RULES: ReadonlySet<PolicyVerdict['rule']> = new Set(['default', 
 const { executeTool } = wf.proxyActivities<HitlActivities>(TOOL_CALL_OPTIONS);
 // Writes to the content store: retried like a tool (idempotent appends).
 const { appendTranscript } = wf.proxyActivities<HitlActivities>(TOOL_CALL_OPTIONS);
-const { closeTranscript } = wf.proxyLocalActivities<HitlActivities>({
+// Marks the run's content closed as it ends: a regular activity in runs started with RUN_FEATURES_V3_PATCH,
+// for the reason grants are (the run completes or writes its status right after it).
+const CLOSE_TRANSCRIPT_OPTIONS: wf.ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 5 },
+};
+const { closeTranscript } = wf.proxyActivities<HitlActivities>(CLOSE_TRANSCRIPT_OPTIONS);
+const { closeTranscript: closeTranscriptLocally } = wf.proxyLocalActivities<HitlActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumAttempts: 5 },
 });
@@ -288,9 +313,10 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   // Behaviour added after runs were already recorded, decided once, in the run's first workflow task: a
   // patch marker recorded later (e.g. right after a local activity) can land in a different workflow task
   // on replay than where the code asks for it. Runs started before replay as they were recorded.
-  // A new run records RUN_FEATURES_PATCH alone (one marker, not four); a run recorded before it asks for
-  // the four older patches, in this order, as it did then.
-  const current = wf.patched(RUN_FEATURES_PATCH);
+  // A new run records RUN_FEATURES_V3_PATCH alone (one marker); a run recorded before it asks for
+  // RUN_FEATURES_PATCH, and one recorded before that for the four older patches, in this order, as it did then.
+  const noLocalActivities = wf.patched(RUN_FEATURES_V3_PATCH);
+  const current = noLocalActivities || wf.patched(RUN_FEATURES_PATCH);
   const continueWhilePaused = current || wf.patched(CONTINUE_WHILE_PAUSED_PATCH);
   const modelRetriesInRun = current || wf.patched(MODEL_RETRY_PATCH);
   const storeTranscript = current || wf.patched(CONTENT_STORE_PATCH);
@@ -596,7 +622,12 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     await wf.CancellationScope.nonCancellable(async () => {
       try {
         if (flush) await flushTranscript();
-        await closeTranscript({ keys: [transcriptKey, runId] });
+        const request = { keys: [transcriptKey, runId] };
+        if (noLocalActivities) {
+          await closeTranscript.executeWithOptions({ summary: 'close the transcript', ...CLOSE_TRANSCRIPT_OPTIONS }, [
+            request,
+          ]);
+        } else await closeTranscriptLocally(request);
       } catch (err) {
         wf.log.warn('could not close the transcript in the content store', { error: describeFailure(err) });
       }
@@ -701,7 +732,12 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   /** The exact tool names the user granted for this conversation (or always); none if they cannot be read. */
   async function currentGrants(): Promise<ReadonlySet<string>> {
     try {
-      return new Set(await loadGrants({ userId: input.userId, conversationId: input.conversationId }));
+      const request = { userId: input.userId, conversationId: input.conversationId };
+      return new Set(
+        noLocalActivities
+          ? await loadGrants.executeWithOptions({ summary: 'read grants', ...GRANTS_ACTIVITY_OPTIONS }, [request])
+          : await loadGrantsLocally(request),
+      );
     } catch (err) {
       if (wf.isCancellation(err)) throw err;
       // Fail closed: without grants the calls ask, which is safe.

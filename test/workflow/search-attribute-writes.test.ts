@@ -1,8 +1,9 @@
-// What a generationRun writes to its search attributes (issue 16): a run started with RUN_FEATURES_PATCH
-// writes only the attributes whose value changes. The client sets HitlStatus, HitlUserId and
-// HitlConversationId at start, so the first workflow task writes none of them again; a run started without
-// them (the CLI, a bare client) still gets them all. What the run compares with is read once from its
-// start event, so its writes replay the same however updates interleave with its first workflow task.
+// What a generationRun writes to its search attributes (issue 16): a run started with RUN_FEATURES_PATCH (or
+// RUN_FEATURES_V3_PATCH, which new runs record) writes only the attributes whose value changes. The client
+// sets HitlStatus, HitlUserId and HitlConversationId at start, so the first workflow task writes none of them
+// again; a run started without them (the CLI, a bare client) still gets them all. What the run compares with
+// is read once from its start event, so its writes replay the same however updates interleave with its first
+// workflow task.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -21,7 +22,7 @@ import {
   type PendingAction,
 } from '../../src/contracts';
 import { chainHistories } from '../../src/dev/history';
-import { RUN_FEATURES_PATCH } from '../../src/workflows/generation-run';
+import { RUN_FEATURES_V3_PATCH } from '../../src/workflows/generation-run';
 import { getWorkflowBundle } from '../hooks';
 import {
   call,
@@ -193,14 +194,14 @@ describe('search attributes a generationRun writes (real dev server)', function 
     const started = await h.client.startRunAndWait(appendOnce('features.txt'));
     assert.ok(started.pendingAction);
     const paused = await historyOf(started.runId);
-    assert.deepEqual(patchMarkers(paused), [RUN_FEATURES_PATCH]);
+    assert.deepEqual(patchMarkers(paused), [RUN_FEATURES_V3_PATCH]);
     const first = firstTask(paused);
     // The first task writes TemporalChangeVersion (the SDK core, for the marker) and nothing of ours.
     assert.deepEqual(
       searchAttributeWrites(paused)
         .filter((write) => write.task === first)
         .map((write) => write.fields),
-      [{ TemporalChangeVersion: [RUN_FEATURES_PATCH] }],
+      [{ TemporalChangeVersion: [RUN_FEATURES_V3_PATCH] }],
     );
     assert.deepEqual(startAttributes(paused), { HitlStatus: 'running', HitlUserId: 'u1', HitlConversationId: 'c1' });
     // The pause is one write of the three attributes it changes.
@@ -237,7 +238,8 @@ describe('search attributes a generationRun writes (real dev server)', function 
       pendingTools: undefined,
       expiresAt: undefined,
     });
-    await maybeRecordHistory(h, started.runId, 'run-features-v2');
+    // run-features-v2.json was recorded here before RUN_FEATURES_V3_PATCH, and stays: it replays that generation.
+    await maybeRecordHistory(h, started.runId, 'run-features-v3');
   });
 
   it('a run started without search attributes (CLI, bare client) still gets them all', async () => {
@@ -329,7 +331,7 @@ describe('search attributes a generationRun writes (real dev server)', function 
     assert.ok(chain.length >= 2);
     const continued = chain[chain.length - 1]!.events ?? [];
     assert.equal(startAttributes(continued).HitlStatus, 'requires_action', 'inherited from the paused run');
-    assert.deepEqual(patchMarkers(continued), [RUN_FEATURES_PATCH]);
+    assert.deepEqual(patchMarkers(continued), [RUN_FEATURES_V3_PATCH]);
     // After the resolution: running (pending tools and expiry cleared), then completed.
     assert.deepEqual(
       hitlWrites(continued)
