@@ -31,9 +31,13 @@ function parse<T>(
 ): Parsed<T> {
   // The description is derived from the schema whose output type is T (src/fast-parse/roots.ts).
   const fast = fastParse(DESCRIPTIONS[name], raw);
-  if (fast !== undefined) return { success: true, data: fast.value as T };
+  return fast !== undefined ? { success: true, data: fast.value as T } : withZod(slow);
+}
+
+/** zod's own parse (zod loaded on first use), its refusal as one line. */
+function withZod<T>(parse: (contracts: ReturnType<typeof zodContracts>) => z.ZodSafeParseResult<T>): Parsed<T> {
   const contracts = zodContracts();
-  const parsed = slow(contracts);
+  const parsed = parse(contracts);
   return parsed.success ? parsed : { success: false, problem: contracts.describeIssues(parsed.error) };
 }
 
@@ -64,9 +68,7 @@ export function parseElicitationRequest(raw: unknown): Parsed<ElicitationRequest
 
 /** The state a run continued as new carries (once per continuation: zod, no fast path). */
 export function parseContinuedState(raw: unknown): Parsed<ContinuedState> {
-  const contracts = zodContracts();
-  const parsed = contracts.ContinuedStateSchema.safeParse(raw);
-  return parsed.success ? parsed : { success: false, problem: contracts.describeIssues(parsed.error) };
+  return withZod((contracts) => contracts.ContinuedStateSchema.safeParse(raw));
 }
 
 /**
