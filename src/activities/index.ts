@@ -5,6 +5,7 @@ import { askUserQuestionTool } from './tools/ask-user-question';
 import type {
   AppendTranscriptRequest,
   CallModelRequest,
+  CallModelResult,
   CheckToolArgumentsRequest,
   CheckToolArgumentsResult,
   CloseTranscriptRequest,
@@ -96,7 +97,7 @@ export function createActivities(
   };
 
   return {
-    async callModel(request: CallModelRequest): Promise<ModelTurn | StoredModelTurn> {
+    async callModel(request: CallModelRequest): Promise<CallModelResult> {
       const activity = currentActivityContext();
       const signal = activity?.cancellationSignal;
       const { transcript } = request;
@@ -104,7 +105,18 @@ export function createActivities(
         transcript === undefined
           ? callModelFn(request, { signal })
           : callModelFromStore(store(), transcript, (messages) => callModelFn({ ...request, messages }, { signal }));
-      return activity === undefined ? call() : whileHeartbeating(activity, call);
+      const turn = await (activity === undefined ? call() : whileHeartbeating(activity, call));
+      if (transcript === undefined || request.closeIfFinal !== true || (turn.tool_calls?.length ?? 0) > 0) return turn;
+      // A final answer: the run ends with it (a retried call returns the same stored answer), so its content
+      // is closed here rather than by an activity of its own. Closing never fails the call: the run then
+      // closes it itself.
+      try {
+        await markClosed(store(), [transcript.key, transcript.stagingKey]);
+        return { ...turn, closed: true };
+      } catch (error) {
+        activity?.log.warn('could not close the transcript with the final answer', { error: String(error) });
+        return turn;
+      }
     },
 
     async appendTranscript(request: AppendTranscriptRequest): Promise<{ length: number }> {
@@ -112,8 +124,7 @@ export function createActivities(
     },
 
     async closeTranscript(request: CloseTranscriptRequest): Promise<void> {
-      const closedAt = new Date();
-      for (const key of request.keys) await store().markClosed(key, closedAt);
+      await markClosed(store(), request.keys);
     },
 
     async resolveAgentConfig(request: ResolveAgentRequest): Promise<RunConfig> {
@@ -179,6 +190,28 @@ export function createActivities(
   };
 }
 
+/** How long `callModel` waits for the user's grants before it leaves the read to the run. */
+const GRANTS_READ_TIMEOUT_MS = 10_000;
+
+/** `promise`, or a rejection once `ms` have passed. */
+async function withinMs<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Marks each key's content closed now (retention deletes it later). */
+async function markClosed(store: ContentStore, keys: readonly string[]): Promise<void> {
+  const closedAt = new Date();
+  for (const key of keys) await store.markClosed(key, closedAt);
+}
+
 /**
  * Heartbeats every second while `fn` runs: the workflow sets a heartbeat timeout, so when this worker
  * dies mid-call the attempt times out in seconds and is retried elsewhere (with the same idempotency key).
@@ -215,5 +248,27 @@ export function createWorkerActivities(
   config: ActivitiesConfig = loadActivitiesConfigFromEnv(),
   registry: ToolRegistry = createDefaultToolRegistry(),
 ): HitlActivities & GrantActivities {
-  return { ...createActivities(config, registry), ...createGrantActivities(client, taskQueue) };
+  const activities = createActivities(config, registry);
+  const grants = createGrantActivities(client, taskQueue);
+  return {
+    ...activities,
+    ...grants,
+    async callModel(request: CallModelRequest): Promise<CallModelResult> {
+      const turn = await activities.callModel(request);
+      const called = new Set((turn.tool_calls ?? []).map((call) => call.name));
+      if (request.grantsFor === undefined || called.size === 0) return turn;
+      // Read after the model answered, as the run's own read would be: a revocation before the decision counts.
+      // A failed read is left to the run, which reads again (and asks when it cannot).
+      const { grantsFor } = request;
+      const activity = currentActivityContext();
+      try {
+        const read = () => withinMs(GRANTS_READ_TIMEOUT_MS, grants.loadGrants(grantsFor));
+        const granted = await (activity === undefined ? read() : whileHeartbeating(activity, read));
+        return { ...turn, grants: granted.filter((name) => called.has(name)) };
+      } catch (error) {
+        activity?.log.warn('could not read grants with the model turn', { error: String(error) });
+        return turn;
+      }
+    },
+  };
 }

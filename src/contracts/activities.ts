@@ -1,4 +1,5 @@
 import type { ResolveAgentRequest, ToolSpec } from './agents';
+import type { LoadGrantsRequest } from './grants';
 import type { ChatMessage, JsonObject, ModelTurn, ToolResult } from './messages';
 import type { ModelConfig, RunConfig } from './run-input';
 import type { StoredModelTurn, StoredToolResult, TranscriptCursor } from './transcript';
@@ -20,7 +21,29 @@ export interface CallModelRequest {
   tools: string[];
   /** The tools as pinned when an agent run started; without them the worker describes `tools` itself. */
   toolSpecs?: ToolSpec[];
+  /**
+   * Runs started with `run-features-v4` whose policy lets grants matter: when the turn calls tools, the worker
+   * also reads this user's grants and returns those among the called tools (`CallModelResult.grants`), so the
+   * run needs no `loadGrants` activity before its decision.
+   */
+  grantsFor?: LoadGrantsRequest;
+  /**
+   * Stored runs started with `run-features-v4`: a final answer (a turn without tool calls) also marks the
+   * run's content closed (`CallModelResult.closed`), so the run needs no `closeTranscript` activity.
+   */
+  closeIfFinal?: boolean;
 }
+
+/**
+ * What `callModel` returns: the turn (a `StoredModelTurn` with `transcript`), and what the request asked the
+ * worker to do with it. Either extra is absent when the worker could not do it; the run then does it itself.
+ */
+export type CallModelResult = (ModelTurn | StoredModelTurn) & {
+  /** With `grantsFor`: the called tools the user has granted for this conversation (or always). */
+  grants?: string[];
+  /** With `closeIfFinal`: the turn is a final answer and the run's content is marked closed. */
+  closed?: true;
+};
 
 /** Argument of activity `executeTool`. */
 export interface ExecuteToolRequest {
@@ -53,7 +76,10 @@ export interface AppendTranscriptRequest {
   transcript: TranscriptCursor;
 }
 
-/** Argument of local activity `closeTranscript`: the run ended; retention may delete its content later. */
+/**
+ * Argument of activity `closeTranscript` (a local one in runs recorded before `run-features-v3`): the run ended;
+ * retention may delete its content later.
+ */
 export interface CloseTranscriptRequest {
   /** The run's transcript key and its staging key. */
   keys: string[];
@@ -81,7 +107,7 @@ export interface CheckToolArgumentsResult {
 /** The activity interface the workflow proxies (implemented in src/activities). */
 export interface HitlActivities {
   /** A `ModelTurn`; with `transcript`, a `StoredModelTurn` (previews, references, the new length). */
-  callModel(request: CallModelRequest): Promise<ModelTurn | StoredModelTurn>;
+  callModel(request: CallModelRequest): Promise<CallModelResult>;
   /** A `ToolResult`; with `transcriptKey`, a `StoredToolResult` (a preview and the stored message). */
   executeTool(request: ExecuteToolRequest): Promise<ToolResult | StoredToolResult>;
   /** Appends `transcript.append` at `transcript.length` (idempotent); returns the new length. */

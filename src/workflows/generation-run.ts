@@ -11,6 +11,7 @@ import type {
   AwaitPendingActionRequest,
   AwaitPendingActionResult,
   CallModelRequest,
+  CallModelResult,
   ChatMessage,
   ContinuedState,
   ElicitationAnswer,
@@ -22,7 +23,6 @@ import type {
   JsonObject,
   McpElicitationPayload,
   ModelConfig,
-  ModelTurn,
   NormalizedAgentRunInput,
   NormalizedInlineRunInput,
   NormalizedRunInput,
@@ -35,7 +35,6 @@ import type {
   RunResult,
   RunState,
   RunStatus,
-  StoredModelTurn,
   StoredToolCall,
   StoredToolResult,
   ToolMessage,
@@ -123,6 +122,13 @@ export const RUN_FEATURES_PATCH = 'run-features-v2';
  * one; runs recorded before it replay RUN_FEATURES_PATCH (or the four before it) and their local activities.
  */
 export const RUN_FEATURES_V3_PATCH = 'run-features-v3';
+/**
+ * `patched()` id: everything RUN_FEATURES_V3_PATCH switches on, and the model call does two things the run
+ * did with activities of its own: it returns the user's grants with a turn that calls tools (`grantsFor`), and
+ * closes the content with a final answer (`closeIfFinal`). Each saves an activity and a workflow task; the
+ * run still does them itself when the worker could not. Runs recorded before replay as they were.
+ */
+export const RUN_FEATURES_V4_PATCH = 'run-features-v4';
 /** Elicitation requests a run remembers for the call in flight (the rest are answered `cancel` and dropped). */
 export const MAX_ELICITATIONS_PER_CALL = 64;
 /** Why an elicitation stopped waiting without an answer: its tool call ended or asked again. */
@@ -313,9 +319,10 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   // Behaviour added after runs were already recorded, decided once, in the run's first workflow task: a
   // patch marker recorded later (e.g. right after a local activity) can land in a different workflow task
   // on replay than where the code asks for it. Runs started before replay as they were recorded.
-  // A new run records RUN_FEATURES_V3_PATCH alone (one marker); a run recorded before it asks for
-  // RUN_FEATURES_PATCH, and one recorded before that for the four older patches, in this order, as it did then.
-  const noLocalActivities = wf.patched(RUN_FEATURES_V3_PATCH);
+  // A new run records RUN_FEATURES_V4_PATCH alone (one marker); a run recorded before it asks for the patches
+  // of its time (RUN_FEATURES_V3_PATCH, RUN_FEATURES_PATCH, then the four older ones), in this order, as it did.
+  const modelCallDoesMore = wf.patched(RUN_FEATURES_V4_PATCH);
+  const noLocalActivities = modelCallDoesMore || wf.patched(RUN_FEATURES_V3_PATCH);
   const current = noLocalActivities || wf.patched(RUN_FEATURES_PATCH);
   const continueWhilePaused = current || wf.patched(CONTINUE_WHILE_PAUSED_PATCH);
   const modelRetriesInRun = current || wf.patched(MODEL_RETRY_PATCH);
@@ -616,9 +623,11 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     transcript.appended(length);
   }
 
+  /** Set when the final model call closed the content itself (`closeIfFinal`). */
+  let transcriptClosed = false;
   /** Marks the run's content closed (retention deletes it later); never fails the run. */
   async function closeStoredTranscript(flush: boolean): Promise<void> {
-    if (!transcript.stored) return;
+    if (!transcript.stored || transcriptClosed) return;
     await wf.CancellationScope.nonCancellable(async () => {
       try {
         if (flush) await flushTranscript();
@@ -1031,14 +1040,20 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
    * then one pause for every call that needs approval, then one pause per ask_user_question call.
    * Tool messages go back in the model's call order.
    */
-  async function handleToolCalls(calls: StoredToolCall[], callIndex: number): Promise<ToolOutcome[] | 'expired'> {
+  async function handleToolCalls(
+    calls: StoredToolCall[],
+    callIndex: number,
+    grantsWithTurn: string[] | undefined,
+  ): Promise<ToolOutcome[] | 'expired'> {
     const turnState: TurnState = { callIndex, calls, outcomes: {}, asked: [], questions: [], stage: 'approval' };
     const outcomes = turnState.outcomes;
     const allowed: StoredToolCall[] = [];
     const { tools, policy, tighten } = run();
     const offered = calls.filter((call) => tools.includes(call.name));
     const grants = offered.some((call) => GRANTABLE_RULES.has(evaluateToolPolicy(call.name, policy).rule))
-      ? await currentGrants()
+      ? grantsWithTurn !== undefined
+        ? new Set(grantsWithTurn)
+        : await currentGrants()
       : new Set<string>();
     // MCP calls with arguments their schema refuses get an error message, and no approver is asked.
     const invalid = await invalidMcpCalls(offered);
@@ -1103,7 +1118,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
    * `nextRetryDelay` when the provider gave one (Retry-After), else backs off 1 s, 2 s … 60 s; the details
    * and `getRunState().modelRetry` say what it waits for.
    */
-  async function callModelRetrying(request: CallModelRequest): Promise<ModelTurn | StoredModelTurn> {
+  async function callModelRetrying(request: CallModelRequest): Promise<CallModelResult> {
     const summary = `model call ${request.callIndex + 1}`;
     if (!modelRetriesInRun) {
       return callModel.executeWithOptions({ summary, ...MODEL_CALL_OPTIONS }, [request]);
@@ -1152,10 +1167,15 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
           : { messages: transcript.messages }),
         tools: run().tools,
         ...(run().toolSpecs !== undefined ? { toolSpecs: run().toolSpecs } : {}),
+        ...(modelCallDoesMore && grantsMayApply()
+          ? { grantsFor: { userId: input.userId, conversationId: input.conversationId } }
+          : {}),
+        ...(modelCallDoesMore && transcript.stored ? { closeIfFinal: true } : {}),
       });
       turn += 1;
       const calls: StoredToolCall[] = modelTurn.tool_calls ?? [];
       transcript.addModelTurn(modelTurn);
+      if (modelTurn.closed === true) transcriptClosed = true;
       if (calls.length === 0) {
         const chars = 'contentChars' in modelTurn ? modelTurn.contentChars : undefined;
         return finish('completed', 'final_answer', {
@@ -1163,10 +1183,16 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
           ...(chars !== undefined ? { finalMessageChars: chars } : {}),
         });
       }
-      const outcomes = await handleToolCalls(calls, callIndex);
+      const outcomes = await handleToolCalls(calls, callIndex, modelTurn.grants);
       if (outcomes === 'expired') return finish('aborted', 'expired', { reason: EXPIRED_REASON });
       for (const outcome of outcomes) transcript.addToolOutcome(outcome);
     }
+  }
+
+  /** Whether a grant can change the policy's decision for any tool of the run (else none is read). */
+  function grantsMayApply(): boolean {
+    const { tools, policy } = run();
+    return tools.some((name) => GRANTABLE_RULES.has(evaluateToolPolicy(name, policy).rule));
   }
 
   /**

@@ -1,6 +1,10 @@
 // An update that arrives while a run reads its grants (or closes its transcript), in a workflow task that
 // also answers queries: the run's history must replay.
 //
+// Runs started with run-features-v4 usually do neither: the model call brings the grants and closes the
+// transcript with a final answer; the run still does them itself when the model call could not, and that is
+// what this test makes it do.
+//
 // Runs recorded before run-features-v3 did both with a local activity. The SDK core (1.24.0) can complete
 // such a workflow task with the local activity's marker while the workflow has not seen the result yet: a
 // query answered while the local activity was finishing completes the task and asks for a new one. That new
@@ -141,7 +145,10 @@ describe('an update while a run waits for a grants read or a transcript close (r
         async callModel(request: CallModelRequest) {
           modelCalled.resolve();
           await releaseModel.promise;
-          return real.callModel(request);
+          // Without the grants and the close a run-features-v4 model call brings, as when the worker could not
+          // do them: the run then reads its grants and closes its transcript with the activities raced here.
+          const { grants: _grants, closed: _closed, ...turn } = await real.callModel(request);
+          return turn;
         },
         // The user has no grants entity: the real read answers [] too.
         loadGrants(request: LoadGrantsRequest): Promise<string[]> {

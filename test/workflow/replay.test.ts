@@ -10,6 +10,7 @@ import {
   MODEL_RETRY_PATCH,
   RUN_FEATURES_PATCH,
   RUN_FEATURES_V3_PATCH,
+  RUN_FEATURES_V4_PATCH,
 } from '../../src/workflows/generation-run';
 import { getWorkflowBundle } from '../hooks';
 import { call, REPLAY_HISTORIES_DIR, scriptedInput, startHarness, waitForPending } from './harness';
@@ -50,11 +51,11 @@ function patchMarkers(history: ReturnType<typeof historyFromJSON>): string[] {
 // grants) can fall into another workflow task on replay than the one where the code asks for it: under
 // load the CI's reliability suite failed paused runs with "patch marker encountered … but there is no
 // corresponding change command" on a new worker. Patches are decided in the run's first workflow task.
-// A new run records one marker, RUN_FEATURES_V3_PATCH, for every behaviour the older patches switched on.
+// A new run records one marker, RUN_FEATURES_V4_PATCH, for every behaviour the older patches switched on.
 describe('patch markers of generationRun', function () {
   this.timeout(60_000);
 
-  it('a new run records one, run-features-v3, in the first workflow task, before any activity', async () => {
+  it('a new run records one, run-features-v4, in the first workflow task, before any activity', async () => {
     const h = await startHarness();
     try {
       const { runId } = await h.client.startRun(
@@ -65,7 +66,7 @@ describe('patch markers of generationRun', function () {
       const events = history.events ?? [];
       const firstCompleted = events.findIndex((e) => e.workflowTaskCompletedEventAttributes);
       const firstActivity = events.findIndex((e) => e.activityTaskScheduledEventAttributes);
-      assert.deepEqual(patchMarkers(history), [RUN_FEATURES_V3_PATCH]);
+      assert.deepEqual(patchMarkers(history), [RUN_FEATURES_V4_PATCH]);
       const markers = events
         .map((e, index) => ({ index, name: e.markerRecordedEventAttributes?.markerName }))
         .filter((m) => m.name === 'core_patch');
@@ -77,13 +78,14 @@ describe('patch markers of generationRun', function () {
         (e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion,
       );
       assert.equal(changeVersions.length, 1);
-      // Grants are read by a regular activity: no local-activity marker (their results could be recorded one
-      // workflow task before the run saw them; test/workflow/local-activity-update-race.test.ts).
+      // No local-activity marker (a local activity's result could be recorded one workflow task before the run
+      // saw it; test/workflow/local-activity-update-race.test.ts), and no grants read of its own: the model call
+      // brought them (test/workflow/model-call-extras.test.ts).
       assert.deepEqual(
         markers.map((m) => m.name),
         events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes.markerName] : [])),
       );
-      assert.ok(events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'loadGrants'));
+      assert.ok(!events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'loadGrants'));
       await h.client.abort(runId);
     } finally {
       await h.stop();
@@ -91,10 +93,12 @@ describe('patch markers of generationRun', function () {
   });
 
   // Each way a run decides its behaviour must stay replay-tested: a run recorded before any patch, one with the
-  // four older markers, one with run-features-v2 (test/replay-histories/run-features-v2.json: local activities)
-  // and one with run-features-v3 (run-features-v3.json; both recorded by search-attribute-writes.test.ts, v2
-  // before v3 existed). Re-recording every fixture with today's code would lose all but the last.
-  it('the fixtures replay runs recorded before any patch, with the four older ones, with run-features-v2 and -v3', async () => {
+  // four older markers, one with run-features-v2 (test/replay-histories/run-features-v2.json: local activities),
+  // one with run-features-v3 (run-features-v3.json: grants read and transcript closed by activities of their
+  // own) and one with run-features-v4 (run-features-v4.json); all three recorded by
+  // search-attribute-writes.test.ts, each before the next existed. Re-recording every fixture with today's
+  // code would lose all but the last.
+  it('the fixtures replay runs recorded before any patch, with the four older ones, and with run-features-v2, -v3 and -v4', async () => {
     const files = (await readdir(REPLAY_HISTORIES_DIR)).filter((f) => f.endsWith('.json')).sort();
     const byMarkers = new Map<string, string[]>();
     for (const file of files) {
@@ -109,6 +113,7 @@ describe('patch markers of generationRun', function () {
       [CONTINUE_WHILE_PAUSED_PATCH, MODEL_RETRY_PATCH, CONTENT_STORE_PATCH, MCP_TOOLS_PATCH].join(' '),
       RUN_FEATURES_PATCH,
       RUN_FEATURES_V3_PATCH,
+      RUN_FEATURES_V4_PATCH,
     ]) {
       assert.ok(byMarkers.has(markers), `no fixture with the markers [${markers}]: ${JSON.stringify([...byMarkers])}`);
     }

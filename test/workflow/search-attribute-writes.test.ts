@@ -1,5 +1,5 @@
 // What a generationRun writes to its search attributes (issue 16): a run started with RUN_FEATURES_PATCH (or
-// RUN_FEATURES_V3_PATCH, which new runs record) writes only the attributes whose value changes. The client
+// RUN_FEATURES_V3_PATCH or RUN_FEATURES_V4_PATCH, which new runs record) writes only the attributes whose value changes. The client
 // sets HitlStatus, HitlUserId and HitlConversationId at start, so the first workflow task writes none of them
 // again; a run started without them (the CLI, a bare client) still gets them all. What the run compares with
 // is read once from its start event, so its writes replay the same however updates interleave with its first
@@ -22,7 +22,7 @@ import {
   type PendingAction,
 } from '../../src/contracts';
 import { chainHistories } from '../../src/dev/history';
-import { RUN_FEATURES_V3_PATCH } from '../../src/workflows/generation-run';
+import { RUN_FEATURES_V4_PATCH } from '../../src/workflows/generation-run';
 import { getWorkflowBundle } from '../hooks';
 import {
   call,
@@ -194,14 +194,14 @@ describe('search attributes a generationRun writes (real dev server)', function 
     const started = await h.client.startRunAndWait(appendOnce('features.txt'));
     assert.ok(started.pendingAction);
     const paused = await historyOf(started.runId);
-    assert.deepEqual(patchMarkers(paused), [RUN_FEATURES_V3_PATCH]);
+    assert.deepEqual(patchMarkers(paused), [RUN_FEATURES_V4_PATCH]);
     const first = firstTask(paused);
     // The first task writes TemporalChangeVersion (the SDK core, for the marker) and nothing of ours.
     assert.deepEqual(
       searchAttributeWrites(paused)
         .filter((write) => write.task === first)
         .map((write) => write.fields),
-      [{ TemporalChangeVersion: [RUN_FEATURES_V3_PATCH] }],
+      [{ TemporalChangeVersion: [RUN_FEATURES_V4_PATCH] }],
     );
     assert.deepEqual(startAttributes(paused), { HitlStatus: 'running', HitlUserId: 'u1', HitlConversationId: 'c1' });
     // The pause is one write of the three attributes it changes.
@@ -238,8 +238,9 @@ describe('search attributes a generationRun writes (real dev server)', function 
       pendingTools: undefined,
       expiresAt: undefined,
     });
-    // run-features-v2.json was recorded here before RUN_FEATURES_V3_PATCH, and stays: it replays that generation.
-    await maybeRecordHistory(h, started.runId, 'run-features-v3');
+    // run-features-v2.json and -v3.json were recorded here before RUN_FEATURES_V3_PATCH and RUN_FEATURES_V4_PATCH
+    // existed, and stay: they replay those generations.
+    await maybeRecordHistory(h, started.runId, 'run-features-v4');
   });
 
   it('a run started without search attributes (CLI, bare client) still gets them all', async () => {
@@ -331,7 +332,7 @@ describe('search attributes a generationRun writes (real dev server)', function 
     assert.ok(chain.length >= 2);
     const continued = chain[chain.length - 1]!.events ?? [];
     assert.equal(startAttributes(continued).HitlStatus, 'requires_action', 'inherited from the paused run');
-    assert.deepEqual(patchMarkers(continued), [RUN_FEATURES_V3_PATCH]);
+    assert.deepEqual(patchMarkers(continued), [RUN_FEATURES_V4_PATCH]);
     // After the resolution: running (pending tools and expiry cleared), then completed.
     assert.deepEqual(
       hitlWrites(continued)
