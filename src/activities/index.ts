@@ -208,8 +208,7 @@ async function withinMs<T>(ms: number, promise: Promise<T>): Promise<T> {
 
 /** Marks each key's content closed now (retention deletes it later). */
 async function markClosed(store: ContentStore, keys: readonly string[]): Promise<void> {
-  const closedAt = new Date();
-  for (const key of keys) await store.markClosed(key, closedAt);
+  await store.markClosed(keys, new Date());
 }
 
 /**

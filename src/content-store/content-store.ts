@@ -78,8 +78,11 @@ export interface ContentStore {
   /** One page of the transcript; see `transcriptPages` for reading all of it. */
   readTranscript(runId: string, options?: ReadTranscriptOptions): Promise<TranscriptPage>;
 
-  /** Records that the run ended at `closedAt`: from then on retention may delete its content. */
-  markClosed(runId: string, closedAt: Date): Promise<void>;
+  /**
+   * Records that the run ended at `closedAt`: from then on retention may delete its content. Several runs
+   * (a run's transcript and its staging key) are closed in one transaction.
+   */
+  markClosed(runIds: string | readonly string[], closedAt: Date): Promise<void>;
   /** Deletes content and transcript of every run closed before `before`; returns how many runs. */
   deleteClosedBefore(before: Date): Promise<number>;
   /** Releases the connection (or pool). Later calls throw `ContentStoreClosed`. Idempotent. */

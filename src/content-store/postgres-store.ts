@@ -14,6 +14,7 @@ import {
   parseRef,
   parseRefs,
   parseRunId,
+  parseRunIds,
   type AppendArgs,
   type EncodedContent,
 } from './validate';
@@ -196,12 +197,13 @@ export class PostgresContentStore implements ContentStore {
     return pageFromRows(rows);
   }
 
-  async markClosed(runId: string, closedAt: Date): Promise<void> {
-    const id = parseRunId(runId);
+  async markClosed(runIds: string | readonly string[], closedAt: Date): Promise<void> {
+    // One statement, so one commit, for all of them; sorted so two closers lock rows in the same order.
+    const ids = [...new Set(parseRunIds(runIds))].sort();
     await this.query(
-      `INSERT INTO hitl_content_runs (run_id, closed_at) VALUES ($1, $2)
+      `INSERT INTO hitl_content_runs (run_id, closed_at) SELECT id, $2 FROM unnest($1::text[]) AS u (id)
        ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at`,
-      [id, closedAt],
+      [ids, closedAt],
     );
   }
 

@@ -33,6 +33,21 @@ CREATE TABLE IF NOT EXISTS hitl_transcript (
 ) WITHOUT ROWID;
 `;
 
+/** Compiled statements per connection: compiling one costs more than running it. */
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+/** `db.prepare(sql)`, compiled once per connection. */
+export function prepared<P extends unknown[] = unknown[], R = unknown>(
+  db: Database.Database,
+  sql: string,
+): Database.Statement<P, R> {
+  let cache = statements.get(db);
+  if (cache === undefined) statements.set(db, (cache = new Map<string, Database.Statement>()));
+  let statement = cache.get(sql);
+  if (statement === undefined) cache.set(sql, (statement = db.prepare(sql)));
+  return statement as unknown as Database.Statement<P, R>;
+}
+
 interface Shared {
   db: Database.Database;
   users: number;

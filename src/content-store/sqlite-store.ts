@@ -5,7 +5,7 @@ import { DEFAULT_MAX_CONTENT_BYTES } from './config';
 import { ContentNotFound, ContentStoreClosed } from './errors';
 import type { ContentRef } from './refs';
 import { orderContents, pageFromRows } from './rows';
-import { acquireSqlite, releaseSqlite } from './sqlite-connection';
+import { acquireSqlite, prepared, releaseSqlite } from './sqlite-connection';
 import {
   distinctByRef,
   encodeContents,
@@ -15,6 +15,7 @@ import {
   parseRef,
   parseRefs,
   parseRunId,
+  parseRunIds,
   type AppendArgs,
   type EncodedContent,
 } from './validate';
@@ -76,10 +77,12 @@ export class SqliteContentStore implements ContentStore {
 
   /** The rows of `putMany`; runs inside the caller's transaction. */
   private insertContents(db: Database.Database, id: string, encoded: readonly EncodedContent[]): void {
-    const insertRun = db.prepare<[string, number]>(
+    const insertRun = prepared<[string, number]>(
+      db,
       'INSERT INTO hitl_content_runs (run_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
     );
-    const insertContent = db.prepare<[string, string, number, Buffer]>(
+    const insertContent = prepared<[string, string, number, Buffer]>(
+      db,
       'INSERT INTO hitl_content (run_id, ref, size, bytes) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
     insertRun.run(id, Date.now());
@@ -108,16 +111,14 @@ export class SqliteContentStore implements ContentStore {
 
   /** The writes of `appendTranscript`; runs inside the caller's transaction. */
   private appendRefs(db: Database.Database, args: AppendArgs): { length: number } {
-    const run = db
-      .prepare<[string], { length: number }>(
-        'SELECT transcript_length AS length FROM hitl_content_runs WHERE run_id = ?',
-      )
-      .get(args.runId);
-    const existing = db
-      .prepare<[string, number, number], { seq: number; ref: string }>(
-        'SELECT seq, ref FROM hitl_transcript WHERE run_id = ? AND seq >= ? AND seq < ?',
-      )
-      .all(args.runId, args.fromSeq, args.fromSeq + args.refs.length);
+    const run = prepared<[string], { length: number }>(
+      db,
+      'SELECT transcript_length AS length FROM hitl_content_runs WHERE run_id = ?',
+    ).get(args.runId);
+    const existing = prepared<[string, number, number], { seq: number; ref: string }>(
+      db,
+      'SELECT seq, ref FROM hitl_transcript WHERE run_id = ? AND seq >= ? AND seq < ?',
+    ).all(args.runId, args.fromSeq, args.fromSeq + args.refs.length);
     const plan = planAppend(
       args.runId,
       run?.length ?? 0,
@@ -130,11 +131,12 @@ export class SqliteContentStore implements ContentStore {
     const held = new Set(this.selectContent(args.runId, inserted).map((r) => r.ref));
     const missing = [...new Set(inserted.filter((ref) => !held.has(ref)))];
     if (missing.length > 0) throw new ContentNotFound(args.runId, missing);
-    const insert = db.prepare<[string, number, string]>(
+    const insert = prepared<[string, number, string]>(
+      db,
       'INSERT INTO hitl_transcript (run_id, seq, ref) VALUES (?, ?, ?)',
     );
     for (const entry of plan.insert) insert.run(args.runId, entry.seq, entry.ref);
-    db.prepare<[number, string]>('UPDATE hitl_content_runs SET transcript_length = ? WHERE run_id = ?').run(
+    prepared<[number, string]>(db, 'UPDATE hitl_content_runs SET transcript_length = ? WHERE run_id = ?').run(
       plan.length,
       args.runId,
     );
@@ -145,41 +147,43 @@ export class SqliteContentStore implements ContentStore {
     const id = parseRunId(runId);
     const { fromSeq = 0, limit = DEFAULT_TRANSCRIPT_PAGE } = parseReadOptions(options);
     // One statement: the length and the entries come from the same snapshot.
-    const rows = this.open()
-      .prepare<[number, number, string], { length: number; seq: number | null; ref: string | null }>(
-        `SELECT r.transcript_length AS length, t.seq AS seq, t.ref AS ref
+    const rows = prepared<[number, number, string], { length: number; seq: number | null; ref: string | null }>(
+      this.open(),
+      `SELECT r.transcript_length AS length, t.seq AS seq, t.ref AS ref
          FROM hitl_content_runs r
          LEFT JOIN hitl_transcript t ON t.run_id = r.run_id AND t.seq >= ? AND t.seq < ?
          WHERE r.run_id = ? ORDER BY t.seq`,
-      )
-      .all(fromSeq, fromSeq + limit, id);
+    ).all(fromSeq, fromSeq + limit, id);
     return pageFromRows(rows);
   }
 
-  async markClosed(runId: string, closedAt: Date): Promise<void> {
-    const id = parseRunId(runId);
-    this.open()
-      .prepare<[string, number, number]>(
-        `INSERT INTO hitl_content_runs (run_id, created_at, closed_at) VALUES (?, ?, ?)
-         ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at`,
-      )
-      .run(id, Date.now(), closedAt.getTime());
+  async markClosed(runIds: string | readonly string[], closedAt: Date): Promise<void> {
+    const ids = parseRunIds(runIds);
+    const db = this.open();
+    const close = prepared<[string, number, number]>(
+      db,
+      `INSERT INTO hitl_content_runs (run_id, created_at, closed_at) VALUES (?, ?, ?)
+       ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at`,
+    );
+    db.transaction(() => {
+      for (const id of ids) close.run(id, Date.now(), closedAt.getTime());
+    }).immediate();
   }
 
   async deleteClosedBefore(before: Date): Promise<number> {
     const db = this.open();
     const sweep = db.transaction((cutoff: number): number => {
-      const ids = db
-        .prepare<[number, number], string>(
-          `SELECT run_id FROM hitl_content_runs WHERE closed_at IS NOT NULL AND closed_at < ?
+      const ids = prepared<[number, number], string>(
+        db,
+        `SELECT run_id FROM hitl_content_runs WHERE closed_at IS NOT NULL AND closed_at < ?
            ORDER BY closed_at LIMIT ?`,
-        )
+      )
         .pluck()
         .all(cutoff, DELETE_BATCH);
       const list = JSON.stringify(ids);
       // Children first: the foreign keys refuse a run whose content is still there.
       for (const table of ['hitl_transcript', 'hitl_content', 'hitl_content_runs']) {
-        db.prepare<[string]>(`DELETE FROM ${table} WHERE run_id IN (SELECT value FROM json_each(?))`).run(list);
+        prepared<[string]>(db, `DELETE FROM ${table} WHERE run_id IN (SELECT value FROM json_each(?))`).run(list);
       }
       return ids.length;
     });
@@ -207,10 +211,9 @@ export class SqliteContentStore implements ContentStore {
   }
 
   private selectContent(runId: string, refs: readonly string[]): { ref: string; bytes: Buffer }[] {
-    return this.open()
-      .prepare<[string, string], { ref: string; bytes: Buffer }>(
-        'SELECT ref, bytes FROM hitl_content WHERE run_id = ? AND ref IN (SELECT value FROM json_each(?))',
-      )
-      .all(runId, JSON.stringify([...new Set(refs)]));
+    return prepared<[string, string], { ref: string; bytes: Buffer }>(
+      this.open(),
+      'SELECT ref, bytes FROM hitl_content WHERE run_id = ? AND ref IN (SELECT value FROM json_each(?))',
+    ).all(runId, JSON.stringify([...new Set(refs)]));
   }
 }

@@ -23,6 +23,9 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
 }
 
 export const parseRunId = (runId: unknown): string => parse(RunIdSchema, runId, 'runId');
+/** One run id or several (`markClosed`): each checked, in order, before anything is written. */
+export const parseRunIds = (runIds: unknown): string[] =>
+  (Array.isArray(runIds) ? (runIds as unknown[]) : [runIds]).map(parseRunId);
 export const parseRef = (ref: unknown): ContentRef => parse(ContentRefSchema, ref, 'ref');
 export const parseRefs = (refs: unknown): ContentRef[] => parse(RefListSchema, refs, 'refs');
 export const parseReadOptions = (options: unknown): ReadTranscriptOptions =>

@@ -496,6 +496,28 @@ export function contentStoreContract(harness: StoreHarness): void {
       }
     });
 
+    it('markClosed closes several runs at once, or none when one id is invalid', async () => {
+      const fresh = await harness.openFresh();
+      try {
+        const [first, second, untouched] = [newRun(), newRun(), newRun()];
+        for (const run of [first, second, untouched]) await fresh.put(run, 'x');
+        await assert.rejects(
+          fresh.markClosed([untouched, ''], new Date('2020-01-01T00:00:00Z')),
+          InvalidContentStoreArgument,
+        );
+        // A key with no content yet (a run that staged nothing) is closed too: content put later goes with it.
+        const empty = newRun();
+        await fresh.markClosed([first, second, empty, first], new Date('2020-01-01T00:00:00Z'));
+        await fresh.put(empty, 'late');
+        assert.equal(await fresh.deleteClosedBefore(new Date('2021-01-01T00:00:00Z')), 3);
+        assert.equal(await fresh.get(untouched, contentRefOf('x')), 'x', 'not closed by the refused call');
+        await assert.rejects(fresh.get(first, contentRefOf('x')), ContentNotFound);
+        await assert.rejects(fresh.get(empty, contentRefOf('late')), ContentNotFound);
+      } finally {
+        await fresh.close();
+      }
+    });
+
     it('markClosed is idempotent and the latest closing time counts', async () => {
       const fresh = await harness.openFresh();
       try {
