@@ -158,17 +158,46 @@ async function storedTurn(
   };
 }
 
+/** The assistant message of a model turn, as the transcript stores it. */
+function assistantMessage(turn: ModelTurn): ChatMessage {
+  return {
+    role: 'assistant',
+    ...(turn.content !== undefined ? { content: turn.content } : {}),
+    ...(turn.tool_calls !== undefined && turn.tool_calls.length > 0 ? { tool_calls: turn.tool_calls } : {}),
+  };
+}
+
 /**
  * One model call of a run whose transcript is in the store: appends what the workflow lists, reads the
  * transcript, asks the model, appends its answer. A retried attempt whose predecessor already appended an
  * answer returns that answer instead of asking the model again (the transcript has exactly one answer per
  * position).
+ *
+ * When the workflow lists only new messages (a run's first call: the user's turn) and none of them is stored
+ * yet, the model reads them from the cursor and they are stored with its answer in one commit instead of two.
  */
 export async function callModelFromStore(
   store: ContentStore,
   cursor: TranscriptCursor,
   ask: (messages: ChatMessage[]) => Promise<ModelTurn>,
 ): Promise<StoredModelTurn> {
+  const fresh = cursor.append.flatMap((entry) => ('message' in entry ? [entry.message] : []));
+  if (fresh.length > 0 && fresh.length === cursor.append.length) {
+    try {
+      const { length } = await store.readTranscript(cursor.key, { fromSeq: cursor.length, limit: 1 });
+      // Anything stored past the cursor is an earlier attempt's: the path below reuses it.
+      if (length === cursor.length) {
+        const stored = await readTranscriptForModel(store, cursor.key);
+        // Read back as the store would give them, so the model sees exactly what the two-commit path shows it.
+        const raw = fresh.map((message) => JSON.stringify(message));
+        const turn = await ask([...stored, ...raw.map((entry, i) => forModel(parseStoredMessage(entry, length + i)))]);
+        const after = await store.putAndAppend(cursor.key, length, [...raw, JSON.stringify(assistantMessage(turn))]);
+        return await storedTurn(store, cursor.key, turn, after.length);
+      }
+    } catch (error) {
+      return storeFailure(error);
+    }
+  }
   const length = await appendEntries(store, cursor);
   try {
     const page = await store.readTranscript(cursor.key, { fromSeq: length, limit: 1 });
@@ -185,12 +214,7 @@ export async function callModelFromStore(
     }
     const messages = await readTranscriptForModel(store, cursor.key);
     const turn = await ask(messages);
-    const assistant: ChatMessage = {
-      role: 'assistant',
-      ...(turn.content !== undefined ? { content: turn.content } : {}),
-      ...(turn.tool_calls !== undefined && turn.tool_calls.length > 0 ? { tool_calls: turn.tool_calls } : {}),
-    };
-    const after = await store.putAndAppend(cursor.key, length, [JSON.stringify(assistant)]);
+    const after = await store.putAndAppend(cursor.key, length, [JSON.stringify(assistantMessage(turn))]);
     return await storedTurn(store, cursor.key, turn, after.length);
   } catch (error) {
     return storeFailure(error);

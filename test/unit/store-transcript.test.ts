@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ChatMessage, ModelTurn, TranscriptCursor } from '../../src/contracts';
+import { MAX_TOOL_RESULT_CHARS, type ChatMessage, type ModelTurn, type TranscriptCursor } from '../../src/contracts';
 import { SqliteContentStore, type ContentStore } from '../../src/content-store';
 import { appendEntries, callModelFromStore, readTranscriptForModel } from '../../src/transcript/store-transcript';
 
@@ -41,7 +41,7 @@ describe('transcript writes of the activities (store-transcript)', () => {
   const user: ChatMessage = { role: 'user', content: 'list the files' };
   const answer: ModelTurn = { content: 'calling ls', tool_calls: [{ id: 'c1', name: 'ls', arguments: {} }] };
 
-  it('a model turn after new messages costs two commits: the messages, then the answer (each stored and appended at once)', async () => {
+  it('a model turn after new messages costs one commit: the messages and the answer, stored and appended at once', async () => {
     const { store, writes } = countingWrites(sqlite);
     const key = 'run-a/first';
     const cursor: TranscriptCursor = { key, stagingKey: 'run-a', length: 0, append: [{ message: user }] };
@@ -52,7 +52,7 @@ describe('transcript writes of the activities (store-transcript)', () => {
       return answer;
     });
     assert.equal(turn.transcriptLength, 2);
-    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 2 });
+    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 1 });
     assert.equal(asked, 1);
     assert.deepEqual(await readTranscriptForModel(sqlite, key), [user, { role: 'assistant', ...answer }]);
   });
@@ -73,6 +73,51 @@ describe('transcript writes of the activities (store-transcript)', () => {
     assert.deepEqual(asks, ['first']);
     assert.deepEqual(again, first);
     assert.deepEqual(await readTranscriptForModel(sqlite, key), [user, { role: 'assistant', ...answer }]);
+  });
+
+  it('the model sees the new messages as the store gives them back (a long tool message cut, no content reference)', async () => {
+    const key = 'run-e/first';
+    await sqlite.putAndAppend(key, 0, [JSON.stringify(user)]);
+    const long = 'x'.repeat(MAX_TOOL_RESULT_CHARS + 10);
+    const toolMessage = {
+      role: 'tool' as const,
+      tool_call_id: 'c1',
+      name: 'ls',
+      status: 'success' as const,
+      content: long,
+      contentRef: 'sha256:' + 'a'.repeat(64),
+      contentChars: long.length,
+    };
+    const cursor: TranscriptCursor = { key, stagingKey: 'run-e', length: 1, append: [{ message: toolMessage }] };
+    let seen: ChatMessage[] = [];
+    await callModelFromStore(sqlite, cursor, async (messages) => {
+      seen = messages;
+      return { content: 'done' };
+    });
+    // What the model read is what reading the stored transcript gives it now.
+    assert.deepEqual(seen, (await readTranscriptForModel(sqlite, key)).slice(0, 2));
+    assert.equal(seen[1]?.role, 'tool');
+    assert.ok(seen[1].content.length < long.length);
+    assert.equal('contentRef' in seen[1], false);
+  });
+
+  it('a retry after an attempt that stored only the messages (the two-commit path) asks once and appends the answer after them', async () => {
+    const key = 'run-d/first';
+    const cursor: TranscriptCursor = { key, stagingKey: 'run-d', length: 0, append: [{ message: user }] };
+    // An earlier attempt got as far as storing the user's message.
+    await appendEntries(sqlite, cursor);
+    const { store, writes } = countingWrites(sqlite);
+    let asked = 0;
+    const turn = await callModelFromStore(store, cursor, async (messages) => {
+      asked += 1;
+      assert.deepEqual(messages, [user]);
+      return answer;
+    });
+    assert.equal(asked, 1);
+    assert.equal(turn.transcriptLength, 2);
+    // The messages' append is a no-op (they are there), the answer one commit.
+    assert.deepEqual(await readTranscriptForModel(sqlite, key), [user, { role: 'assistant', ...answer }]);
+    assert.equal(writes.putAndAppend, 2);
   });
 
   it('entries that are references (a tool message stored by its activity) are appended as such', async () => {
