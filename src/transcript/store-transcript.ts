@@ -158,6 +158,14 @@ async function storedTurn(
   };
 }
 
+/** The stored form of message and reference entries, in order (a reference's content read from the store). */
+async function rawEntries(store: ContentStore, cursor: TranscriptCursor): Promise<string[]> {
+  const refs = cursor.append.flatMap((entry) => ('ref' in entry ? [entry.ref] : []));
+  const contents = refs.length > 0 ? await store.getMany(cursor.key, refs) : [];
+  let next = 0;
+  return cursor.append.map((entry) => ('message' in entry ? JSON.stringify(entry.message) : contents[next++]!));
+}
+
 /** The assistant message of a model turn, as the transcript stores it. */
 function assistantMessage(turn: ModelTurn): ChatMessage {
   return {
@@ -173,23 +181,24 @@ function assistantMessage(turn: ModelTurn): ChatMessage {
  * answer returns that answer instead of asking the model again (the transcript has exactly one answer per
  * position).
  *
- * When the workflow lists only new messages (a run's first call: the user's turn) and none of them is stored
- * yet, the model reads them from the cursor and they are stored with its answer in one commit instead of two.
+ * When nothing past the cursor is stored yet and the cursor lists messages and references only (not a staged
+ * conversation), the entries are appended with the answer in one commit instead of two: the model reads them
+ * as the store gives them back (a reference's content is stored already; storing it again is a no-op that
+ * yields the same reference).
  */
 export async function callModelFromStore(
   store: ContentStore,
   cursor: TranscriptCursor,
   ask: (messages: ChatMessage[]) => Promise<ModelTurn>,
 ): Promise<StoredModelTurn> {
-  const fresh = cursor.append.flatMap((entry) => ('message' in entry ? [entry.message] : []));
-  if (fresh.length > 0 && fresh.length === cursor.append.length) {
+  if (cursor.append.length > 0 && cursor.append.every((entry) => !('conversationRef' in entry))) {
     try {
       const { length } = await store.readTranscript(cursor.key, { fromSeq: cursor.length, limit: 1 });
       // Anything stored past the cursor is an earlier attempt's: the path below reuses it.
       if (length === cursor.length) {
         const stored = await readTranscriptForModel(store, cursor.key);
-        // Read back as the store would give them, so the model sees exactly what the two-commit path shows it.
-        const raw = fresh.map((message) => JSON.stringify(message));
+        const raw = await rawEntries(store, cursor);
+        // Parsed as the store would give them back, so the model sees what the two-commit path shows it.
         const turn = await ask([...stored, ...raw.map((entry, i) => forModel(parseStoredMessage(entry, length + i)))]);
         const after = await store.putAndAppend(cursor.key, length, [...raw, JSON.stringify(assistantMessage(turn))]);
         return await storedTurn(store, cursor.key, turn, after.length);

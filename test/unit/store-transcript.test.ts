@@ -120,6 +120,36 @@ describe('transcript writes of the activities (store-transcript)', () => {
     assert.equal(writes.putAndAppend, 2);
   });
 
+  it('a model turn after a stored tool message and a new message costs one commit; the reference is appended as such', async () => {
+    const key = 'run-f/first';
+    await sqlite.putAndAppend(key, 0, [JSON.stringify(user), JSON.stringify({ role: 'assistant', ...answer })]);
+    const toolMessage = { role: 'tool', tool_call_id: 'c1', name: 'ls', status: 'success', content: 'a.txt' };
+    // The tool's activity stored its message; the workflow lists it by reference, then a message of its own.
+    const toolMessageRef = await sqlite.put(key, JSON.stringify(toolMessage));
+    const note: ChatMessage = { role: 'user', content: 'and now?' };
+    const cursor: TranscriptCursor = {
+      key,
+      stagingKey: 'run-f',
+      length: 2,
+      append: [{ ref: toolMessageRef }, { message: note }],
+    };
+    const { store, writes } = countingWrites(sqlite);
+    let seen: ChatMessage[] = [];
+    const turn = await callModelFromStore(store, cursor, async (messages) => {
+      seen = messages;
+      return { content: 'all done' };
+    });
+    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 1 });
+    assert.equal(turn.transcriptLength, 5);
+    assert.deepEqual(seen, [user, { role: 'assistant', ...answer }, toolMessage, note]);
+    const page = await sqlite.readTranscript(key);
+    assert.equal(page.entries[2]?.ref, toolMessageRef);
+    assert.deepEqual((await readTranscriptForModel(sqlite, key)).at(-1), { role: 'assistant', content: 'all done' });
+    // A retry (same cursor) reuses the answer: no second commit of anything new.
+    const again = await callModelFromStore(sqlite, cursor, () => Promise.reject(new Error('must not ask')));
+    assert.deepEqual(again, turn);
+  });
+
   it('entries that are references (a tool message stored by its activity) are appended as such', async () => {
     const key = 'run-b/first';
     const [toolMessageRef] = await sqlite.putMany(key, [
