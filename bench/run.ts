@@ -56,6 +56,7 @@ import {
   round,
   sleep,
   type Percentiles,
+  pairedRatio,
   type TrialPercentiles,
   type TrialValues,
 } from './lib/stats';
@@ -1066,6 +1067,10 @@ function buildRows(
         pg: latencyCell(pick(p)),
         theirs: latencyCell(pick(t)),
         memory: latencyCell(pick(m)),
+        pairedFloor: pairedRatio(
+          pick(o)?.trials.map((t) => t.p50),
+          pick(f)?.trials.map((t) => t.p50),
+        ),
       });
       rows.push(
         latencyRow('start → paused (p50 / p95 / p99)', (l) => l?.startToPaused),
@@ -1084,6 +1089,7 @@ function buildRows(
         pg: numberCell(pg?.throughput[String(c)]?.median),
         theirs: numberCell(theirs?.throughput[String(c)]?.median),
         memory: numberCell(memory?.throughput[String(c)]?.median),
+        pairedFloor: pairedRatio(ours.throughput[String(c)]?.trials, floor?.throughput[String(c)]?.trials),
         higherIsBetter: true,
       });
     }
@@ -1099,6 +1105,7 @@ function buildRows(
         unit: 'ms',
         ours: numberCell(oc.server?.median),
         floor: numberCell(fc?.server?.median),
+        pairedFloor: pairedRatio(oc.server?.trials, fc?.server?.trials),
         pg: numberCell(pc?.server?.median),
       },
       {
@@ -1107,6 +1114,7 @@ function buildRows(
         unit: 'ms',
         ours: numberCell(oc.worker?.median),
         floor: numberCell(fc?.worker?.median),
+        pairedFloor: pairedRatio(oc.worker?.trials, fc?.worker?.trials),
       },
       {
         section,
@@ -1114,6 +1122,7 @@ function buildRows(
         unit: 'ms',
         ours: numberCell(oc.client.median),
         floor: numberCell(fc?.client.median),
+        pairedFloor: pairedRatio(oc.client.trials, fc?.client.trials),
         pg: numberCell(pc?.client.median),
         theirs: numberCell(tc?.client.median),
         memory: numberCell(mc?.client.median),

@@ -17,6 +17,8 @@ export interface Row {
   /** LangGraph + SQLite checkpointer. */
   theirs?: Cell;
   memory?: Cell;
+  /** Median over trials of ours ÷ floor within each trial (of p50 for latencies): printed after the ratio. */
+  pairedFloor?: number;
   /** Higher is better (throughput): the ratio column says so. */
   higherIsBetter?: boolean;
 }
@@ -86,7 +88,7 @@ export function renderTable(rows: Row[], columns: TableColumns): string {
       row.unit,
       cellText(row.ours),
       cellText(row.floor),
-      ratioText(row.ours, row.floor),
+      ratioText(row.ours, row.floor) + (row.pairedFloor !== undefined ? ` · paired ${row.pairedFloor.toFixed(2)}×` : ''),
       cellText(row.pg),
       ratioText(row.ours, row.pg) + (row.higherIsBetter && row.ours && row.pg ? ' (higher is better)' : ''),
       cellText(row.theirs),

@@ -75,6 +75,19 @@ export interface TrialValues {
   median: number;
 }
 
+/**
+ * The median over trials of `ours[i] ÷ base[i]`: the sides' trials are interleaved, so trial i of each ran under
+ * the same conditions, and this ratio is fairer than the ratio of the two medians. Undefined without a pair.
+ */
+export function pairedRatio(ours: readonly number[] | undefined, base: readonly number[] | undefined): number | undefined {
+  if (!ours || !base) return undefined;
+  const ratios = ours.flatMap((value, i) => {
+    const other = base[i];
+    return other !== undefined && other > 0 && Number.isFinite(value) && Number.isFinite(other) ? [value / other] : [];
+  });
+  return ratios.length > 0 ? median(ratios) : undefined;
+}
+
 export function medianOf(trials: number[]): TrialValues {
   return { trials, median: median(trials) };
 }
