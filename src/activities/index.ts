@@ -111,7 +111,7 @@ export function createActivities(
       // is closed here rather than by an activity of its own. Closing never fails the call: the run then
       // closes it itself.
       try {
-        await markClosed(store(), [transcript.key, transcript.stagingKey]);
+        await store().markClosed([transcript.key, transcript.stagingKey], new Date());
         return { ...turn, closed: true };
       } catch (error) {
         activity?.log.warn('could not close the transcript with the final answer', { error: String(error) });
@@ -124,7 +124,7 @@ export function createActivities(
     },
 
     async closeTranscript(request: CloseTranscriptRequest): Promise<void> {
-      await markClosed(store(), request.keys);
+      await store().markClosed(request.keys, new Date());
     },
 
     async resolveAgentConfig(request: ResolveAgentRequest): Promise<RunConfig> {
@@ -204,11 +204,6 @@ async function withinMs<T>(ms: number, promise: Promise<T>): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Marks each key's content closed now (retention deletes it later). */
-async function markClosed(store: ContentStore, keys: readonly string[]): Promise<void> {
-  await store.markClosed(keys, new Date());
 }
 
 /**

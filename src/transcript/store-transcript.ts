@@ -176,36 +176,43 @@ function assistantMessage(turn: ModelTurn): ChatMessage {
 }
 
 /**
+ * The model call in one commit: when the cursor lists messages and references only (not a staged
+ * conversation) and nothing past it is stored yet, the entries are appended together with the answer. The
+ * model reads them as the store gives them back (a reference's content is stored already; storing it again is
+ * a no-op that yields the same reference). Undefined when this does not apply: anything stored past the cursor
+ * is an earlier attempt's, which the two-commit path reuses.
+ */
+async function askAndAppendAtOnce(
+  store: ContentStore,
+  cursor: TranscriptCursor,
+  ask: (messages: ChatMessage[]) => Promise<ModelTurn>,
+): Promise<StoredModelTurn | undefined> {
+  if (cursor.append.length === 0 || cursor.append.some((entry) => 'conversationRef' in entry)) return undefined;
+  const stored = await readTranscriptForModel(store, cursor.key);
+  if (stored.length !== cursor.length) return undefined;
+  const raw = await rawEntries(store, cursor);
+  // Parsed as the store would give them back, so the model sees what the two-commit path shows it.
+  const turn = await ask([...stored, ...raw.map((entry, i) => forModel(parseStoredMessage(entry, stored.length + i)))]);
+  const after = await store.putAndAppend(cursor.key, cursor.length, [...raw, JSON.stringify(assistantMessage(turn))]);
+  return storedTurn(store, cursor.key, turn, after.length);
+}
+
+/**
  * One model call of a run whose transcript is in the store: appends what the workflow lists, reads the
- * transcript, asks the model, appends its answer. A retried attempt whose predecessor already appended an
- * answer returns that answer instead of asking the model again (the transcript has exactly one answer per
- * position).
- *
- * When nothing past the cursor is stored yet and the cursor lists messages and references only (not a staged
- * conversation), the entries are appended with the answer in one commit instead of two: the model reads them
- * as the store gives them back (a reference's content is stored already; storing it again is a no-op that
- * yields the same reference).
+ * transcript, asks the model, appends its answer — in one commit when it can (`askAndAppendAtOnce`). A
+ * retried attempt whose predecessor already appended an answer returns that answer instead of asking the
+ * model again (the transcript has exactly one answer per position).
  */
 export async function callModelFromStore(
   store: ContentStore,
   cursor: TranscriptCursor,
   ask: (messages: ChatMessage[]) => Promise<ModelTurn>,
 ): Promise<StoredModelTurn> {
-  if (cursor.append.length > 0 && cursor.append.every((entry) => !('conversationRef' in entry))) {
-    try {
-      const { length } = await store.readTranscript(cursor.key, { fromSeq: cursor.length, limit: 1 });
-      // Anything stored past the cursor is an earlier attempt's: the path below reuses it.
-      if (length === cursor.length) {
-        const stored = await readTranscriptForModel(store, cursor.key);
-        const raw = await rawEntries(store, cursor);
-        // Parsed as the store would give them back, so the model sees what the two-commit path shows it.
-        const turn = await ask([...stored, ...raw.map((entry, i) => forModel(parseStoredMessage(entry, length + i)))]);
-        const after = await store.putAndAppend(cursor.key, length, [...raw, JSON.stringify(assistantMessage(turn))]);
-        return await storedTurn(store, cursor.key, turn, after.length);
-      }
-    } catch (error) {
-      return storeFailure(error);
-    }
+  try {
+    const atOnce = await askAndAppendAtOnce(store, cursor, ask);
+    if (atOnce !== undefined) return atOnce;
+  } catch (error) {
+    return storeFailure(error);
   }
   const length = await appendEntries(store, cursor);
   try {

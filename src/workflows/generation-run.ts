@@ -738,8 +738,12 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     return resolution?.elicitation ?? { action: 'cancel' };
   }
 
-  /** The exact tool names the user granted for this conversation (or always); none if they cannot be read. */
-  async function currentGrants(): Promise<ReadonlySet<string>> {
+  /**
+   * The exact tool names the user granted for this conversation (or always): those the model turn brought, else
+   * read by an activity; none if they cannot be read.
+   */
+  async function currentGrants(withTurn: string[] | undefined): Promise<ReadonlySet<string>> {
+    if (withTurn !== undefined) return new Set(withTurn);
     try {
       const request = { userId: input.userId, conversationId: input.conversationId };
       return new Set(
@@ -1051,9 +1055,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     const { tools, policy, tighten } = run();
     const offered = calls.filter((call) => tools.includes(call.name));
     const grants = offered.some((call) => GRANTABLE_RULES.has(evaluateToolPolicy(call.name, policy).rule))
-      ? grantsWithTurn !== undefined
-        ? new Set(grantsWithTurn)
-        : await currentGrants()
+      ? await currentGrants(grantsWithTurn)
       : new Set<string>();
     // MCP calls with arguments their schema refuses get an error message, and no approver is asked.
     const invalid = await invalidMcpCalls(offered);
