@@ -68,6 +68,10 @@ import {
   TemporalFlow,
   workerConfig,
   workflowBundlePath,
+  HISTORY_WAIT,
+  TUNED_WAIT,
+  TUNED_WORKER_OPTIONS,
+  UPDATE_WAIT,
   type BenchWorkerHandle,
   type TemporalFlowOptions,
 } from './temporal/side';
@@ -76,15 +80,6 @@ import type { BenchWorkerOptions } from './temporal/worker';
 // ---------------------------------------------------------------------------------------------------------
 // Settings
 
-/**
- * The worker options of our figures: exactly what src/worker.ts runs. On this 2-core machine the worker is
- * CPU-bound, and the tuning experiment "worker-options" found no slot or poller setting better than the
- * SDK defaults (see docs/benchmarks.md); the sticky cache is the worker's default (issue 16: bounded, so
- * paused runs do not fill the worker's memory; experiment "sticky-cache").
- */
-export const TUNED_WORKER_OPTIONS: BenchWorkerOptions =
-  DEFAULT_WORKER_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: DEFAULT_WORKER_MAX_CACHED_WORKFLOWS } : {};
-
 /** Bigger slot and poller counts, compared in the tuning experiment. */
 const MORE_SLOTS: BenchWorkerOptions = {
   maxConcurrentWorkflowTaskExecutions: 100,
@@ -92,13 +87,6 @@ const MORE_SLOTS: BenchWorkerOptions = {
   maxConcurrentActivityTaskExecutions: 200,
   maxConcurrentActivityTaskPolls: 20,
 };
-
-/** Long-poll the run's history for the pause, then query once (the best client-side wait before the update). */
-export const HISTORY_WAIT: TemporalFlowOptions = { wait: 'history', pollMs: 10 };
-/** The product's HitlClient.startRunAndWait: update-with-start of awaitPendingAction. */
-export const UPDATE_WAIT: TemporalFlowOptions = { wait: 'update', pollMs: 10 };
-/** How the harness learns that a run is paused, in our figures: the product's own wait. */
-export const TUNED_WAIT: TemporalFlowOptions = UPDATE_WAIT;
 
 interface Settings {
   quick: boolean;

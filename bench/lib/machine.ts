@@ -165,6 +165,36 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond();
 }
 
+/**
+ * CPU time (ms) of each thread of a process so far, summed by thread name (/proc/<pid>/task/<tid>/stat):
+ * `node (main)` is the main thread, `node` the rest of Node's threads (the SDK's workflow thread, V8's helpers), `tokio-runtime-w` the
+ * `tokio-runtime-w` the SDK core's Rust threads. Threads that exited
+ * in between are not counted.
+ */
+export function threadCpuMs(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // Node's own threads are all called `node`: tell the main thread apart.
+      const name = tid === String(pid) ? `${comm} (main)` : comm;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond();
+      byName.set(name, (byName.get(name) ?? 0) + ms);
+    } catch {
+      // the thread ended
+    }
+  }
+  return byName;
+}
+
 /** Fields of /proc/<pid>/stat after the command name (so index 0 is the state, 1 the ppid, 11 utime). */
 function statFields(pid: number): string[] | undefined {
   try {
