@@ -58,12 +58,34 @@ export const WORKFLOWS_PATH = require.resolve('./workflows');
 export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
 
 /**
+ * Workflow-side modules evaluated once per worker thread and shared by every run (the SDK's `preloadModules`),
+ * instead of once for each new run and each replay: with `reuseV8Context` each run otherwise gets its own copy
+ * of every module it imports, which costs CPU at every start and memory for every cached run. Only modules
+ * that hold no per-run state and call no workflow API at load may be here: the SDK deep-freezes what they
+ * export, and they load before any run exists. test/unit/shared-workflow-modules.test.ts checks both.
+ */
+export const SHARED_WORKFLOW_MODULES: string[] = [
+  './contracts/values',
+  './contracts/json-limits',
+  './contracts/elicitation-content',
+  './contracts/refinements',
+  './fast-parse/descriptions',
+  './fast-parse/interpret',
+  './policy',
+  './workflows/audit-log',
+  './workflows/details',
+  './workflows/transcript',
+  './workflows/parse',
+  './workflows/validate-resolution',
+].map((module) => require.resolve(module));
+
+/**
  * The options of every bundle of the workflows, so that none can drift: the worker's own at start (below), the
  * prebuilt one of `npm run build` (src/prebuilt-bundle.ts, which also records them in its manifest), the
  * tests' (test/hooks.ts) and the benchmark's (bench/temporal/side.ts). Add bundle options here.
  */
 export function workflowBundleOptions(workflowsPath: string = WORKFLOWS_PATH): BundleOptions {
-  return { workflowsPath, failureConverterPath: FAILURE_CONVERTER_PATH };
+  return { workflowsPath, failureConverterPath: FAILURE_CONVERTER_PATH, preloadModules: SHARED_WORKFLOW_MODULES };
 }
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {

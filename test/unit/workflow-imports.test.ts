@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
+import { SHARED_WORKFLOW_MODULES } from '../../src/worker';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ENTRY = path.join(ROOT, 'src/workflows/index.ts');
@@ -32,6 +33,18 @@ function valueImports(file: string): string[] {
   }
   return specifiers;
 }
+
+/** Top-level `let` / `var` declarations: module state that every run sharing the module would share. */
+function mutableTopLevel(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+  return source.statements
+    .filter((s): s is ts.VariableStatement => ts.isVariableStatement(s))
+    .filter((s) => (s.declarationList.flags & (ts.NodeFlags.Const | ts.NodeFlags.Using)) === 0)
+    .flatMap((s) => s.declarationList.declarations.map((d) => d.name.getText(source)));
+}
+
+const usesWorkflowApi = (file: string): boolean =>
+  valueImports(file).some((s) => s === '@temporalio/workflow' || s.startsWith('@temporalio/workflow/'));
 
 function resolveLocal(from: string, specifier: string): string {
   const base = path.resolve(path.dirname(from), specifier);
@@ -82,5 +95,37 @@ describe('workflow bundle imports', () => {
     // The check above must not pass by missing imports: the loader's own graph does reach zod.
     const reached = evaluatedModules(path.join(ROOT, 'src/contracts/index.ts'));
     assert.ok(reached.has('zod'));
+  });
+
+  // The SDK evaluates these once per worker thread, before any run exists, and every run shares them
+  // (src/worker.ts, SHARED_WORKFLOW_MODULES): they, and what they import, may hold no per-run state and call
+  // no workflow API when they load.
+  it('the modules every run shares keep no module state and use no workflow API', () => {
+    const shared = new Map<string, string[]>();
+    for (const root of SHARED_WORKFLOW_MODULES)
+      for (const [file, chain] of evaluatedModules(root)) shared.set(file, chain);
+    const problems: string[] = [];
+    for (const [file, chain] of shared) {
+      if (!file.endsWith('.ts')) continue;
+      const via = chain.map((each) => path.relative(ROOT, each)).join(' → ');
+      if (usesWorkflowApi(file)) problems.push(`${via} imports @temporalio/workflow`);
+      if (valueImports(file).some((s) => s === 'zod' || s.startsWith('zod/'))) problems.push(`${via} imports zod`);
+      for (const name of mutableTopLevel(file)) problems.push(`${via} has module state \`${name}\``);
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('every module a run evaluates up front is shared, but for the workflows and what calls the workflow API', () => {
+    const shared = new Set(SHARED_WORKFLOW_MODULES.flatMap((root) => [...evaluatedModules(root).keys()]));
+    const perRun = [...evaluatedModules(ENTRY).keys()]
+      .filter((file) => file.endsWith('.ts') && !shared.has(file))
+      .map((file) => `${path.relative(ROOT, file)}${usesWorkflowApi(file) ? ' (workflow API)' : ''}`)
+      .sort();
+    assert.deepEqual(perRun, [
+      'src/contracts/temporal.ts (workflow API)',
+      'src/workflows/generation-run.ts (workflow API)',
+      'src/workflows/index.ts',
+      'src/workflows/user-grants.ts (workflow API)',
+    ]);
   });
 });
