@@ -1,10 +1,11 @@
-// `npm run bench:profile [-- --seconds 20] [-- --concurrency 10] [-- --cpu-prof [--top 30] [--out dir]]`
+// `npm run bench:profile [-- --seconds 24] [-- --rounds 4] [-- --concurrency 10] [-- --cpu-prof [--top 30] [--out dir]]`
 //
-// Where the worker's time goes, ours beside the floor's: both worker children run with `--cpu-prof` on one
-// dev server; each side then runs a closed loop of approve cycles, one side at a time. The summary counts only
-// the samples taken inside each side's own measured window (V8 stamps samples with the monotonic clock that
-// process.hrtime reads, so the harness's window applies to the children's profiles), per thread: the main
-// thread (activities, the SDK's bridge, the content store) and the workflow thread (the sandboxed workflows).
+// Where the worker's time goes, ours beside the floor's, on one dev server: each side runs closed loops of
+// approve cycles in rounds, sides alternating, and the CPU each worker thread used in its own rounds
+// (/proc/<pid>/task) is printed per cycle. With `--cpu-prof` both worker children also record V8 CPU profiles;
+// the summary counts only the samples taken inside each side's own rounds (V8 stamps samples with the
+// monotonic clock that process.hrtime reads, so the harness's spans apply to the children's profiles), per
+// thread: the main thread (activities, the SDK's bridge, the content store) and the workflow thread.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -38,18 +39,30 @@ const CpuProfileSchema = z.object({
 });
 type CpuProfile = z.infer<typeof CpuProfileSchema>;
 
-interface Window {
+interface Span {
   fromUs: number;
   toUs: number;
-  cycles: number;
 }
 
-/** CPU ms per cycle by thread name between two readings, with a total. */
-function perThread(before: Map<string, number>, after: Map<string, number>, cycles: number): Map<string, number> {
+/** One side's measured rounds: when they ran, the cycles they completed, the CPU its threads used. */
+interface Window {
+  spans: Span[];
+  cycles: number;
+  seconds: number;
+  threadMs: Map<string, number>;
+}
+
+/** Adds the CPU each thread used between two readings to `into`. */
+function addThreadUse(into: Map<string, number>, before: Map<string, number>, after: Map<string, number>): void {
+  for (const [name, ms] of after) into.set(name, (into.get(name) ?? 0) + ms - (before.get(name) ?? 0));
+}
+
+/** CPU ms per cycle by thread name, with a total. */
+function perCycleByThread(window: Window): Map<string, number> {
   const table = new Map<string, number>();
   let total = 0;
-  for (const [name, ms] of after) {
-    const used = (ms - (before.get(name) ?? 0)) / Math.max(1, cycles);
+  for (const [name, ms] of window.threadMs) {
+    const used = ms / Math.max(1, window.cycles);
     table.set(name, used);
     total += used;
   }
@@ -59,8 +72,8 @@ function perThread(before: Map<string, number>, after: Map<string, number>, cycl
 
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
-/** Self time (ms) by function and by package inside the window; what the profile spent idle is left out. */
-export function summarizeProfile(profile: CpuProfile, window: Pick<Window, 'fromUs' | 'toUs'>) {
+/** Self time (ms) by function and by package inside the spans; what the profile spent idle is left out. */
+export function summarizeProfile(profile: CpuProfile, spans: readonly Span[]) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
   const byFunction = new Map<string, number>();
   const byPackage = new Map<string, number>();
@@ -69,7 +82,7 @@ export function summarizeProfile(profile: CpuProfile, window: Pick<Window, 'from
   for (let i = 0; i < profile.samples.length; i++) {
     const delta = profile.timeDeltas[i] ?? 0;
     t += delta;
-    if (t < window.fromUs || t > window.toUs) continue;
+    if (!spans.some((span) => t >= span.fromUs && t <= span.toUs)) continue;
     const frame = byId.get(profile.samples[i]!);
     if (!frame || frame.functionName === '(idle)') continue;
     // A sample stands for the time until the next one.
@@ -108,7 +121,7 @@ function sideSummaries(pid: number, dir: string, window: Window) {
     new Map([...m].map(([k, ms]) => [k, ms / Math.max(1, window.cycles)] as const));
   return new Map(
     profilesOf(dir, pid).map(({ file, profile }) => {
-      const summary = summarizeProfile(profile, window);
+      const summary = summarizeProfile(profile, window.spans);
       const kind: ThreadKind = file.endsWith('.0.001.cpuprofile') ? 'main thread' : 'workflow thread';
       return [
         kind,
@@ -125,7 +138,9 @@ function sideSummaries(pid: number, dir: string, window: Window) {
 function printTop(title: string, m: Map<string, number>, top: number): void {
   console.log(`-- ${title} (ms per cycle)`);
   const ranked = [...m].sort((x, y) => Math.abs(y[1]) - Math.abs(x[1])).slice(0, top);
-  for (const [k, ms] of ranked) console.log(`${ms.toFixed(3).padStart(8)}  ${k}`);
+  // V8 names a RegExp's samples by its source, which can run to hundreds of characters.
+  for (const [k, ms] of ranked)
+    console.log(`${ms.toFixed(3).padStart(8)}  ${k.length > 120 ? `${k.slice(0, 119)}…` : k}`);
 }
 
 /** Each side's hottest packages and functions per thread, then the first side minus the second. */
@@ -134,7 +149,7 @@ function report(
   top: number,
 ): void {
   for (const { name, summaries, window } of sides) {
-    console.log(`\n## ${name}: ${window.cycles} cycles in ${((window.toUs - window.fromUs) / 1e6).toFixed(1)} s`);
+    console.log(`\n## ${name}: ${window.cycles} cycles in ${window.seconds} s`);
     for (const [kind, summary] of summaries) {
       console.log(`\n### ${kind}: busy ${summary.busy.toFixed(3)} ms per cycle`);
       printTop('by package', summary.byPackage, top);
@@ -158,7 +173,9 @@ function report(
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      seconds: { type: 'string', default: '20' },
+      seconds: { type: 'string', default: '24' },
+      /** Each side's seconds are split into this many rounds, sides alternating (they share the machine's mood). */
+      rounds: { type: 'string', default: '4' },
       concurrency: { type: 'string', default: '10' },
       top: { type: 'string', default: '30' },
       out: { type: 'string' },
@@ -167,6 +184,8 @@ async function main(): Promise<void> {
     },
   });
   const seconds = Number(values.seconds);
+  const rounds = Number(values.rounds);
+  if (!(seconds > 0) || !Number.isInteger(rounds) || rounds < 1) throw new Error('--seconds > 0 and --rounds ≥ 1');
   const concurrency = Number(values.concurrency);
   const top = Number(values.top);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hitl-profile-'));
@@ -197,20 +216,30 @@ async function main(): Promise<void> {
       { flow: new TemporalFlow(clients[0]!.client, oursQueue, oursWorker.clock, TUNED_WAIT), worker: oursWorker },
       { flow: new FloorFlow(clients[1]!.client, floorQueue, floorWorker), worker: floorWorker },
     ];
-    const windows: Window[] = [];
-    const threadTables: Map<string, number>[] = [];
-    for (const { flow, worker } of sides) {
-      await closedLoop(flow, { concurrency, seconds: 3, warmupSeconds: 1 });
-      const threads0 = threadCpuMs(worker.pid);
-      const fromUs = monotonicUs();
-      const result = await closedLoop(flow, { concurrency, seconds, warmupSeconds: 0, maxWarmupSeconds: 0 });
-      windows.push({ fromUs, toUs: monotonicUs(), cycles: result.completed });
-      threadTables.push(perThread(threads0, threadCpuMs(worker.pid), result.completed));
-      console.log(
-        `${flow.name}: ${result.cyclesPerSecond.toFixed(1)} cycles/s at ${concurrency} concurrent${profiling ? ' (profiled)' : ''}`,
-      );
+    for (const { flow } of sides) await closedLoop(flow, { concurrency, seconds: 3, warmupSeconds: 1 });
+    const windows: Window[] = sides.map(() => ({ spans: [], cycles: 0, seconds: 0, threadMs: new Map() }));
+    for (let round = 1; round <= rounds; round++) {
+      for (const [i, { flow, worker }] of sides.entries()) {
+        const window = windows[i]!;
+        const threads0 = threadCpuMs(worker.pid);
+        const fromUs = monotonicUs();
+        const result = await closedLoop(flow, {
+          concurrency,
+          seconds: seconds / rounds,
+          warmupSeconds: 0,
+          maxWarmupSeconds: 0,
+        });
+        window.spans.push({ fromUs, toUs: monotonicUs() });
+        addThreadUse(window.threadMs, threads0, threadCpuMs(worker.pid));
+        window.cycles += result.completed;
+        window.seconds += result.seconds;
+        console.log(
+          `round ${round}/${rounds} ${flow.name}: ${result.cyclesPerSecond.toFixed(1)} cycles/s at ${concurrency} concurrent${profiling ? ' (profiled)' : ''}`,
+        );
+      }
     }
-    console.log('\n## worker CPU per cycle by thread (ms; /proc/<pid>/task)');
+    console.log('\n## worker CPU per cycle by thread (ms; /proc/<pid>/task; all rounds)');
+    const threadTables = windows.map(perCycleByThread);
     const names = [...new Set(threadTables.flatMap((t) => [...t.keys()]))].sort(
       (a, b) => (threadTables[0]!.get(b) ?? 0) - (threadTables[0]!.get(a) ?? 0),
     );
@@ -219,6 +248,9 @@ async function main(): Promise<void> {
       console.log(
         `${name.padEnd(20)} ${threadTables.map((t) => (t.get(name) ?? 0).toFixed(2).padStart(14)).join(' ')}`,
       );
+    console.log(
+      `${'cycles/s'.padEnd(20)} ${windows.map((w) => (w.cycles / w.seconds).toFixed(1).padStart(14)).join(' ')}`,
+    );
     if (!profiling) return;
     // Stopping a child writes its profiles.
     await oursWorker.stop();
