@@ -62,7 +62,7 @@ export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
  * instead of once for each new run and each replay: with `reuseV8Context` each run otherwise gets its own copy
  * of every module it imports, which costs CPU at every start and memory for every cached run. Only modules
  * that hold no per-run state and call no workflow API at load may be here: the SDK deep-freezes what they
- * export, and they load before any run exists. test/unit/shared-workflow-modules.test.ts checks both.
+ * export, and they load before any run exists. test/unit/workflow-imports.test.ts checks both.
  */
 export const SHARED_WORKFLOW_MODULES: string[] = [
   './contracts/values',

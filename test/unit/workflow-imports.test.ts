@@ -1,7 +1,8 @@
 // The workflow bundle evaluates every module its entry imports for each new run and each replay (the SDK
-// gives every run its own copy of them). Building zod schemas costs ~12 ms of the single workflow thread per
-// run, so no module a run evaluates up front may import zod: schemas are reached only through the workflow's
-// lazy loader (src/workflows/zod-contracts.ts), for a refusal or an input the fast parser does not know.
+// gives every run its own copy of them), except the modules it preloads and shares (SHARED_WORKFLOW_MODULES
+// in src/worker.ts). Building zod schemas costs ~12 ms of the single workflow thread per run, so no module a
+// run evaluates up front may import zod: schemas are reached only through the workflow's lazy loader
+// (src/workflows/zod-contracts.ts), for a refusal or an input the fast parser does not know.
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
