@@ -2,6 +2,7 @@
 // killed for real (SIGKILL), and never left behind — every child is SIGKILLed when this process exits, also
 // after a failure or an uncaught error.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
@@ -16,7 +17,11 @@ export interface ChildHandle {
   output(): string;
   /** Resolves with the first match of `pattern` in the child's output (also one written before the call). */
   waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
-  /** SIGKILL (no clean shutdown) and wait until the process is gone. Idempotent. */
+  /**
+   * SIGKILL (no clean shutdown) of the process and of every process it started (e.g. a worker's stdio MCP
+   * servers, which do not all exit when their stdin closes), as a supervisor killing the worker's process group
+   * or container would; waits until the process is gone. Idempotent.
+   */
   kill(): Promise<void>;
   /** SIGTERM, then SIGKILL after `timeoutMs`. */
   stop(timeoutMs?: number): Promise<void>;
@@ -38,16 +43,53 @@ function installExitHook(): void {
   }
 }
 
-/** SIGKILLs every child still alive (synchronous: safe in an exit handler). */
+/** The processes `pid` started, and theirs, now (from /proc; empty where there is none). */
+export function descendantPids(pid: number): number[] {
+  const childrenOf = new Map<number, number[]>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name (field 2) is in parentheses and may hold spaces: the parent is 2 fields after the ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      childrenOf.set(ppid, [...(childrenOf.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const found: number[] = [];
+  const queue = [...(childrenOf.get(pid) ?? [])];
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    found.push(next);
+    queue.push(...(childrenOf.get(next) ?? []));
+  }
+  return found;
+}
+
+/** SIGKILLs `child` and everything it started (synchronous: safe in an exit handler). */
+function killTree(child: ChildProcess): void {
+  // Read the tree first: once the child is dead its children belong to init.
+  const descendants = child.pid !== undefined ? descendantPids(child.pid) : [];
+  for (const target of [child.pid, ...descendants]) {
+    if (target === undefined) continue;
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** SIGKILLs every child still alive, with what it started (synchronous: safe in an exit handler). */
 export function killAllChildren(): void {
   for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    if (child.exitCode === null && child.signalCode === null) killTree(child);
   }
 }
 
@@ -119,7 +161,7 @@ export function spawnChild(name: string, command: string, args: string[], env: N
       });
     },
     async kill() {
-      if (alive()) child.kill('SIGKILL');
+      if (alive()) killTree(child);
       await exited;
     },
     async stop(timeoutMs = 10_000) {
