@@ -167,9 +167,8 @@ export function cpuMs(pid: number): number {
 
 /**
  * CPU time (ms) of each thread of a process so far, summed by thread name (/proc/<pid>/task/<tid>/stat):
- * `node (main)` is the main thread, `node` the rest of Node's threads (the SDK's workflow thread, V8's helpers), `tokio-runtime-w` the
- * `tokio-runtime-w` the SDK core's Rust threads. Threads that exited
- * in between are not counted.
+ * `node (main)` is the main thread, `node` the rest of Node's threads (the SDK's workflow thread, V8's
+ * helpers), `tokio-runtime-w` the SDK core's Rust threads. Threads that exited in between are not counted.
  */
 export function threadCpuMs(pid: number): Map<string, number> {
   const byName = new Map<string, number>();
@@ -180,30 +179,58 @@ export function threadCpuMs(pid: number): Map<string, number> {
     return byName;
   }
   for (const tid of tids) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      // Node's own threads are all called `node`: tell the main thread apart.
-      const name = tid === String(pid) ? `${comm} (main)` : comm;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond();
-      byName.set(name, (byName.get(name) ?? 0) + ms);
-    } catch {
-      // the thread ended
-    }
+    const stat = readStat(`/proc/${pid}/task/${tid}/stat`);
+    if (!stat) continue; // the thread ended
+    // Node's own threads are all called `node`: tell the main thread apart.
+    const name = tid === String(pid) ? `${stat.comm} (main)` : stat.comm;
+    const ms = ((Number(stat.fields[11]) + Number(stat.fields[12])) * 1000) / ticksPerSecond();
+    byName.set(name, (byName.get(name) ?? 0) + ms);
   }
   return byName;
 }
 
-/** Fields of /proc/<pid>/stat after the command name (so index 0 is the state, 1 the ppid, 11 utime). */
-function statFields(pid: number): string[] | undefined {
+/**
+ * A /proc stat file: the command name, and the fields after it (so index 0 is the state, 1 the ppid, 11
+ * utime); undefined when it cannot be read (the process or thread ended).
+ */
+function readStat(file: string): { comm: string; fields: string[] } | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(file, 'utf8');
     // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const end = stat.lastIndexOf(')');
+    return { comm: stat.slice(stat.indexOf('(') + 1, end), fields: stat.slice(end + 2).split(' ') };
   } catch {
     return undefined;
   }
+}
+
+function statFields(pid: number): string[] | undefined {
+  return readStat(`/proc/${pid}/stat`)?.fields;
+}
+
+/** The processes `pid` started, and theirs, now (from /proc; empty when there are none). */
+export function descendantPids(pid: number): number[] {
+  const childrenOf = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    const fields = statFields(Number(entry));
+    if (!fields) continue; // the process ended meanwhile
+    const ppid = Number(fields[1]);
+    childrenOf.set(ppid, [...(childrenOf.get(ppid) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  const queue = [...(childrenOf.get(pid) ?? [])];
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    found.push(next);
+    queue.push(...(childrenOf.get(next) ?? []));
+  }
+  return found;
 }
 
 /**
@@ -215,21 +242,10 @@ function statFields(pid: number): string[] | undefined {
 export function processTreeCpuMs(rootPid: number): number {
   const root = statFields(rootPid);
   if (!root) return Number.NaN;
-  const children = new Map<number, number[]>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(Number(entry));
-    if (!fields) continue;
-    const ppid = Number(fields[1]);
-    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-  }
   let ticks = Number(root[11]) + Number(root[12]) + Number(root[13]) + Number(root[14]);
-  const queue = [...(children.get(rootPid) ?? [])];
-  while (queue.length) {
-    const pid = queue.shift()!;
+  for (const pid of descendantPids(rootPid)) {
     const fields = statFields(pid);
     if (fields) ticks += Number(fields[11]) + Number(fields[12]);
-    queue.push(...(children.get(pid) ?? []));
   }
   return (ticks * 1000) / ticksPerSecond();
 }

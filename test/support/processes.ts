@@ -2,9 +2,9 @@
 // killed for real (SIGKILL), and never left behind — every child is SIGKILLed when this process exits, also
 // after a failure or an uncaught error.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { descendantPids } from '../../bench/lib/machine';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -41,35 +41,6 @@ function installExitHook(): void {
       process.exit(signal === 'SIGINT' ? 130 : 143);
     });
   }
-}
-
-/** The processes `pid` started, and theirs, now (from /proc; empty where there is none). */
-export function descendantPids(pid: number): number[] {
-  const childrenOf = new Map<number, number[]>();
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
-  } catch {
-    return [];
-  }
-  for (const entry of entries) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // The command name (field 2) is in parentheses and may hold spaces: the parent is 2 fields after the ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      childrenOf.set(ppid, [...(childrenOf.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const found: number[] = [];
-  const queue = [...(childrenOf.get(pid) ?? [])];
-  while (queue.length > 0) {
-    const next = queue.shift()!;
-    found.push(next);
-    queue.push(...(childrenOf.get(next) ?? []));
-  }
-  return found;
 }
 
 /** SIGKILLs `child` and everything it started (synchronous: safe in an exit handler). */
