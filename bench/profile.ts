@@ -1,4 +1,5 @@
-// `npm run bench:profile [-- --seconds 24] [-- --rounds 4] [-- --concurrency 10] [-- --cpu-prof [--top 30] [--out dir]]`
+// `npm run bench:profile [-- --seconds 24] [-- --rounds 4] [-- --concurrency 10] [-- --shaped | --decompose]
+//   [-- --cpu-prof [--top 30] [--out dir]]`
 //
 // Where the worker's time goes, ours beside the floor's, on one dev server: each side runs closed loops of
 // approve cycles in rounds, sides alternating, and the CPU each worker thread used in its own rounds
@@ -6,14 +7,21 @@
 // the summary counts only the samples taken inside each side's own rounds (V8 stamps samples with the
 // monotonic clock that process.hrtime reads, so the harness's spans apply to the children's profiles), per
 // thread: the main thread (activities, the SDK's bridge, the content store) and the workflow thread.
+// The server's CPU per cycle is printed too (rounds alternate, so each side's rounds are its own). With
+// `--shaped` a third side runs the floor with the product's history shape (bench/floor/workflows.ts,
+// `floorShapedRun`): what the product's events cost without any of its code; `--decompose` adds that shape
+// without each of its parts in turn, which prices the parts.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
 import { FloorFlow, startFloorWorker } from './floor/side';
+import type { ShapedParts } from './floor/workflows';
 import { closedLoop, type Flow } from './lib/load';
-import { threadCpuMs } from './lib/machine';
+import { cpuMs, threadCpuMs } from './lib/machine';
 import {
   connectBenchClient,
   startBenchServer,
@@ -50,6 +58,8 @@ interface Window {
   cycles: number;
   seconds: number;
   threadMs: Map<string, number>;
+  /** The Temporal server's CPU during the side's rounds. */
+  serverMs: number;
 }
 
 /** Adds the CPU each thread used between two readings to `into`. */
@@ -68,6 +78,27 @@ function perCycleByThread(window: Window): Map<string, number> {
   }
   table.set('(total)', total);
   return table;
+}
+
+/** How many events of each type a history has (`EVENT_TYPE_` left off). */
+export function eventCounts(history: temporal.api.history.v1.IHistory): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const event of history.events ?? []) {
+    const type = (temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(
+      /^EVENT_TYPE_/,
+      '',
+    );
+    counts.set(type, (counts.get(type) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** The event types whose counts differ, as `TYPE: a ≠ b`; empty when the two shapes match. */
+export function shapeDifferences(a: Map<string, number>, b: Map<string, number>): string[] {
+  return [...new Set([...a.keys(), ...b.keys()])]
+    .sort()
+    .filter((type) => (a.get(type) ?? 0) !== (b.get(type) ?? 0))
+    .map((type) => `${type}: ${a.get(type) ?? 0} ≠ ${b.get(type) ?? 0}`);
 }
 
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
@@ -143,7 +174,7 @@ function printTop(title: string, m: Map<string, number>, top: number): void {
     console.log(`${ms.toFixed(3).padStart(8)}  ${k.length > 120 ? `${k.slice(0, 119)}…` : k}`);
 }
 
-/** Each side's hottest packages and functions per thread, then the first side minus the second. */
+/** Each side's hottest packages and functions per thread, then the first side minus each other side. */
 function report(
   sides: { name: string; summaries: ReturnType<typeof sideSummaries>; window: Window }[],
   top: number,
@@ -156,18 +187,34 @@ function report(
       printTop('by function', summary.byFunction, top);
     }
   }
-  const [first, second] = sides;
-  if (!first || !second) return;
-  for (const kind of ['main thread', 'workflow thread'] as const) {
-    const a = first.summaries.get(kind);
-    const b = second.summaries.get(kind);
-    if (!a || !b) continue;
-    console.log(`\n## ${kind}: ${first.name} minus ${second.name}, busy ${(a.busy - b.busy).toFixed(3)} ms per cycle`);
-    const minus = (x: Map<string, number>, y: Map<string, number>) =>
-      new Map([...new Set([...x.keys(), ...y.keys()])].map((k) => [k, (x.get(k) ?? 0) - (y.get(k) ?? 0)] as const));
-    printTop('by package', minus(a.byPackage, b.byPackage), top);
-    printTop('by function', minus(a.byFunction, b.byFunction), top);
+  const [first, ...others] = sides;
+  if (!first) return;
+  for (const other of others) {
+    for (const kind of ['main thread', 'workflow thread'] as const) {
+      const a = first.summaries.get(kind);
+      const b = other.summaries.get(kind);
+      if (!a || !b) continue;
+      console.log(`\n## ${kind}: ${first.name} minus ${other.name}, busy ${(a.busy - b.busy).toFixed(3)} ms per cycle`);
+      const minus = (x: Map<string, number>, y: Map<string, number>) =>
+        new Map([...new Set([...x.keys(), ...y.keys()])].map((k) => [k, (x.get(k) ?? 0) - (y.get(k) ?? 0)] as const));
+      printTop('by package', minus(a.byPackage, b.byPackage), top);
+      printTop('by function', minus(a.byFunction, b.byFunction), top);
+    }
   }
+}
+
+/** One cycle of each flow; fails unless the shaped floor writes the same events as ours (a fair comparison). */
+async function checkShape(client: Client, ours: Flow, shaped: Flow): Promise<void> {
+  const shapes: Map<string, number>[] = [];
+  for (const flow of [ours, shaped]) {
+    const paused = await flow.begin(1_000_000);
+    await flow.finish(paused);
+    shapes.push(eventCounts(await client.workflow.getHandle(paused.key).fetchHistory()));
+  }
+  const differences = shapeDifferences(shapes[0]!, shapes[1]!);
+  if (differences.length > 0)
+    throw new Error(`${shaped.name} does not write ${ours.name}'s events: ${differences.join(', ')}`);
+  console.log(`${shaped.name}: the same ${[...shapes[0]!.values()].reduce((a, b) => a + b, 0)} events as ours`);
 }
 
 async function main(): Promise<void> {
@@ -181,6 +228,10 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       /** Also record V8 CPU profiles of both workers (slows them; the thread table is without it). */
       'cpu-prof': { type: 'boolean', default: false },
+      /** Add the floor with the product's history shape as a third side. */
+      shaped: { type: 'boolean', default: false },
+      /** As --shaped, plus that shape without each of its parts. */
+      decompose: { type: 'boolean', default: false },
     },
   });
   const seconds = Number(values.seconds);
@@ -216,12 +267,34 @@ async function main(): Promise<void> {
       { flow: new TemporalFlow(clients[0]!.client, oursQueue, oursWorker.clock, TUNED_WAIT), worker: oursWorker },
       { flow: new FloorFlow(clients[1]!.client, floorQueue, floorWorker), worker: floorWorker },
     ];
+    if (values.shaped || values.decompose) {
+      // One worker for every shaped variant: rounds alternate, so each variant's CPU is still its own.
+      const shapedQueue = `profile-shaped-${Date.now().toString(36)}`;
+      const shapedWorker = await startFloorWorker(server, shapedQueue);
+      stops.push(() => shapedWorker.stop());
+      const shapedClient = await connectBenchClient(server);
+      stops.push(() => shapedClient.close());
+      const variants: ShapedParts[] = values.decompose
+        ? [{}, { statusAttributes: false }, { patch: false }, { waiter: false }, { expiry: false }]
+        : [{}];
+      for (const parts of variants)
+        sides.push({
+          flow: new FloorFlow(shapedClient.client, shapedQueue, shapedWorker, parts),
+          worker: shapedWorker,
+        });
+    }
     for (const { flow } of sides) await closedLoop(flow, { concurrency, seconds: 3, warmupSeconds: 1 });
-    const windows: Window[] = sides.map(() => ({ spans: [], cycles: 0, seconds: 0, threadMs: new Map() }));
+    if (sides.length > 2) await checkShape(clients[0]!.client, sides[0]!.flow, sides[2]!.flow);
+    const windows: Window[] = sides.map(() => ({ spans: [], cycles: 0, seconds: 0, threadMs: new Map(), serverMs: 0 }));
     for (let round = 1; round <= rounds; round++) {
-      for (const [i, { flow, worker }] of sides.entries()) {
+      // Every other round in reverse: what a side leaves for the server to finish (visibility writes, timer
+      // deletions) lands in the next side's round, so no side should always follow the same one.
+      const order = [...sides.entries()];
+      if (round % 2 === 0) order.reverse();
+      for (const [i, { flow, worker }] of order) {
         const window = windows[i]!;
         const threads0 = threadCpuMs(worker.pid);
+        const server0 = cpuMs(server.pid);
         const fromUs = monotonicUs();
         const result = await closedLoop(flow, {
           concurrency,
@@ -231,6 +304,7 @@ async function main(): Promise<void> {
         });
         window.spans.push({ fromUs, toUs: monotonicUs() });
         addThreadUse(window.threadMs, threads0, threadCpuMs(worker.pid));
+        window.serverMs += cpuMs(server.pid) - server0;
         window.cycles += result.completed;
         window.seconds += result.seconds;
         console.log(
@@ -243,7 +317,9 @@ async function main(): Promise<void> {
     const names = [...new Set(threadTables.flatMap((t) => [...t.keys()]))].sort(
       (a, b) => (threadTables[0]!.get(b) ?? 0) - (threadTables[0]!.get(a) ?? 0),
     );
-    console.log(`${'thread'.padEnd(20)} ${sides.map(({ flow }) => flow.name.slice(0, 14).padStart(14)).join(' ')}`);
+    // Columns are numbered; the names can be long.
+    sides.forEach(({ flow }, i) => console.log(`[${i + 1}] ${flow.name}`));
+    console.log(`${'thread'.padEnd(20)} ${sides.map((_, i) => `[${i + 1}]`.padStart(14)).join(' ')}`);
     for (const name of names)
       console.log(
         `${name.padEnd(20)} ${threadTables.map((t) => (t.get(name) ?? 0).toFixed(2).padStart(14)).join(' ')}`,
@@ -251,10 +327,12 @@ async function main(): Promise<void> {
     console.log(
       `${'cycles/s'.padEnd(20)} ${windows.map((w) => (w.cycles / w.seconds).toFixed(1).padStart(14)).join(' ')}`,
     );
+    console.log(
+      `${'server CPU/cycle'.padEnd(20)} ${windows.map((w) => (w.serverMs / Math.max(1, w.cycles)).toFixed(2).padStart(14)).join(' ')}`,
+    );
     if (!profiling) return;
     // Stopping a child writes its profiles.
-    await oursWorker.stop();
-    await floorWorker.stop();
+    for (const worker of new Set(sides.map((side) => side.worker))) await worker.stop();
     report(
       sides.map(({ flow, worker }, i) => ({
         name: flow.name,

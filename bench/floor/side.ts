@@ -3,33 +3,55 @@
 // HitlClient.startRunAndWait), an update to approve, then the result.
 import * as path from 'node:path';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import type { DevServer } from '../../src/dev/dev-server';
 import type { Flow, FinishedRun, PausedRun } from '../lib/load';
 import { now } from '../lib/stats';
 import { startWorkerChild, type BenchWorkerHandle } from '../temporal/side';
 import type { BenchWorkerOptions } from '../temporal/worker';
-import { floorAwaitPause, floorResolve, floorRun } from './workflows';
+import { floorAwaitPause, floorResolve, floorRun, floorShapedRun, type ShapedParts } from './workflows';
 
 export const FLOOR_NAME = 'floor (minimal workflow)';
+export const SHAPED_FLOOR_NAME = "floor + the product's events";
+
+const startAttributes = (workflowId: string) =>
+  new TypedSearchAttributes([
+    { key: defineSearchAttributeKey('HitlUserId', SearchAttributeType.KEYWORD), value: 'bench-user' },
+    { key: defineSearchAttributeKey('HitlConversationId', SearchAttributeType.KEYWORD), value: workflowId },
+    { key: defineSearchAttributeKey('HitlStatus', SearchAttributeType.KEYWORD), value: 'running' },
+  ]);
 
 export class FloorFlow implements Flow {
-  readonly name = FLOOR_NAME;
+  readonly name: string;
   private readonly prefix = `floor-${Date.now().toString(36)}`;
 
+  /**
+   * `shaped`: run the floor with the product's history shape ({@link floorShapedRun}) instead, with these
+   * parts; started with the status search attributes as ours is, unless that part is left out.
+   */
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly worker: BenchWorkerHandle,
-  ) {}
+    private readonly shaped?: ShapedParts,
+  ) {
+    const without = Object.entries(shaped ?? {})
+      .filter(([, on]) => on === false)
+      .map(([part]) => part);
+    this.name = !shaped ? FLOOR_NAME : SHAPED_FLOOR_NAME + (without.length > 0 ? ` − ${without.join(', ')}` : '');
+  }
 
   async begin(index: number): Promise<PausedRun> {
     const workflowId = `${this.prefix}-${index}`;
     const tStart = now();
-    const startWorkflowOperation = new WithStartWorkflowOperation(floorRun, {
-      workflowId,
-      taskQueue: this.taskQueue,
-      workflowIdConflictPolicy: 'FAIL',
-    });
+    const common = { workflowId, taskQueue: this.taskQueue, workflowIdConflictPolicy: 'FAIL' } as const;
+    const startWorkflowOperation = this.shaped
+      ? new WithStartWorkflowOperation(floorShapedRun, {
+          ...common,
+          args: [this.shaped],
+          ...(this.shaped.statusAttributes !== false ? { typedSearchAttributes: startAttributes(workflowId) } : {}),
+        })
+      : new WithStartWorkflowOperation(floorRun, common);
     const { actionId } = await this.client.workflow.executeUpdateWithStart(floorAwaitPause, {
       startWorkflowOperation,
     });
@@ -39,7 +61,7 @@ export class FloorFlow implements Flow {
   async finish(run: PausedRun): Promise<FinishedRun> {
     const toolStarted = this.worker.clock.expect(run.key);
     toolStarted.catch(() => undefined);
-    const handle = this.client.workflow.getHandle<typeof floorRun>(run.key);
+    const handle = this.client.workflow.getHandle<typeof floorRun | typeof floorShapedRun>(run.key);
     const tResolve = now();
     const answer = await handle.executeUpdate(floorResolve, {
       args: [{ actionId: run.handle as string, approve: true }],
