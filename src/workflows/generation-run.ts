@@ -70,6 +70,7 @@ import {
 } from '../contracts/values';
 import { evaluateRunPolicy, evaluateToolPolicy, type PolicyVerdict } from '../policy';
 import { AuditLog } from './audit-log';
+import { conditionWithin } from './timed-wait';
 import { describePendingAction } from './details';
 import { WorkflowTranscript } from './transcript';
 import {
@@ -548,14 +549,17 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     // not cancellable, so a cancelled run still answers its waiters with "aborted".
     if (!answered()) {
       if (waiters > MAX_CONCURRENT_WAITERS) return { status, pendingAction: null, busy: true };
-      await wf.CancellationScope.nonCancellable(() =>
-        wf.condition(answered, request?.timeoutMs ?? DEFAULT_AWAIT_PENDING_MS, { summary: 'awaitPendingAction' }),
-      );
+      await conditionWithin(answered, request?.timeoutMs ?? DEFAULT_AWAIT_PENDING_MS, {
+        summary: 'awaitPendingAction',
+        shielded: true,
+      });
     }
     return paused() ? { status: 'requires_action', pendingAction: pending } : { status, pendingAction: null };
   }
   /** Lets pending `awaitPendingAction` calls answer with the final status before the run closes. */
   async function settleWaiters(): Promise<void> {
+    // Usually none is left: skip the scope and the condition (no command either way).
+    if (wf.allHandlersFinished()) return;
     await wf.CancellationScope.nonCancellable(() => wf.condition(wf.allHandlersFinished));
   }
 
@@ -879,7 +883,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     while (accepted === null) {
       const remaining = expiresAt.getTime() - Date.now();
       if (remaining <= 0) break;
-      const woken = await wf.condition(stopWaiting, remaining, { summary: `approval expiry for ${actionId}` });
+      const woken = await conditionWithin(stopWaiting, remaining, { summary: `approval expiry for ${actionId}` });
       if (!woken || accepted !== null || withdrawn()) break;
       // Nothing decided yet, but the run is near its limits: the next run waits for the same action.
       await continueAsNewNow(currentTurn ? { ...currentTurn, pending: action } : undefined);

@@ -126,6 +126,7 @@ describe('workflow bundle imports', () => {
       'src/contracts/temporal.ts (workflow API)',
       'src/workflows/generation-run.ts (workflow API)',
       'src/workflows/index.ts',
+      'src/workflows/timed-wait.ts (workflow API)',
       'src/workflows/user-grants.ts (workflow API)',
     ]);
   });
