@@ -30,6 +30,7 @@ import {
   workerConfig,
   TUNED_WAIT,
   TUNED_WORKER_OPTIONS,
+  useBenchContentStore,
   workflowBundlePath,
   type BenchWorkerHandle,
 } from './temporal/side';
@@ -240,6 +241,7 @@ async function main(): Promise<void> {
   const concurrency = Number(values.concurrency);
   const top = Number(values.top);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hitl-profile-'));
+  useBenchContentStore(workDir);
   const profileDir = values.out ?? path.join(workDir, 'profiles');
   const profiling = values['cpu-prof'] ?? false;
   if (profiling) {
@@ -344,6 +346,11 @@ async function main(): Promise<void> {
     console.log(`\nprofiles (open in Chrome DevTools): ${profileDir}`);
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    // The server's database, the content store and the sandbox go; profiles written here stay.
+    for (const entry of fs.readdirSync(workDir))
+      if (path.join(workDir, entry) !== profileDir)
+        fs.rmSync(path.join(workDir, entry), { recursive: true, force: true });
+    if (fs.readdirSync(workDir).length === 0) fs.rmdirSync(workDir);
   }
 }
 

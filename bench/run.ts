@@ -72,6 +72,7 @@ import {
   TUNED_WAIT,
   TUNED_WORKER_OPTIONS,
   UPDATE_WAIT,
+  useBenchContentStore,
   type BenchWorkerHandle,
   type TemporalFlowOptions,
 } from './temporal/side';
@@ -1308,6 +1309,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const machine = machineInfo();
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hitl-bench-'));
+  useBenchContentStore(workDir);
   const sandboxDir = path.join(workDir, 'sandbox');
   fs.mkdirSync(sandboxDir, { recursive: true });
   const sqliteLoaded = loadSqliteSaver();

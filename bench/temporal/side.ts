@@ -80,6 +80,16 @@ export async function workflowBundlePath(workDir: string): Promise<string> {
   return bundlePath;
 }
 
+/**
+ * Points the content store of this process and of the worker children it starts (they inherit the
+ * environment) at `content.db` in `dir`, whatever HITL_CONTENT_STORE said: a benchmark must neither write
+ * into `.temporal/content.db`, the store `npm start` uses, nor measure against whatever that file has grown to.
+ */
+export function useBenchContentStore(dir: string): string {
+  process.env.HITL_CONTENT_STORE = `sqlite:${path.join(dir, 'content.db')}`;
+  return process.env.HITL_CONTENT_STORE;
+}
+
 const PID_FILE = path.join(TEMPORAL_DIR, 'dev-server.pid');
 
 /**
