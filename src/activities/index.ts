@@ -101,17 +101,25 @@ export function createActivities(
       const activity = currentActivityContext();
       const signal = activity?.cancellationSignal;
       const { transcript } = request;
-      const call = (): Promise<ModelTurn | StoredModelTurn> =>
+      // A final answer ends the run (a retried call returns the same stored answer), so with `closeIfFinal`
+      // its content is closed here rather than by an activity of its own: in the commit that stores the answer.
+      const closeIfFinal =
+        transcript !== undefined && request.closeIfFinal === true
+          ? { runIds: [transcript.key, transcript.stagingKey], closedAt: new Date() }
+          : undefined;
+      const call = (): Promise<{ turn: ModelTurn | StoredModelTurn; closed: boolean }> =>
         transcript === undefined
-          ? callModelFn(request, { signal })
-          : callModelFromStore(store(), transcript, (messages) => callModelFn({ ...request, messages }, { signal }));
-      const turn = await (activity === undefined ? call() : whileHeartbeating(activity, call));
-      if (transcript === undefined || request.closeIfFinal !== true || (turn.tool_calls?.length ?? 0) > 0) return turn;
-      // A final answer: the run ends with it (a retried call returns the same stored answer), so its content
-      // is closed here rather than by an activity of its own. Closing never fails the call: the run then
-      // closes it itself.
+          ? callModelFn(request, { signal }).then((turn) => ({ turn, closed: false }))
+          : callModelFromStore(store(), transcript, (messages) => callModelFn({ ...request, messages }, { signal }), {
+              ...(closeIfFinal !== undefined ? { closeIfFinal } : {}),
+            });
+      const { turn, closed } = await (activity === undefined ? call() : whileHeartbeating(activity, call));
+      if (closed) return { ...turn, closed: true };
+      if (closeIfFinal === undefined || (turn.tool_calls?.length ?? 0) > 0) return turn;
+      // An answer stored by an earlier attempt: close now. Closing never fails the call: the run then closes
+      // it itself.
       try {
-        await store().markClosed([transcript.key, transcript.stagingKey], new Date());
+        await store().markClosed(closeIfFinal.runIds, closeIfFinal.closedAt);
         return { ...turn, closed: true };
       } catch (error) {
         activity?.log.warn('could not close the transcript with the final answer', { error: String(error) });

@@ -13,6 +13,12 @@ export const SeqSchema = z.number().int().min(0).max(2_147_483_647);
 export const TranscriptEntrySchema = z.object({ seq: SeqSchema, ref: ContentRefSchema });
 export type TranscriptEntry = z.infer<typeof TranscriptEntrySchema>;
 
+/** Runs to mark closed, and when (`markClosed`'s arguments). */
+export interface ClosingRuns {
+  runIds: string | readonly string[];
+  closedAt: Date;
+}
+
 /** Most entries one `readTranscript` returns, and the most refs one `appendTranscript` or `getMany` takes. */
 export const MAX_BATCH = 10_000;
 export const DEFAULT_TRANSCRIPT_PAGE = 1000;
@@ -68,12 +74,14 @@ export interface ContentStore {
   appendTranscript(runId: string, fromSeq: number, refs: readonly string[]): Promise<{ length: number }>;
   /**
    * `putMany(contents)` and `appendTranscript` of their refs at `fromSeq`, in one transaction (one commit
-   * instead of two): both are written or neither. Same rules and errors as the two calls.
+   * instead of two): both are written or neither. Same rules and errors as the two calls. With `close`, also
+   * `markClosed(close.runIds, close.closedAt)` in that transaction (a run's last answer and its closing).
    */
   putAndAppend(
     runId: string,
     fromSeq: number,
     contents: readonly string[],
+    close?: ClosingRuns,
   ): Promise<{ refs: ContentRef[]; length: number }>;
   /** One page of the transcript; see `transcriptPages` for reading all of it. */
   readTranscript(runId: string, options?: ReadTranscriptOptions): Promise<TranscriptPage>;

@@ -1,7 +1,7 @@
 import { Pool, type PoolClient } from 'pg';
 import { planAppend } from './append-plan';
 import { DEFAULT_MAX_CONTENT_BYTES, DEFAULT_POSTGRES_POOL_SIZE } from './config';
-import { DEFAULT_TRANSCRIPT_PAGE, type ContentStore, type TranscriptPage } from './content-store';
+import { DEFAULT_TRANSCRIPT_PAGE, type ClosingRuns, type ContentStore, type TranscriptPage } from './content-store';
 import { ContentNotFound, ContentStoreClosed } from './errors';
 import type { ContentRef } from './refs';
 import { orderContents, pageFromRows } from './rows';
@@ -58,6 +58,15 @@ const SCHEMA_LOCK = 0x6869746c;
 /** Runs deleted per transaction by a sweep. */
 const DELETE_BATCH = 100;
 
+/** `markClosed`'s statement: all the runs in one; `$1` from {@link closeIds}, `$2` the closing time. */
+const CLOSE_RUNS_SQL = `INSERT INTO hitl_content_runs (run_id, closed_at) SELECT id, $2 FROM unnest($1::text[]) AS u (id)
+  ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at`;
+
+/** Distinct and sorted, so two closers lock rows in the same order. */
+function closeIds(runIds: string | readonly string[]): string[] {
+  return [...new Set(parseRunIds(runIds))].sort();
+}
+
 /**
  * The networked store: PostgreSQL through a small node-postgres pool, for several worker hosts. Tables are
  * created on first use. Inserts are `ON CONFLICT DO NOTHING` (two hosts storing the same content is one
@@ -99,11 +108,15 @@ export class PostgresContentStore implements ContentStore {
     runId: string,
     fromSeq: number,
     contents: readonly string[],
+    close?: ClosingRuns,
   ): Promise<{ refs: ContentRef[]; length: number }> {
     const { encoded, append } = parsePutAndAppend(runId, fromSeq, contents, this.maxContentBytes);
+    const closing = close === undefined ? undefined : closeIds(close.runIds);
     const { length } = await this.transaction(async (client) => {
       await this.insertContents(client, append.runId, encoded);
-      return this.appendRefs(client, append);
+      const appended = await this.appendRefs(client, append);
+      if (closing !== undefined) await client.query(CLOSE_RUNS_SQL, [closing, close!.closedAt]);
+      return appended;
     });
     return { refs: append.refs, length };
   }
@@ -198,13 +211,8 @@ export class PostgresContentStore implements ContentStore {
   }
 
   async markClosed(runIds: string | readonly string[], closedAt: Date): Promise<void> {
-    // One statement, so one commit, for all of them; sorted so two closers lock rows in the same order.
-    const ids = [...new Set(parseRunIds(runIds))].sort();
-    await this.query(
-      `INSERT INTO hitl_content_runs (run_id, closed_at) SELECT id, $2 FROM unnest($1::text[]) AS u (id)
-       ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at`,
-      [ids, closedAt],
-    );
+    // One statement, so one commit, for all of them.
+    await this.query(CLOSE_RUNS_SQL, [closeIds(runIds), closedAt]);
   }
 
   async deleteClosedBefore(before: Date): Promise<number> {

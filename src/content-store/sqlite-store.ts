@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { planAppend } from './append-plan';
-import { DEFAULT_TRANSCRIPT_PAGE, type ContentStore, type TranscriptPage } from './content-store';
+import { DEFAULT_TRANSCRIPT_PAGE, type ClosingRuns, type ContentStore, type TranscriptPage } from './content-store';
 import { DEFAULT_MAX_CONTENT_BYTES } from './config';
 import { ContentNotFound, ContentStoreClosed } from './errors';
 import type { ContentRef } from './refs';
@@ -63,13 +63,17 @@ export class SqliteContentStore implements ContentStore {
     runId: string,
     fromSeq: number,
     contents: readonly string[],
+    close?: ClosingRuns,
   ): Promise<{ refs: ContentRef[]; length: number }> {
     const { encoded, append } = parsePutAndAppend(runId, fromSeq, contents, this.maxContentBytes);
+    const closing = close === undefined ? undefined : parseRunIds(close.runIds);
     const db = this.open();
     const { length } = db
       .transaction(() => {
         this.insertContents(db, append.runId, encoded);
-        return this.appendRefs(db, append);
+        const appended = this.appendRefs(db, append);
+        if (closing !== undefined) this.closeRows(db, closing, close!.closedAt);
+        return appended;
       })
       .immediate();
     return { refs: append.refs, length };
@@ -160,14 +164,17 @@ export class SqliteContentStore implements ContentStore {
   async markClosed(runIds: string | readonly string[], closedAt: Date): Promise<void> {
     const ids = parseRunIds(runIds);
     const db = this.open();
+    db.transaction(() => this.closeRows(db, ids, closedAt)).immediate();
+  }
+
+  /** The writes of `markClosed`; runs inside the caller's transaction. */
+  private closeRows(db: Database.Database, ids: readonly string[], closedAt: Date): void {
     const close = prepared<[string, number, number]>(
       db,
       `INSERT INTO hitl_content_runs (run_id, created_at, closed_at) VALUES (?, ?, ?)
        ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at`,
     );
-    db.transaction(() => {
-      for (const id of ids) close.run(id, Date.now(), closedAt.getTime());
-    }).immediate();
+    for (const id of ids) close.run(id, Date.now(), closedAt.getTime());
   }
 
   async deleteClosedBefore(before: Date): Promise<number> {

@@ -28,7 +28,13 @@ import {
   type ToolResult,
   type TranscriptCursor,
 } from '../contracts';
-import { ContentNotFound, ContentStoreError, readTranscriptContents, type ContentStore } from '../content-store';
+import {
+  ContentNotFound,
+  ContentStoreError,
+  readTranscriptContents,
+  type ClosingRuns,
+  type ContentStore,
+} from '../content-store';
 
 /** `ApplicationFailure` type of a transcript the store cannot serve as the workflow expects (not retried). */
 export const TRANSCRIPT_ERROR_TYPE = 'TranscriptUnavailable';
@@ -186,15 +192,33 @@ async function askAndAppendAtOnce(
   store: ContentStore,
   cursor: TranscriptCursor,
   ask: (messages: ChatMessage[]) => Promise<ModelTurn>,
-): Promise<StoredModelTurn | undefined> {
+  closeIfFinal: ClosingRuns | undefined,
+): Promise<ModelCallFromStore | undefined> {
   if (cursor.append.length === 0 || cursor.append.some((entry) => 'conversationRef' in entry)) return undefined;
   const stored = await readTranscriptForModel(store, cursor.key);
   if (stored.length !== cursor.length) return undefined;
   const raw = await rawEntries(store, cursor);
   // Parsed as the store would give them back, so the model sees what the two-commit path shows it.
   const turn = await ask([...stored, ...raw.map((entry, i) => forModel(parseStoredMessage(entry, stored.length + i)))]);
-  const after = await store.putAndAppend(cursor.key, cursor.length, [...raw, JSON.stringify(assistantMessage(turn))]);
-  return storedTurn(store, cursor.key, turn, after.length);
+  const close = closingWith(turn, closeIfFinal);
+  const after = await store.putAndAppend(
+    cursor.key,
+    cursor.length,
+    [...raw, JSON.stringify(assistantMessage(turn))],
+    close,
+  );
+  return { turn: await storedTurn(store, cursor.key, turn, after.length), closed: close !== undefined };
+}
+
+/** `closeIfFinal` when the turn is a final answer (no tool calls): the run ends with it. */
+function closingWith(turn: ModelTurn, closeIfFinal: ClosingRuns | undefined): ClosingRuns | undefined {
+  return (turn.tool_calls?.length ?? 0) === 0 ? closeIfFinal : undefined;
+}
+
+/** A model call's stored answer, and whether the run's content was closed with it. */
+export interface ModelCallFromStore {
+  turn: StoredModelTurn;
+  closed: boolean;
 }
 
 /**
@@ -207,9 +231,10 @@ export async function callModelFromStore(
   store: ContentStore,
   cursor: TranscriptCursor,
   ask: (messages: ChatMessage[]) => Promise<ModelTurn>,
-): Promise<StoredModelTurn> {
+  options: { closeIfFinal?: ClosingRuns } = {},
+): Promise<ModelCallFromStore> {
   try {
-    const atOnce = await askAndAppendAtOnce(store, cursor, ask);
+    const atOnce = await askAndAppendAtOnce(store, cursor, ask, options.closeIfFinal);
     if (atOnce !== undefined) return atOnce;
   } catch (error) {
     return storeFailure(error);
@@ -225,13 +250,15 @@ export async function callModelFromStore(
           ...(message.content !== undefined ? { content: message.content } : {}),
           ...(message.tool_calls !== undefined ? { tool_calls: message.tool_calls } : {}),
         };
-        return storedTurn(store, cursor.key, turn, answered.seq + 1);
+        // An earlier attempt's answer, maybe closed with it, maybe not: the caller closes (idempotent).
+        return { turn: await storedTurn(store, cursor.key, turn, answered.seq + 1), closed: false };
       }
     }
     const messages = await readTranscriptForModel(store, cursor.key);
     const turn = await ask(messages);
-    const after = await store.putAndAppend(cursor.key, length, [JSON.stringify(assistantMessage(turn))]);
-    return await storedTurn(store, cursor.key, turn, after.length);
+    const close = closingWith(turn, options.closeIfFinal);
+    const after = await store.putAndAppend(cursor.key, length, [JSON.stringify(assistantMessage(turn))], close);
+    return { turn: await storedTurn(store, cursor.key, turn, after.length), closed: close !== undefined };
   } catch (error) {
     return storeFailure(error);
   }

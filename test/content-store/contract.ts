@@ -518,6 +518,28 @@ export function contentStoreContract(harness: StoreHarness): void {
       }
     });
 
+    it('putAndAppend with close closes the runs in its transaction; a refused append closes nothing', async () => {
+      const fresh = await harness.openFresh();
+      try {
+        const [run, staging, refused] = [newRun(), newRun(), newRun()];
+        const closedAt = new Date('2020-01-01T00:00:00Z');
+        await fresh.putAndAppend(refused, 0, ['a']);
+        // A gap (seq 5 of a transcript of 1): nothing is written, the run stays open.
+        await assert.rejects(fresh.putAndAppend(refused, 5, ['b'], { runIds: refused, closedAt }), TranscriptGap);
+        const done = await fresh.putAndAppend(run, 0, ['question', 'answer'], { runIds: [run, staging], closedAt });
+        assert.equal(done.length, 2);
+        assert.equal(
+          await fresh.deleteClosedBefore(new Date('2021-01-01T00:00:00Z')),
+          2,
+          'the run and its staging key',
+        );
+        await assert.rejects(fresh.get(run, contentRefOf('answer')), ContentNotFound);
+        assert.equal(await fresh.get(refused, contentRefOf('a')), 'a');
+      } finally {
+        await fresh.close();
+      }
+    });
+
     it('markClosed is idempotent and the latest closing time counts', async () => {
       const fresh = await harness.openFresh();
       try {

@@ -8,10 +8,10 @@ import { SqliteContentStore, type ContentStore } from '../../src/content-store';
 import { appendEntries, callModelFromStore, readTranscriptForModel } from '../../src/transcript/store-transcript';
 
 /** Write calls a store received, by method: each is one transaction (one commit, one fsync under FULL sync). */
-type Writes = Record<'put' | 'putMany' | 'appendTranscript' | 'putAndAppend', number>;
+type Writes = Record<'put' | 'putMany' | 'appendTranscript' | 'putAndAppend' | 'markClosed', number>;
 
 function countingWrites(store: ContentStore): { store: ContentStore; writes: Writes } {
-  const writes: Writes = { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 0 };
+  const writes: Writes = { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 0, markClosed: 0 };
   const counted = new Proxy(store, {
     get(target, key, receiver) {
       const value: unknown = Reflect.get(target, key, receiver);
@@ -46,13 +46,13 @@ describe('transcript writes of the activities (store-transcript)', () => {
     const key = 'run-a/first';
     const cursor: TranscriptCursor = { key, stagingKey: 'run-a', length: 0, append: [{ message: user }] };
     let asked = 0;
-    const turn = await callModelFromStore(store, cursor, async (messages) => {
+    const { turn } = await callModelFromStore(store, cursor, async (messages) => {
       asked += 1;
       assert.deepEqual(messages, [user]);
       return answer;
     });
     assert.equal(turn.transcriptLength, 2);
-    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 1 });
+    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 1, markClosed: 0 });
     assert.equal(asked, 1);
     assert.deepEqual(await readTranscriptForModel(sqlite, key), [user, { role: 'assistant', ...answer }]);
   });
@@ -108,7 +108,7 @@ describe('transcript writes of the activities (store-transcript)', () => {
     await appendEntries(sqlite, cursor);
     const { store, writes } = countingWrites(sqlite);
     let asked = 0;
-    const turn = await callModelFromStore(store, cursor, async (messages) => {
+    const { turn } = await callModelFromStore(store, cursor, async (messages) => {
       asked += 1;
       assert.deepEqual(messages, [user]);
       return answer;
@@ -135,11 +135,11 @@ describe('transcript writes of the activities (store-transcript)', () => {
     };
     const { store, writes } = countingWrites(sqlite);
     let seen: ChatMessage[] = [];
-    const turn = await callModelFromStore(store, cursor, async (messages) => {
+    const { turn } = await callModelFromStore(store, cursor, async (messages) => {
       seen = messages;
       return { content: 'all done' };
     });
-    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 1 });
+    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 1, markClosed: 0 });
     assert.equal(turn.transcriptLength, 5);
     assert.deepEqual(seen, [user, { role: 'assistant', ...answer }, toolMessage, note]);
     const page = await sqlite.readTranscript(key);
@@ -147,7 +147,36 @@ describe('transcript writes of the activities (store-transcript)', () => {
     assert.deepEqual((await readTranscriptForModel(sqlite, key)).at(-1), { role: 'assistant', content: 'all done' });
     // A retry (same cursor) reuses the answer: no second commit of anything new.
     const again = await callModelFromStore(sqlite, cursor, () => Promise.reject(new Error('must not ask')));
-    assert.deepEqual(again, turn);
+    assert.deepEqual(again, { turn, closed: false });
+  });
+
+  it('a final answer with closeIfFinal is stored and closes the run in one commit; a turn that calls tools does not close', async () => {
+    const key = 'run-g/first';
+    const closeIfFinal = { runIds: [key, 'run-g'], closedAt: new Date('2020-01-01T00:00:00Z') };
+    const asking: TranscriptCursor = { key, stagingKey: 'run-g', length: 0, append: [{ message: user }] };
+    const calling = countingWrites(sqlite);
+    const first = await callModelFromStore(calling.store, asking, async () => answer, { closeIfFinal });
+    assert.equal(first.closed, false, 'a turn that calls tools is not the end');
+    const toolMessage: ChatMessage = {
+      role: 'tool',
+      tool_call_id: 'c1',
+      name: 'ls',
+      status: 'success',
+      content: 'a.txt',
+    };
+    const final: TranscriptCursor = { key, stagingKey: 'run-g', length: 2, append: [{ message: toolMessage }] };
+    const { store, writes } = countingWrites(sqlite);
+    const last = await callModelFromStore(store, final, async () => ({ content: 'done' }), { closeIfFinal });
+    assert.equal(last.closed, true);
+    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 1, markClosed: 0 });
+    // Closed at closedAt: a sweep past it deletes the run's content (and the staging key's).
+    const sweeper = new SqliteContentStore({ path: path.join(dir, 'content.db') });
+    try {
+      assert.ok((await sweeper.deleteClosedBefore(new Date('2021-01-01T00:00:00Z'))) >= 1);
+      assert.equal((await sqlite.readTranscript(key)).length, 0);
+    } finally {
+      await sweeper.close();
+    }
   });
 
   it('entries that are references (a tool message stored by its activity) are appended as such', async () => {
@@ -164,7 +193,7 @@ describe('transcript writes of the activities (store-transcript)', () => {
       append: [{ ref: toolMessageRef! }],
     });
     assert.equal(length, 2);
-    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 1, putAndAppend: 0 });
+    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 1, putAndAppend: 0, markClosed: 0 });
     // Mixed entries: a reference and a new message.
     const mixed = await appendEntries(store, {
       key,
