@@ -70,8 +70,8 @@ import {
 } from '../contracts/values';
 import { evaluateRunPolicy, evaluateToolPolicy, type PolicyVerdict } from '../policy';
 import { AuditLog } from './audit-log';
-import { conditionWithin } from './timed-wait';
 import { describePendingAction } from './details';
+import { conditionWithin } from './timed-wait';
 import { WorkflowTranscript } from './transcript';
 import {
   checkResolutionShape,

@@ -1,6 +1,6 @@
 // `wf.condition(fn, timeout)` for the run's timed waits (the waiter's bound, the approval's expiry), with the
-// same commands and about half the promises. The SDK's promise hook formats a stack trace for every promise
-// a workflow creates, which makes promises the workflow thread's largest cost after the SDK itself.
+// same commands and about half the promises: the SDK's promise hook formats a stack trace for every promise a
+// workflow creates, and keeps it while the promise is pending (a paused run's waits are).
 import * as wf from '@temporalio/workflow';
 
 export interface TimedWaitOptions {
