@@ -3,23 +3,17 @@
 // HitlClient.startRunAndWait), an update to approve, then the result.
 import * as path from 'node:path';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
+import { TypedSearchAttributes } from '@temporalio/common';
 import type { DevServer } from '../../src/dev/dev-server';
 import type { Flow, FinishedRun, PausedRun } from '../lib/load';
 import { now } from '../lib/stats';
 import { startWorkerChild, type BenchWorkerHandle } from '../temporal/side';
 import type { BenchWorkerOptions } from '../temporal/worker';
+import { shapedStartAttributes } from './search-attributes';
 import { floorAwaitPause, floorResolve, floorRun, floorShapedRun, type ShapedParts } from './workflows';
 
 export const FLOOR_NAME = 'floor (minimal workflow)';
 export const SHAPED_FLOOR_NAME = "floor + the product's events";
-
-const startAttributes = (workflowId: string) =>
-  new TypedSearchAttributes([
-    { key: defineSearchAttributeKey('HitlUserId', SearchAttributeType.KEYWORD), value: 'bench-user' },
-    { key: defineSearchAttributeKey('HitlConversationId', SearchAttributeType.KEYWORD), value: workflowId },
-    { key: defineSearchAttributeKey('HitlStatus', SearchAttributeType.KEYWORD), value: 'running' },
-  ]);
 
 export class FloorFlow implements Flow {
   readonly name: string;
@@ -49,7 +43,9 @@ export class FloorFlow implements Flow {
       ? new WithStartWorkflowOperation(floorShapedRun, {
           ...common,
           args: [this.shaped],
-          ...(this.shaped.statusAttributes !== false ? { typedSearchAttributes: startAttributes(workflowId) } : {}),
+          ...(this.shaped.statusAttributes !== false
+            ? { typedSearchAttributes: new TypedSearchAttributes(shapedStartAttributes(workflowId)) }
+            : {}),
         })
       : new WithStartWorkflowOperation(floorRun, common);
     const { actionId } = await this.client.workflow.executeUpdateWithStart(floorAwaitPause, {

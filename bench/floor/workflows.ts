@@ -2,9 +2,9 @@
 // → pause on an update → tool activity → model activity → done), with nothing of the product in it: no
 // contracts, no zod, no search attributes, no details. What it costs is what Temporal itself costs on this
 // server; the benchmark prints ours ÷ floor.
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
 import type { FloorActivities } from './activities';
+import { expiresAt, pendingTools, status } from './search-attributes';
 
 const { floorModel, floorTool } = wf.proxyActivities<FloorActivities>({ startToCloseTimeout: '1 minute' });
 
@@ -37,10 +37,6 @@ export async function floorRun(): Promise<string> {
 // the waiter's bounded wait, the approval's expiry timer, the status search attributes at pause, resolution
 // and end). Still none of the product's code: what the platform charges for those events, so the benchmark
 // can tell the price of the product's history apart from the price of its code.
-const status = defineSearchAttributeKey('HitlStatus', SearchAttributeType.KEYWORD);
-const pendingTools = defineSearchAttributeKey('HitlPendingTools', SearchAttributeType.KEYWORD_LIST);
-const expiresAt = defineSearchAttributeKey('HitlExpiresAt', SearchAttributeType.DATETIME);
-
 /** Bound of the waiter's wait and the approval's time to live, as the product's defaults. */
 const WAITER_BOUND_MS = 60_000;
 const APPROVAL_TTL_MS = 24 * 60 * 60 * 1000;
