@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import * as v8 from 'node:v8';
 import { temporal } from '@temporalio/proto';
 import { DEFAULT_WORKER_MAX_CACHED_WORKFLOWS } from '../src/worker';
+import { eventTypeName } from '../src/dev/history';
 import { REPO_ROOT } from '../src/dev/temporal-cli';
 import type { DevServer } from '../src/dev/dev-server';
 import type { Client } from '@temporalio/client';
@@ -323,8 +324,6 @@ async function snapshot(worker: { pid: number }, server: DevServer, dir: string)
   };
 }
 
-const EventType = temporal.api.enums.v1.EventType;
-
 interface HistoryFigures {
   events: number;
   /** Sum of the encoded events (protobuf), what the server stores as the history's blobs. */
@@ -375,7 +374,7 @@ async function historyOf(client: Client, runId: string): Promise<HistoryFigures>
   for (const event of events) {
     const size = temporal.api.history.v1.HistoryEvent.encode(event).finish().length;
     bytes += size;
-    const type = (EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(/^EVENT_TYPE_/, '');
+    const type = eventTypeName(event);
     const detail = eventDetail(event);
     list.push({ type, bytes: size, ...(detail !== undefined ? { detail } : {}) });
     const slot = byType.get(type) ?? { count: 0, bytes: 0 };

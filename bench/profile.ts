@@ -16,8 +16,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 import { z } from 'zod';
+import { eventTypeName } from '../src/dev/history';
 import { FloorFlow, startFloorWorker } from './floor/side';
 import type { ShapedParts } from './floor/workflows';
 import { closedLoop, type Flow } from './lib/load';
@@ -85,10 +86,7 @@ function perCycleByThread(window: Window): Map<string, number> {
 export function eventCounts(history: temporal.api.history.v1.IHistory): Map<string, number> {
   const counts = new Map<string, number>();
   for (const event of history.events ?? []) {
-    const type = (temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(
-      /^EVENT_TYPE_/,
-      '',
-    );
+    const type = eventTypeName(event);
     counts.set(type, (counts.get(type) ?? 0) + 1);
   }
   return counts;
@@ -188,6 +186,8 @@ function report(
       printTop('by function', summary.byFunction, top);
     }
   }
+  const minus = (x: Map<string, number>, y: Map<string, number>) =>
+    new Map([...new Set([...x.keys(), ...y.keys()])].map((k) => [k, (x.get(k) ?? 0) - (y.get(k) ?? 0)] as const));
   const [first, ...others] = sides;
   if (!first) return;
   for (const other of others) {
@@ -196,26 +196,35 @@ function report(
       const b = other.summaries.get(kind);
       if (!a || !b) continue;
       console.log(`\n## ${kind}: ${first.name} minus ${other.name}, busy ${(a.busy - b.busy).toFixed(3)} ms per cycle`);
-      const minus = (x: Map<string, number>, y: Map<string, number>) =>
-        new Map([...new Set([...x.keys(), ...y.keys()])].map((k) => [k, (x.get(k) ?? 0) - (y.get(k) ?? 0)] as const));
       printTop('by package', minus(a.byPackage, b.byPackage), top);
       printTop('by function', minus(a.byFunction, b.byFunction), top);
     }
   }
 }
 
-/** One cycle of each flow; fails unless the shaped floor writes the same events as ours (a fair comparison). */
-async function checkShape(client: Client, ours: Flow, shaped: Flow): Promise<void> {
-  const shapes: Map<string, number>[] = [];
-  for (const flow of [ours, shaped]) {
+/**
+ * One cycle of each shaped side and of ours; fails unless the full shape writes the same events as ours (a fair
+ * comparison) and each variant writes fewer (it leaves its part out).
+ */
+async function checkShapes(client: Client, ours: Flow, shaped: readonly Flow[]): Promise<void> {
+  const shapeOf = async (flow: Flow): Promise<Map<string, number>> => {
     const paused = await flow.begin(1_000_000);
     await flow.finish(paused);
-    shapes.push(eventCounts(await client.workflow.getHandle(paused.key).fetchHistory()));
-  }
-  const differences = shapeDifferences(shapes[0]!, shapes[1]!);
+    return eventCounts(await client.workflow.getHandle(paused.key).fetchHistory());
+  };
+  const [full, ...variants] = shaped;
+  if (!full) return;
+  const expected = await shapeOf(ours);
+  const fullShape = await shapeOf(full);
+  const differences = shapeDifferences(expected, fullShape);
   if (differences.length > 0)
-    throw new Error(`${shaped.name} does not write ${ours.name}'s events: ${differences.join(', ')}`);
-  console.log(`${shaped.name}: the same ${[...shapes[0]!.values()].reduce((a, b) => a + b, 0)} events as ours`);
+    throw new Error(`${full.name} does not write ${ours.name}'s events: ${differences.join(', ')}`);
+  console.log(`${full.name}: the same ${[...expected.values()].reduce((a, b) => a + b, 0)} events as ours`);
+  for (const variant of variants) {
+    const missing = shapeDifferences(fullShape, await shapeOf(variant));
+    if (missing.length === 0) throw new Error(`${variant.name} writes the full shape's events: it leaves nothing out`);
+    console.log(`${variant.name}: ${missing.join(', ')}`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -286,7 +295,11 @@ async function main(): Promise<void> {
         });
     }
     for (const { flow } of sides) await closedLoop(flow, { concurrency, seconds: 3, warmupSeconds: 1 });
-    if (sides.length > 2) await checkShape(clients[0]!.client, sides[0]!.flow, sides[2]!.flow);
+    await checkShapes(
+      clients[0]!.client,
+      sides[0]!.flow,
+      sides.slice(2).map((side) => side.flow),
+    );
     const windows: Window[] = sides.map(() => ({ spans: [], cycles: 0, seconds: 0, threadMs: new Map(), serverMs: 0 }));
     for (let round = 1; round <= rounds; round++) {
       // Every other round in reverse: what a side leaves for the server to finish (visibility writes, timer

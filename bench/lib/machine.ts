@@ -162,6 +162,11 @@ function ticksPerSecond(): number {
 export function cpuMs(pid: number): number {
   const fields = statFields(pid);
   if (!fields) return Number.NaN;
+  return ownCpuMs(fields);
+}
+
+/** utime + stime of a stat file's fields, in ms. */
+function ownCpuMs(fields: readonly string[]): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond();
 }
 
@@ -183,8 +188,7 @@ export function threadCpuMs(pid: number): Map<string, number> {
     if (!stat) continue; // the thread ended
     // Node's own threads are all called `node`: tell the main thread apart.
     const name = tid === String(pid) ? `${stat.comm} (main)` : stat.comm;
-    const ms = ((Number(stat.fields[11]) + Number(stat.fields[12])) * 1000) / ticksPerSecond();
-    byName.set(name, (byName.get(name) ?? 0) + ms);
+    byName.set(name, (byName.get(name) ?? 0) + ownCpuMs(stat.fields));
   }
   return byName;
 }
@@ -206,6 +210,12 @@ function readStat(file: string): { comm: string; fields: string[] } | undefined 
 
 function statFields(pid: number): string[] | undefined {
   return readStat(`/proc/${pid}/stat`)?.fields;
+}
+
+/** True while `pid` runs; a zombie waiting for its parent to reap it counts as gone. */
+export function isRunning(pid: number): boolean {
+  const fields = statFields(pid);
+  return fields !== undefined && fields[0] !== 'Z';
 }
 
 /** The processes `pid` started, and theirs, now (from /proc; empty when there are none). */

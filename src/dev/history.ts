@@ -5,6 +5,11 @@ import { temporal } from '@temporalio/proto';
 
 type History = temporal.api.history.v1.IHistory;
 
+/** An event's type as its name without `EVENT_TYPE_`, e.g. `TIMER_STARTED`. */
+export function eventTypeName(event: temporal.api.history.v1.IHistoryEvent): string {
+  return (temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(/^EVENT_TYPE_/, '');
+}
+
 /** The histories of every run of the chain, first run first. */
 export async function chainHistories(client: Client, workflowId: string): Promise<History[]> {
   const description = await client.workflow.getHandle(workflowId).describe();

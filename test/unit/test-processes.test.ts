@@ -1,18 +1,8 @@
 // The tests' child processes die with what they started: a killed worker must not leave its stdio MCP
 // servers running (the reference servers do not all exit when their stdin closes).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { isRunning as running } from '../../bench/lib/machine';
 import { spawnChild } from '../support/processes';
-
-/** True while `pid` runs (a zombie waiting for its parent to reap it counts as gone). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('test processes: kill', () => {
   it('kills the child and what it started, which would outlive it otherwise', async () => {
