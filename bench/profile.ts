@@ -15,10 +15,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Client } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
 import { z } from 'zod';
-import { eventTypeName } from '../src/dev/history';
+import { checkShapes } from './floor/shape-check';
 import { FloorFlow, startFloorWorker } from './floor/side';
 import type { ShapedParts } from './floor/workflows';
 import { closedLoop, type Flow } from './lib/load';
@@ -80,24 +78,6 @@ function perCycleByThread(window: Window): Map<string, number> {
   }
   table.set('(total)', total);
   return table;
-}
-
-/** How many events of each type a history has (`EVENT_TYPE_` left off). */
-export function eventCounts(history: temporal.api.history.v1.IHistory): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const event of history.events ?? []) {
-    const type = eventTypeName(event);
-    counts.set(type, (counts.get(type) ?? 0) + 1);
-  }
-  return counts;
-}
-
-/** The event types whose counts differ, as `TYPE: a ≠ b`; empty when the two shapes match. */
-export function shapeDifferences(a: Map<string, number>, b: Map<string, number>): string[] {
-  return [...new Set([...a.keys(), ...b.keys()])]
-    .sort()
-    .filter((type) => (a.get(type) ?? 0) !== (b.get(type) ?? 0))
-    .map((type) => `${type}: ${a.get(type) ?? 0} ≠ ${b.get(type) ?? 0}`);
 }
 
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
@@ -202,31 +182,6 @@ function report(
   }
 }
 
-/**
- * One cycle of each shaped side and of ours; fails unless the full shape writes the same events as ours (a fair
- * comparison) and each variant writes fewer (it leaves its part out).
- */
-async function checkShapes(client: Client, ours: Flow, shaped: readonly Flow[]): Promise<void> {
-  const shapeOf = async (flow: Flow): Promise<Map<string, number>> => {
-    const paused = await flow.begin(1_000_000);
-    await flow.finish(paused);
-    return eventCounts(await client.workflow.getHandle(paused.key).fetchHistory());
-  };
-  const [full, ...variants] = shaped;
-  if (!full) return;
-  const expected = await shapeOf(ours);
-  const fullShape = await shapeOf(full);
-  const differences = shapeDifferences(expected, fullShape);
-  if (differences.length > 0)
-    throw new Error(`${full.name} does not write ${ours.name}'s events: ${differences.join(', ')}`);
-  console.log(`${full.name}: the same ${[...expected.values()].reduce((a, b) => a + b, 0)} events as ours`);
-  for (const variant of variants) {
-    const missing = shapeDifferences(fullShape, await shapeOf(variant));
-    if (missing.length === 0) throw new Error(`${variant.name} writes the full shape's events: it leaves nothing out`);
-    console.log(`${variant.name}: ${missing.join(', ')}`);
-  }
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -295,11 +250,12 @@ async function main(): Promise<void> {
         });
     }
     for (const { flow } of sides) await closedLoop(flow, { concurrency, seconds: 3, warmupSeconds: 1 });
-    await checkShapes(
+    const shapes = await checkShapes(
       clients[0]!.client,
       sides[0]!.flow,
       sides.slice(2).map((side) => side.flow),
     );
+    for (const line of shapes) console.log(line);
     const windows: Window[] = sides.map(() => ({ spans: [], cycles: 0, seconds: 0, threadMs: new Map(), serverMs: 0 }));
     for (let round = 1; round <= rounds; round++) {
       // Every other round in reverse: what a side leaves for the server to finish (visibility writes, timer

@@ -1,8 +1,9 @@
 // `npm run bench [-- --quick] [-- --parts main,waiting,tuning] [-- --trials N] [-- --out file.json]`
 //
 // Approval latency, throughput and the cost of a paused run for temporal-hitl, side by side with the
-// platform floor (the minimal same-shape Temporal workflow on the same server: what Temporal itself costs)
-// and with the same flow in LangGraph JS (PostgreSQL checkpointer — the durable peer —, SQLite checkpointer,
+// platform floor (the minimal same-shape Temporal workflow on the same server: what Temporal itself costs),
+// the floor writing the product's events (what the wire contract's writes cost the platform; checked to write
+// the same events as ours before anything is measured) and with the same flow in LangGraph JS (PostgreSQL checkpointer — the durable peer —, SQLite checkpointer,
 // and its in-memory saver for the price of durability), in one run on this machine. Starts its own Temporal
 // dev server (free ports, SQLite file in a temp folder), worker child and PostgreSQL (initdb + pg_ctl in a
 // temp folder; that side is skipped, with a line saying so, when PostgreSQL is not installed); never
@@ -17,7 +18,8 @@ import { Client as PgClient } from 'pg';
 import type { DevServer, DevServerTuning } from '../src/dev/dev-server';
 import { DEFAULT_WORKER_MAX_CACHED_WORKFLOWS } from '../src/worker';
 import { startPostgres, type PostgresServer } from '../src/dev/private-postgres';
-import { FLOOR_NAME, FloorFlow, startFloorWorker } from './floor/side';
+import { checkShapes } from './floor/shape-check';
+import { FLOOR_NAME, FloorFlow, SHAPED_FLOOR_NAME, startFloorWorker } from './floor/side';
 import {
   createLangGraphSide,
   LANGGRAPH_NAMES,
@@ -48,7 +50,7 @@ import {
   sqliteUsage,
   versions,
 } from './lib/machine';
-import { renderTable, type Cell, type Row } from './lib/report';
+import { ratioTargetsText, renderTable, type Cell, type Row } from './lib/report';
 import {
   medianOf,
   medianOfTrials,
@@ -1020,7 +1022,9 @@ function numberCell(value: number | undefined, digits = 1): Cell | undefined {
   return value !== undefined && Number.isFinite(value) ? { kind: 'number', value, digits } : undefined;
 }
 
-type SideNames = { ours: string; floor: string; pg: string; theirs: string; memory: string };
+const IDLE_SECTION = 'idle (1 run at a time)';
+
+type SideNames = { ours: string; floor: string; shaped: string; pg: string; theirs: string; memory: string };
 
 function buildRows(
   main: Record<string, SideMain>,
@@ -1032,12 +1036,13 @@ function buildRows(
   const rows: Row[] = [];
   const ours = main[names.ours];
   const floor = main[names.floor];
+  const shaped = main[names.shaped];
   const pg = main[names.pg];
   const theirs = main[names.theirs];
   const memory = main[names.memory];
   const cMax = String(Math.max(...settings.concurrencies));
   const loads: { section: string; pick: (s: SideMain | undefined) => LatencyFigures | undefined }[] = [
-    { section: 'idle (1 run at a time)', pick: (s) => s?.closedLoop['1'] },
+    { section: IDLE_SECTION, pick: (s) => s?.closedLoop['1'] },
     {
       section: `steady load (${ours?.steady?.ratePerSecond ?? '?'} runs/s offered)`,
       pick: (s) => s?.steady,
@@ -1046,26 +1051,35 @@ function buildRows(
   ];
   if (ours) {
     for (const load of loads) {
-      const [o, f, p, t, m] = [load.pick(ours), load.pick(floor), load.pick(pg), load.pick(theirs), load.pick(memory)];
-      const latencyRow = (metric: string, pick: (l: LatencyFigures | undefined) => TrialPercentiles | undefined) => ({
-        section: load.section,
-        metric,
-        unit: 'ms',
-        ours: latencyCell(pick(o)),
-        floor: latencyCell(pick(f)),
-        pg: latencyCell(pick(p)),
-        theirs: latencyCell(pick(t)),
-        memory: latencyCell(pick(m)),
-        pairedFloor: pairedRatio(
-          pick(o)?.trials.map((t) => t.p50),
-          pick(f)?.trials.map((t) => t.p50),
-        ),
-      });
+      const [o, f, s, p, t, m] = [ours, floor, shaped, pg, theirs, memory].map(load.pick);
+      // Issue 16 bounds ours ÷ floor at idle only.
+      const idleTarget = load.section === IDLE_SECTION ? { max: 1.2 } : undefined;
+      const latencyRow = (
+        metric: string,
+        pick: (l: LatencyFigures | undefined) => TrialPercentiles | undefined,
+        ratioTarget?: Row['ratioTarget'],
+      ): Row => {
+        const p50s = (l: LatencyFigures | undefined) => pick(l)?.trials.map((trial) => trial.p50);
+        return {
+          section: load.section,
+          metric,
+          unit: 'ms',
+          ours: latencyCell(pick(o)),
+          floor: latencyCell(pick(f)),
+          shaped: latencyCell(pick(s)),
+          pg: latencyCell(pick(p)),
+          theirs: latencyCell(pick(t)),
+          memory: latencyCell(pick(m)),
+          pairedFloor: pairedRatio(p50s(o), p50s(f)),
+          pairedShaped: pairedRatio(p50s(o), p50s(s)),
+          ...(ratioTarget ? { ratioTarget } : {}),
+        };
+      };
       rows.push(
-        latencyRow('start → paused (p50 / p95 / p99)', (l) => l?.startToPaused),
+        latencyRow('start → paused (p50 / p95 / p99)', (l) => l?.startToPaused, idleTarget),
         latencyRow('resolve → accepted (update returned)', (l) => l?.resolveToAck),
-        latencyRow('resolve → tool started', (l) => l?.resolveToTool),
-        latencyRow('resolve → run completed', (l) => l?.resolveToDone),
+        latencyRow('resolve → tool started', (l) => l?.resolveToTool, idleTarget),
+        latencyRow('resolve → run completed', (l) => l?.resolveToDone, idleTarget),
       );
     }
     for (const c of settings.concurrencies) {
@@ -1075,17 +1089,20 @@ function buildRows(
         unit: 'cycles/s',
         ours: numberCell(ours.throughput[String(c)]?.median),
         floor: numberCell(floor?.throughput[String(c)]?.median),
+        shaped: numberCell(shaped?.throughput[String(c)]?.median),
         pg: numberCell(pg?.throughput[String(c)]?.median),
         theirs: numberCell(theirs?.throughput[String(c)]?.median),
         memory: numberCell(memory?.throughput[String(c)]?.median),
         pairedFloor: pairedRatio(ours.throughput[String(c)]?.trials, floor?.throughput[String(c)]?.trials),
+        pairedShaped: pairedRatio(ours.throughput[String(c)]?.trials, shaped?.throughput[String(c)]?.trials),
+        ratioTarget: { min: 0.9 },
         higherIsBetter: true,
       });
     }
   }
   const oc = cpu[names.ours];
   if (oc) {
-    const [fc, pc, tc, mc] = [cpu[names.floor], cpu[names.pg], cpu[names.theirs], cpu[names.memory]];
+    const [fc, sc, pc, tc, mc] = [names.floor, names.shaped, names.pg, names.theirs, names.memory].map((n) => cpu[n]);
     const section = `CPU per cycle (${oc.cycles} cycles, ${oc.concurrency} concurrent)`;
     rows.push(
       {
@@ -1094,7 +1111,9 @@ function buildRows(
         unit: 'ms',
         ours: numberCell(oc.server?.median),
         floor: numberCell(fc?.server?.median),
+        shaped: numberCell(sc?.server?.median),
         pairedFloor: pairedRatio(oc.server?.trials, fc?.server?.trials),
+        pairedShaped: pairedRatio(oc.server?.trials, sc?.server?.trials),
         pg: numberCell(pc?.server?.median),
       },
       {
@@ -1103,7 +1122,10 @@ function buildRows(
         unit: 'ms',
         ours: numberCell(oc.worker?.median),
         floor: numberCell(fc?.worker?.median),
+        shaped: numberCell(sc?.worker?.median),
         pairedFloor: pairedRatio(oc.worker?.trials, fc?.worker?.trials),
+        pairedShaped: pairedRatio(oc.worker?.trials, sc?.worker?.trials),
+        ratioTarget: { max: 1.3 },
       },
       {
         section,
@@ -1111,7 +1133,9 @@ function buildRows(
         unit: 'ms',
         ours: numberCell(oc.client.median),
         floor: numberCell(fc?.client.median),
+        shaped: numberCell(sc?.client.median),
         pairedFloor: pairedRatio(oc.client.trials, fc?.client.trials),
+        pairedShaped: pairedRatio(oc.client.trials, sc?.client.trials),
         pg: numberCell(pc?.client.median),
         theirs: numberCell(tc?.client.median),
         memory: numberCell(mc?.client.median),
@@ -1195,17 +1219,35 @@ function buildRows(
   return rows;
 }
 
-/** Issue 16's throughput target, as a line of the printout (not an assertion). */
+/** Issue 16's absolute targets and the one against LangGraph, as lines of the printout (not assertions). */
 function targetText(main: Record<string, SideMain>, names: SideNames, concurrencies: number[], quick: boolean): string {
   const c = String(Math.max(...concurrencies));
-  const ours = main[names.ours]?.throughput[c]?.median;
+  const ours = main[names.ours];
+  if (!ours) return '';
+  const lines: string[] = [];
+  const idle = ours.closedLoop['1'];
+  if (idle) {
+    const together = idle.startToPaused.median.p50 + idle.resolveToDone.median.p50;
+    lines.push(
+      `target (issue 16): idle start → paused + resolve → completed ≤ 40 ms together (p50): ${together <= 40 ? 'PASS' : 'FAIL'} — ${round(together, 1)} ms`,
+    );
+  }
+  const at10 = ours.throughput['10']?.median;
+  if (at10 !== undefined)
+    lines.push(
+      `target (issue 16): ≥ 40 cycles/s at 10 concurrent: ${at10 >= 40 ? 'PASS' : 'FAIL'} — ${round(at10, 1)}`,
+    );
+  const throughput = ours.throughput[c]?.median;
   const pg = main[names.pg]?.throughput[c]?.median;
-  if (ours === undefined) return '';
   const head = `target (issue 16): throughput at ${c} concurrent ≥ LangGraph + PostgreSQL, same run`;
-  if (pg === undefined) return `${head}: NOT MEASURED (no LangGraph + PostgreSQL side in this run)`;
-  const verdict = ours >= pg ? 'PASS' : 'FAIL';
   const note = quick ? ' (quick run: the target is stated at 100 concurrent; a full run measures it)' : '';
-  return `${head}: ${verdict} — ${round(ours, 1)} vs ${round(pg, 1)} cycles/s${note}`;
+  if (throughput === undefined) return lines.join('\n');
+  if (pg === undefined) lines.push(`${head}: NOT MEASURED (no LangGraph + PostgreSQL side in this run)`);
+  else
+    lines.push(
+      `${head}: ${throughput >= pg ? 'PASS' : 'FAIL'} — ${round(throughput, 1)} vs ${round(pg, 1)} cycles/s${note}`,
+    );
+  return lines.join('\n');
 }
 
 function tuningText(experiments: TuningExperiment[]): string {
@@ -1236,6 +1278,7 @@ function tuningText(experiments: TuningExperiment[]): string {
 const NAMES: SideNames = {
   ours: 'temporal-hitl',
   floor: FLOOR_NAME,
+  shaped: SHAPED_FLOOR_NAME,
   pg: LANGGRAPH_NAMES.postgres,
   theirs: LANGGRAPH_NAMES.sqlite,
   memory: LANGGRAPH_NAMES.memory,
@@ -1286,16 +1329,21 @@ function printReport(report: {
     report.langGraphPostgres === undefined || report.langGraphPostgres.ok
       ? 'LangGraph + PostgreSQL'
       : 'LangGraph + PostgreSQL (SKIPPED)';
-  const table = renderTable(rows, {
+  const columns = {
     ours: 'temporal-hitl',
     floor: 'floor (minimal workflow)',
+    shaped: "floor + the product's events",
     pg: pgColumn,
     theirs: theirsColumn,
     memory: 'LangGraph + MemorySaver',
-  });
-  const target = targetText(report.main, NAMES, report.settings.concurrencies, report.quick);
+  };
+  const table = renderTable(rows, columns);
+  const targets = [
+    ratioTargetsText(rows, { floor: 'floor', shaped: 'shaped floor' }),
+    targetText(report.main, NAMES, report.settings.concurrencies, report.quick),
+  ].filter(Boolean);
   console.log(`\n${headerText(report)}\n\n${rows.length ? table : '(no comparison rows: only the tuning part ran)'}`);
-  if (target) console.log(`\n${target}`);
+  if (targets.length > 0) console.log(`\n${targets.join('\n')}`);
   if (report.tuning.length) console.log(`\nTuning (ours only)${tuningText(report.tuning)}`);
   return rows;
 }
@@ -1380,7 +1428,14 @@ async function main(): Promise<void> {
       const floorClient = await connectBenchClient(stack.server);
       env.cleanups.push(() => floorClient.close());
       const floorFlow = new FloorFlow(floorClient.client, floorQueue, floorWorker);
-      const sides: Flow[] = [stack.flow, floorFlow];
+      // The floor with the product's events: its own worker child too, so each side's CPU is its own process's.
+      const shapedQueue = `bench-shaped-${Date.now().toString(36)}`;
+      const shapedWorker = await startFloorWorker(stack.server, shapedQueue);
+      env.cleanups.push(() => shapedWorker.stop());
+      const shapedFlow = new FloorFlow(floorClient.client, shapedQueue, shapedWorker, {});
+      // Stops here unless it writes the same events as ours (and the floor with them is a fair comparison).
+      for (const line of await checkShapes(floorClient.client, stack.flow, [shapedFlow])) log(line);
+      const sides: Flow[] = [stack.flow, floorFlow, shapedFlow];
       const langGraphSides: LangGraphSide[] = [];
       if (env.postgres.ok) {
         const database = await env.postgres.server.createDatabase('langgraph_main');
@@ -1399,6 +1454,7 @@ async function main(): Promise<void> {
           [
             { flow: stack.flow, serverCpuMs: () => cpuMs(stack.server.pid), workerPid: stack.worker.pid },
             { flow: floorFlow, serverCpuMs: () => cpuMs(stack.server.pid), workerPid: floorWorker.pid },
+            { flow: shapedFlow, serverCpuMs: () => cpuMs(stack.server.pid), workerPid: shapedWorker.pid },
             ...langGraphSides.map((s) => ({
               flow: s.flow,
               ...(s.saverKind === 'postgres' && pgPid !== undefined
@@ -1448,6 +1504,8 @@ async function main(): Promise<void> {
         'temporal server start-dev (headless, free ports, SQLite file in a temp folder, fast setup: transfer limiter lifted, WAL + synchronous=normal)',
       floor:
         'minimal same-shape workflow (bench/floor), own worker child and task queue, same server, update-with-start wait',
+      shapedFloor:
+        "the floor writing the product's events (floorShapedRun: status search attributes, patch marker, waiter's bounded wait, expiry timer; checked to write ours's event types and counts), own worker child and task queue",
       langGraph: {
         durability: 'async (default)',
         sqliteFile: 'temp folder',

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { eventCounts, shapeDifferences, summarizeProfile } from '../../bench/profile';
+import { eventCounts, shapeDifferences } from '../../bench/floor/shape-check';
+import { summarizeProfile } from '../../bench/profile';
 
 const frame = (functionName: string, url = '') => ({ functionName, url, lineNumber: 0 });
 
