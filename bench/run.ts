@@ -28,6 +28,7 @@ import {
   type SaverKind,
 } from './langgraph/side';
 import {
+  alternatingIdle,
   closedLoop,
   emptySamples,
   nextIndex,
@@ -97,6 +98,8 @@ interface Settings {
   /** Measured window of each closed-loop run, and its uncounted warm-up. */
   seconds: number;
   warmupSeconds: number;
+  /** Idle latencies: this many cycles per side and trial, the sides taking turns cycle by cycle. */
+  idleCycles: number;
   concurrencies: number[];
   /** Steady offered load = this fraction of our saturation throughput, offered to every side. */
   steadyFraction: number;
@@ -153,6 +156,7 @@ function settingsFrom(
   const base = quick
     ? {
         concurrencies: [1, 10],
+        idleCycles: 8,
         seconds: 1.5,
         warmupSeconds: 0.5,
         steadySeconds: 1.5,
@@ -165,6 +169,7 @@ function settingsFrom(
       }
     : {
         concurrencies: [1, 10, 100],
+        idleCycles: 60,
         seconds: 10,
         warmupSeconds: 2,
         steadySeconds: 10,
@@ -203,8 +208,10 @@ interface LatencyFigures {
 interface SideMain {
   name: string;
   throughput: Record<string, TrialValues & { errors: number }>;
-  /** By concurrency: the latencies of the closed-loop runs (c=1 is "idle", the largest is "saturation"). */
+  /** By concurrency: the latencies of the closed-loop runs (c=1 is "idle" before 2026-11-27T14Z, the largest is "saturation"). */
   closedLoop: Record<string, LatencyFigures>;
+  /** Idle latencies, the sides taking turns cycle by cycle (absent before 2026-11-27T14Z: closedLoop['1']). */
+  idle?: LatencyFigures & { cyclesPerTrial: number; errors: number };
   steady?: LatencyFigures & { ratePerSecond: number; maxInFlight: number[]; errors: number };
 }
 
@@ -421,7 +428,18 @@ async function mainPhase(env: Env, sides: Flow[], results: Record<string, SideMa
     perSide.set(side.name, new Map(settings.concurrencies.map((c) => [c, { samples: [], cps: [], errors: 0 }])));
   }
   // Trial-major, sides interleaved: noise on the machine spreads over every side alike.
+  const idle = sides.map(() => ({ samples: [] as SamplePercentiles[], errors: 0 }));
   for (let trial = 1; trial <= settings.trials; trial++) {
+    const idleResults = await alternatingIdle(sides, settings.idleCycles);
+    for (const [i, result] of idleResults.entries()) {
+      idle[i]!.samples.push(summarize(result.samples));
+      idle[i]!.errors += result.errors;
+      log(
+        `trial ${trial} ${sides[i]!.name} idle (${settings.idleCycles} cycles, sides alternating): start → paused p50 ` +
+          `${round(idle[i]!.samples.at(-1)!.startToPaused.p50)} ms` +
+          (result.errors ? `, ${result.errors} errors (${result.firstError})` : ''),
+      );
+    }
     for (const side of sides) {
       for (const concurrency of settings.concurrencies) {
         const result = await closedLoop(side, {
@@ -448,6 +466,11 @@ async function mainPhase(env: Env, sides: Flow[], results: Record<string, SideMa
         [...bySide].map(([c, slot]) => [String(c), { ...medianOf(slot.cps), errors: slot.errors }]),
       ),
       closedLoop: Object.fromEntries([...bySide].map(([c, slot]) => [String(c), figures(slot.samples)])),
+      idle: {
+        ...figures(idle[sides.indexOf(side)]!.samples),
+        cyclesPerTrial: settings.idleCycles,
+        errors: idle[sides.indexOf(side)]!.errors,
+      },
     };
   }
   // Steady offered load: the same absolute rate for every side, a fraction of our saturation throughput.
@@ -1022,8 +1045,6 @@ function numberCell(value: number | undefined, digits = 1): Cell | undefined {
   return value !== undefined && Number.isFinite(value) ? { kind: 'number', value, digits } : undefined;
 }
 
-const IDLE_SECTION = 'idle (1 run at a time)';
-
 type SideNames = { ours: string; floor: string; shaped: string; pg: string; theirs: string; memory: string };
 
 function buildRows(
@@ -1041,8 +1062,13 @@ function buildRows(
   const theirs = main[names.theirs];
   const memory = main[names.memory];
   const cMax = String(Math.max(...settings.concurrencies));
-  const loads: { section: string; pick: (s: SideMain | undefined) => LatencyFigures | undefined }[] = [
-    { section: IDLE_SECTION, pick: (s) => s?.closedLoop['1'] },
+  const loads: { section: string; idle?: true; pick: (s: SideMain | undefined) => LatencyFigures | undefined }[] = [
+    {
+      // Runs before 2026-11-27T14Z measured idle as a block of cycles per side (closed loop at 1 concurrent).
+      section: ours?.idle ? 'idle (1 run at a time, sides taking turns)' : 'idle (1 run at a time)',
+      idle: true,
+      pick: (s) => s?.idle ?? s?.closedLoop['1'],
+    },
     {
       section: `steady load (${ours?.steady?.ratePerSecond ?? '?'} runs/s offered)`,
       pick: (s) => s?.steady,
@@ -1053,7 +1079,7 @@ function buildRows(
     for (const load of loads) {
       const [o, f, s, p, t, m] = [ours, floor, shaped, pg, theirs, memory].map(load.pick);
       // Issue 16 bounds ours ÷ floor at idle only.
-      const idleTarget = load.section === IDLE_SECTION ? { max: 1.2 } : undefined;
+      const idleTarget = load.idle ? { max: 1.2 } : undefined;
       const latencyRow = (
         metric: string,
         pick: (l: LatencyFigures | undefined) => TrialPercentiles | undefined,
@@ -1225,7 +1251,7 @@ function targetText(main: Record<string, SideMain>, names: SideNames, concurrenc
   const ours = main[names.ours];
   if (!ours) return '';
   const lines: string[] = [];
-  const idle = ours.closedLoop['1'];
+  const idle = ours.idle ?? ours.closedLoop['1'];
   if (idle) {
     const together = idle.startToPaused.median.p50 + idle.resolveToDone.median.p50;
     lines.push(

@@ -147,6 +147,32 @@ export async function closedLoop(
   };
 }
 
+/**
+ * One run at a time, the sides taking turns cycle by cycle (each round in a rotated order, so no side always
+ * follows the same one): every side meets the machine's moods alike, which a block of cycles per side does not
+ * guarantee on a shared machine. `cycles` per side; a failed cycle is counted and not recorded.
+ */
+export async function alternatingIdle(
+  flows: readonly Flow[],
+  cycles: number,
+): Promise<{ samples: CycleSamples; errors: number; firstError?: string }[]> {
+  const results = flows.map(() => ({ samples: emptySamples(), errors: 0, firstError: undefined as string | undefined }));
+  for (let round = 0; round < cycles; round++) {
+    for (let k = 0; k < flows.length; k++) {
+      const i = (round + k) % flows.length;
+      const result = results[i]!;
+      try {
+        const paused = await flows[i]!.begin(nextIndex());
+        record(result.samples, paused, await flows[i]!.finish(paused));
+      } catch (err) {
+        result.errors += 1;
+        result.firstError ??= err instanceof Error ? err.message : String(err);
+      }
+    }
+  }
+  return results.map(({ firstError, ...rest }) => ({ ...rest, ...(firstError !== undefined ? { firstError } : {}) }));
+}
+
 export interface OpenLoopResult {
   ratePerSecond: number;
   offered: number;

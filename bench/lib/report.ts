@@ -148,7 +148,7 @@ export function ratioTargetsText(rows: readonly Row[], columns: Pick<TableColumn
       .join(', ');
     const name = `${row.section}: ${row.metric.replace(/ \(p50.*\)$/, '')}`;
     return [
-      `  ${`${name} ${bound}`.padEnd(64)} ÷ ${columns.floor}: ${verdictText(targetRatio(row.ours, row.floor, row.pairedFloor), target).padEnd(12)}` +
+      `  ${`${name} ${bound}`.padEnd(80)} ÷ ${columns.floor}: ${verdictText(targetRatio(row.ours, row.floor, row.pairedFloor), target).padEnd(12)}` +
         ` ÷ ${columns.shaped}: ${verdictText(targetRatio(row.ours, row.shaped, row.pairedShaped), target)}`,
     ];
   });

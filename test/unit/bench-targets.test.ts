@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { ratioTargetsText, type Row } from '../../bench/lib/report';
 
-const latency = (p50: number) => ({ kind: 'latency' as const, value: { p50, p95: p50 * 2, p99: p50 * 3 } });
+const latency = (p50: number) => ({
+  kind: 'latency' as const,
+  value: { p50, p95: p50 * 2, p99: p50 * 3, max: p50 * 4, mean: p50 },
+});
 const number = (value: number) => ({ kind: 'number' as const, value });
 const columns = { floor: 'floor', shaped: 'shaped floor' };
 
