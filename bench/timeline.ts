@@ -31,7 +31,7 @@ type Event = temporal.api.history.v1.IHistoryEvent;
 const eventMs = (event: Event): number =>
   Number(event.eventTime?.seconds ?? 0) * 1000 + (event.eventTime?.nanos ?? 0) / 1e6;
 
-/** Client-side wall-clock times (Date.now()) of one cycle. */
+/** Client-side wall-clock times (ms since the epoch, fractional) of one cycle. */
 export interface CycleWallClock {
   begin: number;
   paused: number;
@@ -85,6 +85,9 @@ export function cycleSteps(events: readonly Event[], wall: CycleWallClock): [str
   return steps;
 }
 
+/** The wall clock to the microsecond (Date.now() has whole milliseconds), comparable with the events' times. */
+const wallMs = (): number => performance.timeOrigin + performance.now();
+
 /** Activity names differ between sides; steps are compared by position within their kind. */
 const stepKey = (name: string): string => name.replace(/ \([^)]*\)/, '');
 
@@ -124,11 +127,11 @@ async function main(): Promise<void> {
     const labels = new Map<string, string>();
     for (let i = 0; i < cycles; i++) {
       for (const [s, side] of sides.entries()) {
-        const begin = Date.now();
+        const begin = wallMs();
         const paused = await side.begin(index++);
-        const pausedAt = Date.now();
+        const pausedAt = wallMs();
         await side.finish(paused);
-        const wall = { begin, paused: pausedAt, done: Date.now() };
+        const wall = { begin, paused: pausedAt, done: wallMs() };
         const history = await client.workflow.getHandle(paused.key).fetchHistory();
         for (const [name, ms] of cycleSteps(history.events ?? [], wall)) {
           const key = stepKey(name);
