@@ -68,6 +68,23 @@ function closeIds(runIds: string | readonly string[]): string[] {
 }
 
 /**
+ * Locks the rows of `sortedIds` (creating the missing ones) in that order, for the rest of the transaction. The
+ * strength of an update that changes no key: what appending and closing take.
+ */
+async function lockRuns(client: PoolClient, sortedIds: readonly string[]): Promise<void> {
+  await client.query(
+    `INSERT INTO hitl_content_runs (run_id) SELECT id FROM unnest($1::text[]) AS u (id) ON CONFLICT DO NOTHING`,
+    [sortedIds],
+  );
+  // Ordered by position in the array, not by run_id: the column's collation may sort differently from closeIds.
+  await client.query(
+    `SELECT r.run_id FROM unnest($1::text[]) WITH ORDINALITY AS u (id, n)
+     JOIN hitl_content_runs r ON r.run_id = u.id ORDER BY u.n FOR NO KEY UPDATE OF r`,
+    [sortedIds],
+  );
+}
+
+/**
  * The networked store: PostgreSQL through a small node-postgres pool, for several worker hosts. Tables are
  * created on first use. Inserts are `ON CONFLICT DO NOTHING` (two hosts storing the same content is one
  * row); appends to one run's transcript are serialized by a row lock on the run.
@@ -113,6 +130,9 @@ export class PostgresContentStore implements ContentStore {
     const { encoded, append } = parsePutAndAppend(runId, fromSeq, contents, this.maxContentBytes);
     const closing = close === undefined ? undefined : closeIds(close.runIds);
     const { length } = await this.transaction(async (client) => {
+      // Appending locks the run's row and closing the rows of `closing`: take them all first, in the sorted
+      // order markClosed takes them in, or a markClosed of the same runs could deadlock with this.
+      if (closing !== undefined) await lockRuns(client, closeIds([append.runId, ...closing]));
       await this.insertContents(client, append.runId, encoded);
       const appended = await this.appendRefs(client, append);
       if (closing !== undefined) await client.query(CLOSE_RUNS_SQL, [closing, close!.closedAt]);

@@ -122,6 +122,53 @@ describe('content store: PostgreSQL', function () {
     });
   });
 
+  describe('locks', () => {
+    /** Resolves once `n` backends of the database wait for a row lock. */
+    async function lockWaiters(client: Client, n: number): Promise<void> {
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await client.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        if (Number(rows[0]?.n) >= n) return;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      throw new Error(`no ${n} backends waiting for a lock`);
+    }
+
+    it('putAndAppend with close takes its rows in the order markClosed does: the two never deadlock', async function () {
+      this.timeout(30_000);
+      const connectionString = await server.createDatabase();
+      const store = new PostgresContentStore({ connectionString });
+      const closer = new Client({ connectionString });
+      const watcher = new Client({ connectionString });
+      await closer.connect();
+      await watcher.connect();
+      try {
+        // The staging key sorts before the run's key, so markClosed([run, staging]) locks the staging row first.
+        const id = randomUUID();
+        const [run, staging] = [`b-${id}`, `a-${id}`];
+        await store.putAndAppend(run, 0, ['question']);
+        await store.put(staging, 'staged');
+        // A markClosed of both, caught between its two rows: it holds the staging row and will want the run's.
+        await closer.query('BEGIN');
+        await closer.query('SELECT 1 FROM hitl_content_runs WHERE run_id = $1 FOR NO KEY UPDATE', [staging]);
+        const final = store.putAndAppend(run, 1, ['answer'], { runIds: [run, staging], closedAt: new Date(0) });
+        final.catch(() => undefined);
+        await lockWaiters(watcher, 1);
+        // Had the final answer locked the run's row before waiting for the staging row, this would close a
+        // cycle and PostgreSQL would abort one of the two (deadlock_detected).
+        await closer.query('SELECT 1 FROM hitl_content_runs WHERE run_id = $1 FOR NO KEY UPDATE', [run]);
+        await closer.query('COMMIT');
+        assert.equal((await final).length, 2);
+        assert.equal(await store.deleteClosedBefore(new Date(1000)), 2, 'the run and its staging key closed');
+      } finally {
+        await closer.end().catch(() => undefined);
+        await watcher.end();
+        await store.close();
+      }
+    });
+  });
+
   describe('configuration', () => {
     it('HITL_CONTENT_STORE=postgres://… opens this store; its description and errors hide the password', async () => {
       const config = loadContentStoreConfig({ HITL_CONTENT_STORE: shared, HITL_CONTENT_POOL_SIZE: '2' });
