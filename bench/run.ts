@@ -3,8 +3,9 @@
 // Approval latency, throughput and the cost of a paused run for temporal-hitl, side by side with the
 // platform floor (the minimal same-shape Temporal workflow on the same server: what Temporal itself costs),
 // the floor writing the product's events (what the wire contract's writes cost the platform; checked to write
-// the same events as ours before anything is measured) and with the same flow in LangGraph JS (PostgreSQL checkpointer — the durable peer —, SQLite checkpointer,
-// and its in-memory saver for the price of durability), in one run on this machine. Starts its own Temporal
+// the same events as ours before anything is measured) and with the same flow in LangGraph JS (PostgreSQL
+// checkpointer — the durable peer —, SQLite checkpointer, and its in-memory saver for the price of
+// durability), in one run on this machine. Starts its own Temporal
 // dev server (free ports, SQLite file in a temp folder), worker child and PostgreSQL (initdb + pg_ctl in a
 // temp folder; that side is skipped, with a line saying so, when PostgreSQL is not installed); never
 // touches 7233/8233 or .temporal/dev.db. See docs/benchmarks.md.
@@ -208,7 +209,7 @@ interface LatencyFigures {
 interface SideMain {
   name: string;
   throughput: Record<string, TrialValues & { errors: number }>;
-  /** By concurrency: the latencies of the closed-loop runs (c=1 is "idle" before 2026-11-27T14Z, the largest is "saturation"). */
+  /** By concurrency: the closed-loop runs' latencies (the largest is "saturation"; c=1 was "idle" before `idle`). */
   closedLoop: Record<string, LatencyFigures>;
   /** Idle latencies, the sides taking turns cycle by cycle (absent before 2026-11-27T14Z: closedLoop['1']). */
   idle?: LatencyFigures & { cyclesPerTrial: number; errors: number };
@@ -458,7 +459,7 @@ async function mainPhase(env: Env, sides: Flow[], results: Record<string, SideMa
       }
     }
   }
-  for (const side of sides) {
+  for (const [i, side] of sides.entries()) {
     const bySide = perSide.get(side.name)!;
     results[side.name] = {
       name: side.name,
@@ -466,11 +467,7 @@ async function mainPhase(env: Env, sides: Flow[], results: Record<string, SideMa
         [...bySide].map(([c, slot]) => [String(c), { ...medianOf(slot.cps), errors: slot.errors }]),
       ),
       closedLoop: Object.fromEntries([...bySide].map(([c, slot]) => [String(c), figures(slot.samples)])),
-      idle: {
-        ...figures(idle[sides.indexOf(side)]!.samples),
-        cyclesPerTrial: settings.idleCycles,
-        errors: idle[sides.indexOf(side)]!.errors,
-      },
+      idle: { ...figures(idle[i]!.samples), cyclesPerTrial: settings.idleCycles, errors: idle[i]!.errors },
     };
   }
   // Steady offered load: the same absolute rate for every side, a fraction of our saturation throughput.
