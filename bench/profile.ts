@@ -17,20 +17,16 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { checkShapes } from './floor/shape-check';
-import { FloorFlow, startFloorWorker } from './floor/side';
+import { FloorFlow } from './floor/side';
 import type { ShapedParts } from './floor/workflows';
+import { startComparisonStack } from './lib/comparison-stack';
 import { closedLoop, type Flow } from './lib/load';
 import { cpuMs, threadCpuMs } from './lib/machine';
 import {
   connectBenchClient,
-  startBenchServer,
-  startWorkerChild,
   TemporalFlow,
-  workerConfig,
   TUNED_WAIT,
-  TUNED_WORKER_OPTIONS,
   useBenchContentStore,
-  workflowBundlePath,
   type BenchWorkerHandle,
 } from './temporal/side';
 
@@ -212,32 +208,20 @@ async function main(): Promise<void> {
     fs.mkdirSync(profileDir, { recursive: true });
     process.env.BENCH_WORKER_PROF = profileDir;
   }
-  const sandboxDir = path.join(workDir, 'sandbox');
-  fs.mkdirSync(sandboxDir);
   const stops: (() => Promise<void>)[] = [];
   try {
-    const server = await startBenchServer(workDir, 'profile');
-    stops.push(() => server.stop());
-    const bundle = await workflowBundlePath(workDir);
-    const oursQueue = `profile-ours-${Date.now().toString(36)}`;
-    const oursWorker = await startWorkerChild(
-      workerConfig(server, oursQueue, bundle, sandboxDir, TUNED_WORKER_OPTIONS),
-    );
-    stops.push(() => oursWorker.stop());
-    const floorQueue = `profile-floor-${Date.now().toString(36)}`;
-    const floorWorker = await startFloorWorker(server, floorQueue);
-    stops.push(() => floorWorker.stop());
+    const withShaped = (values.shaped ?? false) || (values.decompose ?? false);
+    const { server, ours, floor, shaped } = await startComparisonStack(workDir, 'profile', stops, {
+      shaped: withShaped,
+    });
     const clients = [await connectBenchClient(server), await connectBenchClient(server)];
     for (const c of clients) stops.push(() => c.close());
     const sides: { flow: Flow; worker: BenchWorkerHandle }[] = [
-      { flow: new TemporalFlow(clients[0]!.client, oursQueue, oursWorker.clock, TUNED_WAIT), worker: oursWorker },
-      { flow: new FloorFlow(clients[1]!.client, floorQueue, floorWorker), worker: floorWorker },
+      { flow: new TemporalFlow(clients[0]!.client, ours.queue, ours.worker.clock, TUNED_WAIT), worker: ours.worker },
+      { flow: new FloorFlow(clients[1]!.client, floor.queue, floor.worker), worker: floor.worker },
     ];
-    if (values.shaped || values.decompose) {
+    if (shaped) {
       // One worker for every shaped variant: rounds alternate, so each variant's CPU is still its own.
-      const shapedQueue = `profile-shaped-${Date.now().toString(36)}`;
-      const shapedWorker = await startFloorWorker(server, shapedQueue);
-      stops.push(() => shapedWorker.stop());
       const shapedClient = await connectBenchClient(server);
       stops.push(() => shapedClient.close());
       const variants: ShapedParts[] = values.decompose
@@ -245,8 +229,8 @@ async function main(): Promise<void> {
         : [{}];
       for (const parts of variants)
         sides.push({
-          flow: new FloorFlow(shapedClient.client, shapedQueue, shapedWorker, parts),
-          worker: shapedWorker,
+          flow: new FloorFlow(shapedClient.client, shaped.queue, shaped.worker, parts),
+          worker: shaped.worker,
         });
     }
     for (const { flow } of sides) await closedLoop(flow, { concurrency, seconds: 3, warmupSeconds: 1 });

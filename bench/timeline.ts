@@ -11,20 +11,11 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { temporal } from '@temporalio/proto';
 import { checkShapes } from './floor/shape-check';
-import { FloorFlow, startFloorWorker } from './floor/side';
+import { FloorFlow } from './floor/side';
+import { startComparisonStack } from './lib/comparison-stack';
 import type { Flow } from './lib/load';
 import { median } from './lib/stats';
-import {
-  connectBenchClient,
-  startBenchServer,
-  startWorkerChild,
-  TemporalFlow,
-  TUNED_WAIT,
-  TUNED_WORKER_OPTIONS,
-  useBenchContentStore,
-  workerConfig,
-  workflowBundlePath,
-} from './temporal/side';
+import { connectBenchClient, TemporalFlow, TUNED_WAIT, useBenchContentStore } from './temporal/side';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 
@@ -97,28 +88,15 @@ async function main(): Promise<void> {
   if (!Number.isInteger(cycles) || cycles < 1) throw new Error('--cycles must be a positive integer');
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hitl-timeline-'));
   useBenchContentStore(workDir);
-  const sandboxDir = path.join(workDir, 'sandbox');
-  fs.mkdirSync(sandboxDir);
   const stops: (() => Promise<void>)[] = [];
   try {
-    const server = await startBenchServer(workDir, 'timeline');
-    stops.push(() => server.stop());
-    const bundle = await workflowBundlePath(workDir);
-    const suffix = Date.now().toString(36);
-    const oursWorker = await startWorkerChild(
-      workerConfig(server, `timeline-ours-${suffix}`, bundle, sandboxDir, TUNED_WORKER_OPTIONS),
-    );
-    stops.push(() => oursWorker.stop());
-    const floorWorker = await startFloorWorker(server, `timeline-floor-${suffix}`);
-    stops.push(() => floorWorker.stop());
-    const shapedWorker = await startFloorWorker(server, `timeline-shaped-${suffix}`);
-    stops.push(() => shapedWorker.stop());
+    const { server, ours, floor, shaped } = await startComparisonStack(workDir, 'timeline', stops, { shaped: true });
     const { client, close } = await connectBenchClient(server);
     stops.push(close);
     const sides: Flow[] = [
-      new TemporalFlow(client, `timeline-ours-${suffix}`, oursWorker.clock, TUNED_WAIT),
-      new FloorFlow(client, `timeline-floor-${suffix}`, floorWorker),
-      new FloorFlow(client, `timeline-shaped-${suffix}`, shapedWorker, {}),
+      new TemporalFlow(client, ours.queue, ours.worker.clock, TUNED_WAIT),
+      new FloorFlow(client, floor.queue, floor.worker),
+      new FloorFlow(client, shaped!.queue, shaped!.worker, {}),
     ];
     for (const line of await checkShapes(client, sides[0]!, [sides[2]!])) console.log(line);
     let index = 0;
