@@ -40,29 +40,31 @@ export function cycleSteps(events: readonly Event[], wall: CycleWallClock): [str
   if (!first || !last) return [];
   const steps: [string, number][] = [['client: start → run started', eventMs(first) - wall.begin]];
   const byId = new Map(events.map((event) => [Number(event.eventId), event]));
+  // A completed event names the started event it ends (workflow task or activity).
+  const endOf = new Map<number, Event>();
+  for (const event of events) {
+    const ended =
+      event.workflowTaskCompletedEventAttributes?.startedEventId ??
+      event.activityTaskCompletedEventAttributes?.startedEventId;
+    if (ended !== undefined && ended !== null) endOf.set(Number(ended), event);
+  }
+  /** `<label>: queued` (scheduled → started) and `<running>` (started → its completion), when recorded. */
+  const span = (label: string, running: string, started: Event, scheduledEventId: unknown): void => {
+    const scheduled = byId.get(Number(scheduledEventId));
+    const completed = endOf.get(Number(started.eventId));
+    if (scheduled) steps.push([`${label}: queued`, eventMs(started) - eventMs(scheduled)]);
+    if (completed) steps.push([`${label}: ${running}`, eventMs(completed) - eventMs(started)]);
+  };
   let task = 0;
   let activity = 0;
   for (const event of events) {
-    const started = event.workflowTaskStartedEventAttributes;
-    if (started) {
-      task += 1;
-      const scheduled = byId.get(Number(started.scheduledEventId));
-      const completed = events.find(
-        (e) => Number(e.workflowTaskCompletedEventAttributes?.startedEventId) === Number(event.eventId),
-      );
-      if (scheduled) steps.push([`workflow task ${task}: queued`, eventMs(event) - eventMs(scheduled)]);
-      if (completed) steps.push([`workflow task ${task}: on the worker`, eventMs(completed) - eventMs(event)]);
-    }
+    const taskStarted = event.workflowTaskStartedEventAttributes;
+    if (taskStarted) span(`workflow task ${++task}`, 'on the worker', event, taskStarted.scheduledEventId);
     const activityStarted = event.activityTaskStartedEventAttributes;
     if (activityStarted) {
-      activity += 1;
-      const scheduled = byId.get(Number(activityStarted.scheduledEventId));
-      const completed = events.find(
-        (e) => Number(e.activityTaskCompletedEventAttributes?.startedEventId) === Number(event.eventId),
-      );
-      const name = scheduled?.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
-      if (scheduled) steps.push([`activity ${activity} (${name}): queued`, eventMs(event) - eventMs(scheduled)]);
-      if (completed) steps.push([`activity ${activity} (${name}): running`, eventMs(completed) - eventMs(event)]);
+      const name = byId.get(Number(activityStarted.scheduledEventId))?.activityTaskScheduledEventAttributes
+        ?.activityType?.name;
+      span(`activity ${++activity} (${name ?? '?'})`, 'running', event, activityStarted.scheduledEventId);
     }
   }
   steps.push(['client: run ended → result', wall.done - eventMs(last)]);

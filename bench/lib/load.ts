@@ -156,7 +156,10 @@ export async function alternatingIdle(
   flows: readonly Flow[],
   cycles: number,
 ): Promise<{ samples: CycleSamples; errors: number; firstError?: string }[]> {
-  const results = flows.map(() => ({ samples: emptySamples(), errors: 0, firstError: undefined as string | undefined }));
+  const results: { samples: CycleSamples; errors: number; firstError?: string }[] = flows.map(() => ({
+    samples: emptySamples(),
+    errors: 0,
+  }));
   for (let round = 0; round < cycles; round++) {
     for (let k = 0; k < flows.length; k++) {
       const i = (round + k) % flows.length;
@@ -170,7 +173,7 @@ export async function alternatingIdle(
       }
     }
   }
-  return results.map(({ firstError, ...rest }) => ({ ...rest, ...(firstError !== undefined ? { firstError } : {}) }));
+  return results;
 }
 
 export interface OpenLoopResult {
