@@ -31,6 +31,7 @@ import {
 import {
   alternatingIdle,
   closedLoop,
+  cyclesPerSecondOneAtATime,
   emptySamples,
   nextIndex,
   openLoop,
@@ -208,7 +209,11 @@ interface LatencyFigures {
 
 interface SideMain {
   name: string;
-  throughput: Record<string, TrialValues & { errors: number }>;
+  /**
+   * Cycles per second by concurrency: closed loops, except at 1 from the idle cycles (`method`; before
+   * 2026-11-27T16Z a closed loop of its own too).
+   */
+  throughput: Record<string, TrialValues & { errors: number; method?: 'idle cycles' }>;
   /** By concurrency: the closed-loop runs' latencies (the largest is "saturation"; c=1 was "idle" before `idle`). */
   closedLoop: Record<string, LatencyFigures>;
   /** Idle latencies, the sides taking turns cycle by cycle (absent before 2026-11-27T14Z: closedLoop['1']). */
@@ -428,6 +433,8 @@ async function mainPhase(env: Env, sides: Flow[], results: Record<string, SideMa
     await warmUp(side, settings.quick ? 5 : 20);
     perSide.set(side.name, new Map(settings.concurrencies.map((c) => [c, { samples: [], cps: [], errors: 0 }])));
   }
+  // Throughput at 1 concurrent comes from the idle cycles (the sides taking turns); closed loops for the rest.
+  const loopConcurrencies = settings.concurrencies.filter((c) => c !== 1);
   // Trial-major, sides interleaved: noise on the machine spreads over every side alike.
   const idle = sides.map(() => ({ samples: [] as SamplePercentiles[], errors: 0 }));
   for (let trial = 1; trial <= settings.trials; trial++) {
@@ -435,14 +442,17 @@ async function mainPhase(env: Env, sides: Flow[], results: Record<string, SideMa
     for (const [i, result] of idleResults.entries()) {
       idle[i]!.samples.push(summarize(result.samples));
       idle[i]!.errors += result.errors;
+      const oneAtATime = perSide.get(sides[i]!.name)!.get(1);
+      oneAtATime?.cps.push(cyclesPerSecondOneAtATime(result));
+      if (oneAtATime) oneAtATime.errors += result.errors;
       log(
         `trial ${trial} ${sides[i]!.name} idle (${settings.idleCycles} cycles, sides alternating): start → paused p50 ` +
-          `${round(idle[i]!.samples.at(-1)!.startToPaused.p50)} ms` +
+          `${round(idle[i]!.samples.at(-1)!.startToPaused.p50)} ms, ${round(cyclesPerSecondOneAtATime(result))} cycles/s` +
           (result.errors ? `, ${result.errors} errors (${result.firstError})` : ''),
       );
     }
     for (const side of sides) {
-      for (const concurrency of settings.concurrencies) {
+      for (const concurrency of loopConcurrencies) {
         const result = await closedLoop(side, {
           concurrency,
           seconds: settings.seconds,
@@ -464,9 +474,14 @@ async function mainPhase(env: Env, sides: Flow[], results: Record<string, SideMa
     results[side.name] = {
       name: side.name,
       throughput: Object.fromEntries(
-        [...bySide].map(([c, slot]) => [String(c), { ...medianOf(slot.cps), errors: slot.errors }]),
+        [...bySide].map(([c, slot]) => [
+          String(c),
+          { ...medianOf(slot.cps), errors: slot.errors, ...(c === 1 ? { method: 'idle cycles' as const } : {}) },
+        ]),
       ),
-      closedLoop: Object.fromEntries([...bySide].map(([c, slot]) => [String(c), figures(slot.samples)])),
+      closedLoop: Object.fromEntries(
+        [...bySide].filter(([c]) => c !== 1).map(([c, slot]) => [String(c), figures(slot.samples)]),
+      ),
       idle: { ...figures(idle[i]!.samples), cyclesPerTrial: settings.idleCycles, errors: idle[i]!.errors },
     };
   }
@@ -1108,7 +1123,10 @@ function buildRows(
     for (const c of settings.concurrencies) {
       rows.push({
         section: 'throughput',
-        metric: `approve cycles/s, ${c} concurrent`,
+        metric:
+          ours.throughput[String(c)]?.method === 'idle cycles'
+            ? `approve cycles/s, 1 at a time (the idle cycles)`
+            : `approve cycles/s, ${c} concurrent`,
         unit: 'cycles/s',
         ours: numberCell(ours.throughput[String(c)]?.median),
         floor: numberCell(floor?.throughput[String(c)]?.median),

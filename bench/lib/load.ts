@@ -147,33 +147,47 @@ export async function closedLoop(
   };
 }
 
+/** One side's share of {@link alternatingIdle}. */
+export interface AlternatingResult {
+  samples: CycleSamples;
+  errors: number;
+  firstError?: string;
+  /** Wall time (ms) the side's cycles took, failed ones included: its throughput one run at a time. */
+  busyMs: number;
+}
+
 /**
  * One run at a time, the sides taking turns cycle by cycle (each round in a rotated order, so no side always
  * follows the same one): every side meets the machine's moods alike, which a block of cycles per side does not
  * guarantee on a shared machine. `cycles` per side; a failed cycle is counted and not recorded.
  */
-export async function alternatingIdle(
-  flows: readonly Flow[],
-  cycles: number,
-): Promise<{ samples: CycleSamples; errors: number; firstError?: string }[]> {
-  const results: { samples: CycleSamples; errors: number; firstError?: string }[] = flows.map(() => ({
-    samples: emptySamples(),
-    errors: 0,
-  }));
+export async function alternatingIdle(flows: readonly Flow[], cycles: number): Promise<AlternatingResult[]> {
+  const results: AlternatingResult[] = flows.map(() => ({ samples: emptySamples(), errors: 0, busyMs: 0 }));
   for (let round = 0; round < cycles; round++) {
     for (let k = 0; k < flows.length; k++) {
       const i = (round + k) % flows.length;
       const result = results[i]!;
+      const tBegin = now();
       try {
         const paused = await flows[i]!.begin(nextIndex());
         record(result.samples, paused, await flows[i]!.finish(paused));
       } catch (err) {
         result.errors += 1;
         result.firstError ??= err instanceof Error ? err.message : String(err);
+      } finally {
+        result.busyMs += now() - tBegin;
       }
     }
   }
   return results;
+}
+
+/**
+ * Completed cycles per second of a side taking its turns one run at a time: the same quantity as a closed loop
+ * at 1 concurrent, but measured while the sides alternate, so a busy minute on the machine weighs on them alike.
+ */
+export function cyclesPerSecondOneAtATime(result: AlternatingResult): number {
+  return result.busyMs > 0 ? (result.samples.cycle.length * 1000) / result.busyMs : 0;
 }
 
 export interface OpenLoopResult {

@@ -1,15 +1,17 @@
 // The idle figures come from sides taking turns cycle by cycle, in a rotated order; a failed cycle is counted,
 // not recorded, and does not stop the others.
 import assert from 'node:assert/strict';
-import { alternatingIdle, type Flow } from '../../bench/lib/load';
+import { alternatingIdle, cyclesPerSecondOneAtATime, type Flow } from '../../bench/lib/load';
+import { sleep } from '../../bench/lib/stats';
 
-function flow(name: string, order: string[], failEvery = 0): Flow {
+function flow(name: string, order: string[], failEvery = 0, beginMs = 0): Flow {
   let calls = 0;
   return {
     name,
     async begin() {
       calls += 1;
       order.push(name);
+      if (beginMs > 0) await sleep(beginMs);
       if (failEvery > 0 && calls % failEvery === 0) throw new Error(`${name} failed`);
       return { key: `${name}-${calls}`, handle: undefined, tStart: 0, tPaused: 5 };
     },
@@ -38,5 +40,16 @@ describe('bench: alternatingIdle', () => {
     assert.equal(a!.firstError, 'a failed');
     assert.equal(a!.samples.startToPaused.length, 2);
     assert.equal(b!.samples.startToPaused.length, 4);
+  });
+
+  it('gives throughput one run at a time from the time the cycles took, failed ones included', async () => {
+    const order: string[] = [];
+    // Every cycle spends ≥ 20 ms in begin; every second one of `a` fails after spending it.
+    const [a, b] = await alternatingIdle([flow('a', order, 2, 20), flow('b', order, 0, 20)], 4);
+    assert.ok(a!.busyMs >= 4 * 20 && b!.busyMs >= 4 * 20, `busy ${a!.busyMs} / ${b!.busyMs} ms`);
+    assert.equal(cyclesPerSecondOneAtATime(a!), (2 * 1000) / a!.busyMs);
+    assert.equal(cyclesPerSecondOneAtATime(b!), (4 * 1000) / b!.busyMs);
+    // a's failed cycles took time and completed nothing: fewer cycles per second than b's at the same pace.
+    assert.ok(cyclesPerSecondOneAtATime(a!) < cyclesPerSecondOneAtATime(b!));
   });
 });
