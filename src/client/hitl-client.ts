@@ -266,6 +266,18 @@ export interface BinaryContent {
   bytes: Buffer;
 }
 
+/** `checkReadiness`: how long each dependency may take to answer. */
+export const DEFAULT_READINESS_TIMEOUT_MS = 2000;
+
+/** One dependency's answer to a readiness check. */
+export type DependencyCheck = { ok: true } | { ok: false; error: string };
+
+/** `checkReadiness`: the Temporal server's answer, and the content store's when the client has one. */
+export interface Readiness {
+  temporal: DependencyCheck;
+  contentStore?: DependencyCheck;
+}
+
 export class HitlClient {
   /**
    * `contentStore`: where the workers keep transcripts (the same `HITL_CONTENT_STORE`). With it the client
@@ -315,6 +327,37 @@ export class HitlClient {
       throw new TranscriptUnavailableError('No content store is configured for this client (HITL_CONTENT_STORE)');
     }
     return store;
+  }
+
+  /**
+   * Whether what this client depends on answers now, each within `timeoutMs`: the Temporal server (its
+   * namespace described) and, when configured, the content store (one read). Never throws: a failed check
+   * carries its error for the caller to log.
+   */
+  async checkReadiness(timeoutMs = DEFAULT_READINESS_TIMEOUT_MS): Promise<Readiness> {
+    const check = async (probe: () => Promise<unknown>): Promise<DependencyCheck> => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([probe(), timeout]);
+        return { ok: true };
+      } catch (error) {
+        return { ok: false, error: error instanceof Error ? error.message : String(error) };
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const [temporal, contentStore] = await Promise.all([
+      check(() =>
+        this.client.connection.withDeadline(Date.now() + timeoutMs, () =>
+          this.client.workflowService.describeNamespace({ namespace: this.client.options.namespace }),
+        ),
+      ),
+      this.contentStore === undefined ? undefined : check(async () => this.store()!.ping()),
+    ]);
+    return contentStore === undefined ? { temporal } : { temporal, contentStore };
   }
 
   private handle(runId: string): WorkflowHandle {

@@ -93,6 +93,11 @@ export interface ContentStore {
   markClosed(runIds: string | readonly string[], closedAt: Date): Promise<void>;
   /** Deletes content and transcript of every run closed before `before`; returns how many runs. */
   deleteClosedBefore(before: Date): Promise<number>;
+  /**
+   * Reads the store's tables once, for a readiness check: resolves when the database answers, throws its error
+   * otherwise (`ContentStoreClosed` after `close()`).
+   */
+  ping(): Promise<void>;
   /** Releases the connection (or pool). Later calls throw `ContentStoreClosed`. Idempotent. */
   close(): Promise<void>;
 }

@@ -258,6 +258,10 @@ export class PostgresContentStore implements ContentStore {
     }
   }
 
+  async ping(): Promise<void> {
+    await this.query('SELECT 1 FROM hitl_content_runs LIMIT 1', []);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -206,6 +206,10 @@ export class SqliteContentStore implements ContentStore {
     return deleted;
   }
 
+  async ping(): Promise<void> {
+    this.open().prepare('SELECT 1 FROM hitl_content_runs LIMIT 1').get();
+  }
+
   async close(): Promise<void> {
     if (this.db === undefined) return;
     this.db = undefined;

@@ -25,6 +25,7 @@ import {
   PayloadTooLargeError,
   RunNotFoundError,
   TranscriptUnavailableError,
+  type DependencyCheck,
   type HitlClient,
   type RunSummary,
 } from '../client';
@@ -61,6 +62,7 @@ import {
   ListRunsResponseSchema,
   MessagesQuerySchema,
   PendingResponseSchema,
+  ReadinessResponseSchema,
   ResolveBodySchema,
   ResolveHeadersSchema,
   ResolveResultSchema,
@@ -73,6 +75,7 @@ import {
   StartRunBodySchema,
   StartRunHeadersSchema,
   StartRunResponseSchema,
+  type ReadinessResponse,
   type RunSummaryDto,
 } from './schemas';
 
@@ -110,6 +113,8 @@ export interface BuildApiOptions {
    * environment. Without it there are no agents: `POST /runs` answers 404 for every agent.
    */
   agents?: AgentConfigSource;
+  /** `GET /readyz`: how long the Temporal server and the content store may take to answer (default 2 s). */
+  readinessTimeoutMs?: number;
   /** Describes the agents' tools (for `GET /agents` versions); default: the built-in tools. */
   describeTools?: (names: readonly string[]) => ToolSpec[];
 }
@@ -118,7 +123,7 @@ export interface BuildApiOptions {
 const INLINE_CONTENT = /^(?:image\/(?:png|jpeg|gif|webp|avif|bmp)|audio\/[A-Za-z0-9.+-]+)(?:[ \t]*;.*)?$/;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
-const PUBLIC_ROUTES = new Set(['/openapi.json', '/healthz']);
+const PUBLIC_ROUTES = new Set(['/openapi.json', '/healthz', '/readyz']);
 /** Routes that also accept `?access_token=` (EventSource cannot send headers). */
 const QUERY_TOKEN_ROUTES = new Set(['/runs/:runId/events']);
 const BODY_ERROR_TYPES: Record<string, ErrorType> = {
@@ -367,7 +372,27 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
   const routes: FastifyPluginAsyncZod = async (api) => {
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
 
+    // Liveness: the process serves requests. Readiness (below): its dependencies answer too.
     api.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+
+    api.get(
+      '/readyz',
+      { schema: { hide: true, response: { 200: ReadinessResponseSchema, 503: ReadinessResponseSchema } } },
+      async (request, reply) => {
+        const found = await hitl.checkReadiness(options.readinessTimeoutMs);
+        const state = (check: DependencyCheck, name: string): 'ok' | 'unavailable' => {
+          // Unauthenticated callers learn only up or down; the reason (addresses, hosts) goes to the log.
+          if (!check.ok) request.log.warn({ dependency: name, error: check.error }, 'readiness check failed');
+          return check.ok ? 'ok' : 'unavailable';
+        };
+        const checks: ReadinessResponse['checks'] = {
+          temporal: state(found.temporal, 'temporal'),
+          ...(found.contentStore ? { contentStore: state(found.contentStore, 'content store') } : {}),
+        };
+        const ready = Object.values(checks).every((value) => value === 'ok');
+        return reply.code(ready ? 200 : 503).send({ ready, checks });
+      },
+    );
 
     // The approver console: public static files; the page calls the API with the user's bearer token.
     await api.register(consoleRoutes, { config: consoleConfig });

@@ -22,6 +22,20 @@ import {
 } from '../contracts';
 import { GrantOfferSchema } from './grant-offers';
 
+const DependencyStateSchema = z
+  .enum(['ok', 'unavailable'])
+  .describe('whether it answered within the check’s timeout (the error is in the server’s log, not here)');
+
+/** `GET /readyz` (200 when `ready`, 503 otherwise): whether what the API depends on answers now. */
+export const ReadinessResponseSchema = z.object({
+  ready: z.boolean(),
+  checks: z.object({
+    temporal: DependencyStateSchema,
+    contentStore: DependencyStateSchema.optional().describe('absent when the API has no content store'),
+  }),
+});
+export type ReadinessResponse = z.infer<typeof ReadinessResponseSchema>;
+
 export const RunIdParamsSchema = z.object({
   runId: z.string().min(1).max(256).describe('workflow id of the generation run'),
 });

@@ -556,6 +556,15 @@ export function contentStoreContract(harness: StoreHarness): void {
     });
   });
 
+  describe('ping', () => {
+    it('answers on a fresh database, and throws ContentStoreClosed after close', async () => {
+      const fresh = await harness.openFresh();
+      await fresh.ping();
+      await fresh.close();
+      await assert.rejects(fresh.ping(), ContentStoreClosed);
+    });
+  });
+
   describe('close', () => {
     it('is idempotent; later calls throw ContentStoreClosed; other instances go on', async () => {
       const doomed = await harness.open();

@@ -186,15 +186,17 @@ describe('content store: PostgreSQL', function () {
       }
     });
 
-    it('a wrong password fails without echoing the one given', async () => {
+    it('a wrong password fails (ping too: readiness) without echoing the one given', async () => {
       const wrong = server.connectionString().replace(encodeURIComponent(server.password), 'not-the-password-x1');
       const store = new PostgresContentStore({ connectionString: wrong });
       try {
-        await assert.rejects(store.put('run', 'x'), (error: Error) => {
-          assert.match(error.message, /password authentication failed/);
-          assert.ok(!error.message.includes('not-the-password-x1'));
-          return true;
-        });
+        for (const call of [() => store.put('run', 'x'), () => store.ping()]) {
+          await assert.rejects(call(), (error: Error) => {
+            assert.match(error.message, /password authentication failed/);
+            assert.ok(!error.message.includes('not-the-password-x1'));
+            return true;
+          });
+        }
       } finally {
         await store.close();
       }

@@ -1,6 +1,10 @@
 // The HTTP API against a real Temporal dev server: Fastify listening on 127.0.0.1:0, real fetch.
 import assert from 'node:assert/strict';
-import { sharedContentStore } from '../../src/content-store';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { SqliteContentStore, sharedContentStore } from '../../src/content-store';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { HitlClient } from '../../src/client';
@@ -20,6 +24,7 @@ import {
   issueDevToken,
   startApiServer,
   type ErrorBody,
+  type ReadinessResponse,
   type RunSummaryDto,
   type RunView,
 } from '../../src/server';
@@ -141,6 +146,52 @@ describe('HTTP API (real server, real dev server)', function () {
   after(async () => {
     await app?.close();
     await h?.stop();
+  });
+
+  describe('liveness and readiness', () => {
+    it('GET /readyz (no token): 200 while Temporal and the content store answer', async () => {
+      assert.equal((await api('GET', '/healthz')).status, 200);
+      const res = await api<ReadinessResponse>('GET', '/readyz');
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, { ready: true, checks: { temporal: 'ok', contentStore: 'ok' } });
+    });
+
+    it('GET /readyz: 503 naming what does not answer (Temporal down), without the error; /healthz stays 200', async () => {
+      const dead = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
+      const unreachable = buildApi({
+        client: new HitlClient(dead, h.client.taskQueue, () => sharedContentStore()),
+        auth: { kind: 'secret', secret: SECRET },
+        readinessTimeoutMs: 1000,
+      });
+      try {
+        const url = await unreachable.listen({ port: 0, host: '127.0.0.1' });
+        const res = await request<ReadinessResponse>(url, 'GET', '/readyz');
+        assert.equal(res.status, 503);
+        assert.deepEqual(res.body, { ready: false, checks: { temporal: 'unavailable', contentStore: 'ok' } });
+        assert.equal((await request(url, 'GET', '/healthz')).status, 200);
+      } finally {
+        await unreachable.close();
+        await dead.connection.close();
+      }
+    });
+
+    it('checkReadiness: a closed content store fails its check with the reason; no store, no check', async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'hitl-ready-'));
+      const closed = new SqliteContentStore({ path: path.join(dir, 'content.db') });
+      await closed.close();
+      try {
+        const found = await new HitlClient(h.env.client, h.client.taskQueue, closed).checkReadiness(1000);
+        assert.deepEqual(found.temporal, { ok: true });
+        const store = found.contentStore;
+        assert.ok(store && !store.ok, 'the closed store fails its check');
+        assert.match(store.error, /closed/i);
+        assert.deepEqual(await new HitlClient(h.env.client, h.client.taskQueue).checkReadiness(1000), {
+          temporal: { ok: true },
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   describe('authentication', () => {
