@@ -112,6 +112,7 @@ export function createActivities(
           ? callModelFn(request, { signal }).then((turn) => ({ turn, closed: false }))
           : callModelFromStore(store(), transcript, (messages) => callModelFn({ ...request, messages }, { signal }), {
               ...(closeIfFinal !== undefined ? { closeIfFinal } : {}),
+              ...forkKeyOf(activity),
             });
       const { turn, closed } = await (activity === undefined ? call() : whileHeartbeating(activity, call));
       if (closed) return { ...turn, closed: true };
@@ -119,7 +120,8 @@ export function createActivities(
       // An answer stored by an earlier attempt: close now. Closing never fails the call: the run then closes
       // it itself.
       try {
-        await store().markClosed(closeIfFinal.runIds, closeIfFinal.closedAt);
+        const forked = 'transcriptKey' in turn ? turn.transcriptKey : undefined;
+        await store().markClosed([...closeIfFinal.runIds, ...(forked ? [forked] : [])], closeIfFinal.closedAt);
         return { ...turn, closed: true };
       } catch (error) {
         activity?.log.warn('could not close the transcript with the final answer', { error: String(error) });
@@ -127,8 +129,8 @@ export function createActivities(
       }
     },
 
-    async appendTranscript(request: AppendTranscriptRequest): Promise<{ length: number }> {
-      return { length: await appendEntries(store(), request.transcript) };
+    async appendTranscript(request: AppendTranscriptRequest): Promise<{ length: number; transcriptKey?: string }> {
+      return appendEntries(store(), request.transcript, forkKeyOf(currentActivityContext()));
     },
 
     async closeTranscript(request: CloseTranscriptRequest): Promise<void> {
@@ -230,6 +232,15 @@ async function whileHeartbeating<T>(activity: Context, fn: () => Promise<T>): Pr
 }
 
 /** The Temporal activity context, or undefined when called outside an activity (plain unit tests). */
+/**
+ * Where a run forks its transcript when the store holds another branch past its cursor: a key of the calling
+ * run's own (`<workflowId>/<runId>`; see `appendEntries`). None outside a workflow's activity.
+ */
+function forkKeyOf(activity: Context | undefined): { forkKey?: string } {
+  const execution = activity?.info.workflowExecution;
+  return execution === undefined ? {} : { forkKey: `${execution.workflowId}/${execution.runId}` };
+}
+
 function currentActivityContext(): Context | undefined {
   try {
     return Context.current();

@@ -51,6 +51,7 @@ import {
   type RunState,
   type RunStatus,
   MAX_INLINE_CONVERSATION_CHARS,
+  TRANSCRIPT_KEY_MEMO_KEY,
   type MessagesPage,
 } from '../contracts';
 import type { ContentStore } from '../content-store';
@@ -298,6 +299,9 @@ export class HitlClient {
   private async transcriptKey(runId: string): Promise<string> {
     const description = await this.describeRun(runId);
     if (description === undefined) throw new RunNotFoundError(runId);
+    // A run reset to an earlier point that forked its transcript publishes the key it went on with.
+    const forked = description.memo?.[TRANSCRIPT_KEY_MEMO_KEY];
+    if (typeof forked === 'string' && forked !== '') return forked;
     return `${runId}/${description.raw.workflowExecutionInfo?.firstRunId || description.runId}`;
   }
 

@@ -6,6 +6,24 @@ import type { ContentRef } from './refs';
 // never change an entry, and repeating one is harmless (an activity retried after a lost completion).
 
 /**
+ * Whether a fork may copy `length` entries of a source holding `sourceLength` into a branch that already
+ * holds `branchRefs` (by seq, below `length`): a repeated fork finds its own entries. Throws
+ * {@link TranscriptGap} or {@link TranscriptConflict}.
+ */
+export function checkFork(
+  from: { runId: string; length: number },
+  to: { runId: string; refs: ReadonlyMap<number, string> },
+  sourceRefs: ReadonlyMap<number, string>,
+  length: number,
+): void {
+  if (from.length < length) throw new TranscriptGap(from.runId, length, from.length);
+  for (const [seq, ref] of to.refs) {
+    const source = sourceRefs.get(seq);
+    if (source !== undefined && source !== ref) throw new TranscriptConflict(to.runId, seq, ref, source);
+  }
+}
+
+/**
  * What an append writes, given the transcript's length and the entries already stored at the seqs it
  * covers. Throws {@link TranscriptGap} or {@link TranscriptConflict}; returns the entries to insert (none
  * for a repeated append) and the length afterwards.

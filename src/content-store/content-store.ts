@@ -43,6 +43,10 @@ export const AppendTranscriptArgsSchema = z.object({
   refs: z.array(ContentRefSchema).max(MAX_BATCH),
 });
 
+export const ForkTranscriptArgsSchema = z
+  .object({ fromRunId: RunIdSchema, toRunId: RunIdSchema, length: SeqSchema })
+  .refine((args) => args.fromRunId !== args.toRunId, { message: 'a transcript cannot fork into itself' });
+
 export const RefListSchema = z.array(ContentRefSchema).max(MAX_BATCH);
 
 export type ContentStoreKind = 'sqlite' | 'postgres';
@@ -72,6 +76,14 @@ export interface ContentStore {
    * then nothing is written. Returns the transcript's length afterwards.
    */
   appendTranscript(runId: string, fromSeq: number, refs: readonly string[]): Promise<{ length: number }>;
+  /**
+   * Starts `toRunId` as a branch of `fromRunId`, in one transaction: every content `fromRunId` holds, and its
+   * first `length` transcript entries. For a run that must go on differently from what the transcript holds
+   * past that point (a Temporal reset). Repeating it is a no-op; entries `toRunId` already holds past
+   * `length` stay. {@link TranscriptGap} when `fromRunId` has fewer than `length` entries,
+   * {@link TranscriptConflict} when `toRunId` holds another entry below `length`; then nothing is written.
+   */
+  forkTranscript(fromRunId: string, toRunId: string, length: number): Promise<void>;
   /**
    * `putMany(contents)` and `appendTranscript` of their refs at `fromSeq`, in one transaction (one commit
    * instead of two): both are written or neither. Same rules and errors as the two calls. With `close`, also

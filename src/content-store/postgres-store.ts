@@ -1,5 +1,5 @@
 import { Pool, type PoolClient } from 'pg';
-import { planAppend } from './append-plan';
+import { checkFork, planAppend } from './append-plan';
 import { DEFAULT_MAX_CONTENT_BYTES, DEFAULT_POSTGRES_POOL_SIZE } from './config';
 import { DEFAULT_TRANSCRIPT_PAGE, type ClosingRuns, type ContentStore, type TranscriptPage } from './content-store';
 import { ContentNotFound, ContentStoreClosed } from './errors';
@@ -9,6 +9,7 @@ import {
   distinctByRef,
   encodeContents,
   parseAppend,
+  parseFork,
   parsePutAndAppend,
   parseReadOptions,
   parseRef,
@@ -174,6 +175,47 @@ export class PostgresContentStore implements ContentStore {
   async appendTranscript(runId: string, fromSeq: number, refs: readonly string[]): Promise<{ length: number }> {
     const args = parseAppend(runId, fromSeq, refs);
     return this.transaction((client) => this.appendRefs(client, args));
+  }
+
+  async forkTranscript(fromRunId: string, toRunId: string, length: number): Promise<void> {
+    const fork = parseFork(fromRunId, toRunId, length);
+    await this.transaction(async (client) => {
+      // The branch is written and the source read: both rows locked, in the order closers take them.
+      await lockRuns(client, closeIds([fork.fromRunId, fork.toRunId]));
+      const source = await client.query<{ length: number }>(
+        'SELECT transcript_length AS length FROM hitl_content_runs WHERE run_id = $1',
+        [fork.fromRunId],
+      );
+      const refsBelow = async (id: string) =>
+        new Map(
+          (
+            await client.query<{ seq: number; ref: string }>(
+              'SELECT seq, ref FROM hitl_transcript WHERE run_id = $1 AND seq < $2',
+              [id, fork.length],
+            )
+          ).rows.map((e) => [e.seq, e.ref]),
+        );
+      checkFork(
+        { runId: fork.fromRunId, length: source.rows[0]?.length ?? 0 },
+        { runId: fork.toRunId, refs: await refsBelow(fork.toRunId) },
+        await refsBelow(fork.fromRunId),
+        fork.length,
+      );
+      await client.query(
+        `INSERT INTO hitl_content (run_id, ref, size, bytes)
+         SELECT $1, ref, size, bytes FROM hitl_content WHERE run_id = $2 ORDER BY ref ON CONFLICT DO NOTHING`,
+        [fork.toRunId, fork.fromRunId],
+      );
+      await client.query(
+        `INSERT INTO hitl_transcript (run_id, seq, ref)
+         SELECT $1, seq, ref FROM hitl_transcript WHERE run_id = $2 AND seq < $3 ON CONFLICT DO NOTHING`,
+        [fork.toRunId, fork.fromRunId, fork.length],
+      );
+      await client.query(
+        'UPDATE hitl_content_runs SET transcript_length = GREATEST(transcript_length, $2) WHERE run_id = $1',
+        [fork.toRunId, fork.length],
+      );
+    });
   }
 
   /** The writes of `appendTranscript`; runs inside the caller's transaction. */

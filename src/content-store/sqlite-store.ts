@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { planAppend } from './append-plan';
+import { checkFork, planAppend } from './append-plan';
 import { DEFAULT_TRANSCRIPT_PAGE, type ClosingRuns, type ContentStore, type TranscriptPage } from './content-store';
 import { DEFAULT_MAX_CONTENT_BYTES } from './config';
 import { ContentNotFound, ContentStoreClosed } from './errors';
@@ -10,6 +10,7 @@ import {
   distinctByRef,
   encodeContents,
   parseAppend,
+  parseFork,
   parsePutAndAppend,
   parseReadOptions,
   parseRef,
@@ -111,6 +112,50 @@ export class SqliteContentStore implements ContentStore {
     const args = parseAppend(runId, fromSeq, refs);
     const db = this.open();
     return db.transaction(() => this.appendRefs(db, args)).immediate();
+  }
+
+  async forkTranscript(fromRunId: string, toRunId: string, length: number): Promise<void> {
+    const fork = parseFork(fromRunId, toRunId, length);
+    const db = this.open();
+    db.transaction(() => {
+      const lengthOf = prepared<[string], { length: number }>(
+        db,
+        'SELECT transcript_length AS length FROM hitl_content_runs WHERE run_id = ?',
+      );
+      const refsBelow = (id: string) =>
+        new Map(
+          prepared<[string, number], { seq: number; ref: string }>(
+            db,
+            'SELECT seq, ref FROM hitl_transcript WHERE run_id = ? AND seq < ?',
+          )
+            .all(id, fork.length)
+            .map((e) => [e.seq, e.ref]),
+        );
+      checkFork(
+        { runId: fork.fromRunId, length: lengthOf.get(fork.fromRunId)?.length ?? 0 },
+        { runId: fork.toRunId, refs: refsBelow(fork.toRunId) },
+        refsBelow(fork.fromRunId),
+        fork.length,
+      );
+      prepared<[string, number]>(
+        db,
+        'INSERT INTO hitl_content_runs (run_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
+      ).run(fork.toRunId, Date.now());
+      prepared<[string, string]>(
+        db,
+        `INSERT INTO hitl_content (run_id, ref, size, bytes)
+         SELECT ?, ref, size, bytes FROM hitl_content WHERE run_id = ? ON CONFLICT DO NOTHING`,
+      ).run(fork.toRunId, fork.fromRunId);
+      prepared<[string, string, number]>(
+        db,
+        `INSERT INTO hitl_transcript (run_id, seq, ref)
+         SELECT ?, seq, ref FROM hitl_transcript WHERE run_id = ? AND seq < ? ON CONFLICT DO NOTHING`,
+      ).run(fork.toRunId, fork.fromRunId, fork.length);
+      prepared<[number, string]>(
+        db,
+        'UPDATE hitl_content_runs SET transcript_length = max(transcript_length, ?) WHERE run_id = ?',
+      ).run(fork.length, fork.toRunId);
+    }).immediate();
   }
 
   /** The writes of `appendTranscript`; runs inside the caller's transaction. */

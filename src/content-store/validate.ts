@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   AppendTranscriptArgsSchema,
+  ForkTranscriptArgsSchema,
   ReadTranscriptOptionsSchema,
   RefListSchema,
   RunIdSchema,
@@ -33,6 +34,8 @@ export const parseReadOptions = (options: unknown): ReadTranscriptOptions =>
 export const parseAppend = (runId: unknown, fromSeq: unknown, refs: unknown) =>
   parse(AppendTranscriptArgsSchema, { runId, fromSeq, refs }, 'appendTranscript');
 export type AppendArgs = ReturnType<typeof parseAppend>;
+export const parseFork = (fromRunId: unknown, toRunId: unknown, length: unknown) =>
+  parse(ForkTranscriptArgsSchema, { fromRunId, toRunId, length }, 'forkTranscript');
 
 export interface EncodedContent {
   ref: ContentRef;

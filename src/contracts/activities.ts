@@ -110,8 +110,11 @@ export interface HitlActivities {
   callModel(request: CallModelRequest): Promise<CallModelResult>;
   /** A `ToolResult`; with `transcriptKey`, a `StoredToolResult` (a preview and the stored message). */
   executeTool(request: ExecuteToolRequest): Promise<ToolResult | StoredToolResult>;
-  /** Appends `transcript.append` at `transcript.length` (idempotent); returns the new length. */
-  appendTranscript(request: AppendTranscriptRequest): Promise<{ length: number }>;
+  /**
+   * Appends `transcript.append` at `transcript.length` (idempotent); returns the new length, and the
+   * transcript's new key when it had to fork (as `StoredModelTurn.transcriptKey`).
+   */
+  appendTranscript(request: AppendTranscriptRequest): Promise<{ length: number; transcriptKey?: string }>;
   closeTranscript(request: CloseTranscriptRequest): Promise<void>;
   /**
    * The effective configuration of an agent run, from the worker's configuration file (fails

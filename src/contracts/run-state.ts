@@ -120,6 +120,11 @@ export const TranscriptStateSchema = z.object({
   append: z.array(AppendEntrySchema),
   /** Messages in all, appended or not. */
   total: z.number().int().nonnegative(),
+  /**
+   * The transcript's content-store key when it is not the chain's `<workflowId>/<firstExecutionRunId>`: a run
+   * reset to an earlier point forked its transcript to a key of its own (`<workflowId>/<runId>`).
+   */
+  key: z.string().min(1).max(1000).optional(),
 });
 export type TranscriptState = z.infer<typeof TranscriptStateSchema>;
 

@@ -78,7 +78,10 @@ export type AppendEntry = z.infer<typeof AppendEntrySchema>;
 
 /** The run's transcript as the workflow knows it: its store key, its length, and what is still to append. */
 export const TranscriptCursorSchema = z.object({
-  /** Content-store key: `<workflowId>/<firstExecutionRunId>` (the same across continue-as-new). */
+  /**
+   * Content-store key: `<workflowId>/<firstExecutionRunId>` (the same across continue-as-new), or the run's
+   * own `<workflowId>/<runId>` once a reset made it fork (`StoredModelTurn.transcriptKey`).
+   */
   key: z.string().min(1).max(1000),
   /** The workflow id, under which a client stages a conversation before the run starts. */
   stagingKey: z.string().min(1).max(1000),
@@ -97,6 +100,11 @@ export const StoredModelTurnSchema = z.object({
   tool_calls: z.array(StoredToolCallSchema).max(MAX_TOOL_CALLS_PER_TURN).optional(),
   /** The transcript's length afterwards (the assistant message is its last entry). */
   transcriptLength: z.number().int().nonnegative(),
+  /**
+   * Set when the transcript held another branch of the run past its cursor (the run was reset): the call
+   * forked it to this key, and the run keeps its transcript there from now on.
+   */
+  transcriptKey: z.string().min(1).max(1000).optional(),
 });
 export type StoredModelTurn = z.infer<typeof StoredModelTurnSchema>;
 

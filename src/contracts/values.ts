@@ -34,6 +34,11 @@ export const INVALID_INPUT_ERROR_TYPE = 'InvalidInput';
 // ---- agents.ts ----
 /** Memo key under which an agent run publishes who may read and resolve it (read by the HTTP API). */
 export const RUN_ACCESS_MEMO_KEY = 'hitlAccess';
+/**
+ * Memo key under which a run whose transcript forked after a reset publishes its content-store key (read by the
+ * client); absent, the key is `<workflowId>/<firstExecutionRunId>`.
+ */
+export const TRANSCRIPT_KEY_MEMO_KEY = 'hitlTranscriptKey';
 /** Longest id or name that arrives from outside (user ids, agent ids, tool names, claim values). */
 export const MAX_ID_CHARS = 256;
 

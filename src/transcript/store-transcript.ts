@@ -31,6 +31,7 @@ import {
 import {
   ContentNotFound,
   ContentStoreError,
+  TranscriptConflict,
   readTranscriptContents,
   type ClosingRuns,
   type ContentStore,
@@ -90,24 +91,64 @@ async function refsOf(store: ContentStore, cursor: TranscriptCursor, entry: Appe
 }
 
 /**
- * Appends what the cursor lists at its length; returns the position after those entries. Not the store's
- * length: when a retried model call finds more (its first attempt's answer), that answer is at this position.
+ * Runs `attempt` on the cursor's transcript; when that transcript holds other entries than the run's past its
+ * cursor (`TranscriptConflict`), forks it at the cursor into `forkKey` and runs `attempt` there. Those entries
+ * are another branch of the run's history: a Temporal reset went back before them, and the run now goes on
+ * differently. `forkKey` is a key of the run's own (`<workflowId>/<runId>`), so a stale attempt of another
+ * run never writes into it. Returns the key the run goes on with when it changed.
  */
-export async function appendEntries(store: ContentStore, cursor: TranscriptCursor): Promise<number> {
+async function onOwnBranchIfConflict<T>(
+  store: ContentStore,
+  cursor: TranscriptCursor,
+  forkKey: string | undefined,
+  attempt: (cursor: TranscriptCursor) => Promise<T>,
+): Promise<{ result: T; forkedTo?: string }> {
   try {
-    // New messages only (the common case: the user's turn): stored and appended in one commit.
-    const messages = cursor.append.flatMap((entry) => ('message' in entry ? [entry.message] : []));
-    if (messages.length > 0 && messages.length === cursor.append.length) {
-      const stored = messages.map((message) => JSON.stringify(message));
-      await store.putAndAppend(cursor.key, cursor.length, stored);
-      return cursor.length + stored.length;
-    }
-    const refs = await entryRefs(store, cursor);
-    if (refs.length > 0) await store.appendTranscript(cursor.key, cursor.length, refs);
-    return cursor.length + refs.length;
+    return { result: await attempt(cursor) };
+  } catch (error) {
+    if (!(error instanceof TranscriptConflict) || forkKey === undefined || forkKey === cursor.key) throw error;
+    await store.forkTranscript(cursor.key, forkKey, cursor.length);
+    return { result: await attempt({ ...cursor, key: forkKey }), forkedTo: forkKey };
+  }
+}
+
+/** What an append or a model call may say besides its result: the run's transcript moved to another key. */
+export interface BranchOptions {
+  /** Where to fork on a conflict (see {@link onOwnBranchIfConflict}); without it a conflict fails the call. */
+  forkKey?: string;
+}
+
+/**
+ * Appends what the cursor lists at its length; returns the position after those entries, and the run's new
+ * transcript key if it had to fork. Not the store's length: when a retried model call finds more (its first
+ * attempt's answer), that answer is at this position.
+ */
+export async function appendEntries(
+  store: ContentStore,
+  cursor: TranscriptCursor,
+  options: BranchOptions = {},
+): Promise<{ length: number; transcriptKey?: string }> {
+  try {
+    const { result, forkedTo } = await onOwnBranchIfConflict(store, cursor, options.forkKey, (on) =>
+      appendAt(store, on),
+    );
+    return { length: result, ...(forkedTo !== undefined ? { transcriptKey: forkedTo } : {}) };
   } catch (error) {
     return storeFailure(error);
   }
+}
+
+async function appendAt(store: ContentStore, cursor: TranscriptCursor): Promise<number> {
+  // New messages only (the common case: the user's turn): stored and appended in one commit.
+  const messages = cursor.append.flatMap((entry) => ('message' in entry ? [entry.message] : []));
+  if (messages.length > 0 && messages.length === cursor.append.length) {
+    const stored = messages.map((message) => JSON.stringify(message));
+    await store.putAndAppend(cursor.key, cursor.length, stored);
+    return cursor.length + stored.length;
+  }
+  const refs = await entryRefs(store, cursor);
+  if (refs.length > 0) await store.appendTranscript(cursor.key, cursor.length, refs);
+  return cursor.length + refs.length;
 }
 
 /** Parses one stored transcript entry. */
@@ -231,37 +272,50 @@ export async function callModelFromStore(
   store: ContentStore,
   cursor: TranscriptCursor,
   ask: (messages: ChatMessage[]) => Promise<ModelTurn>,
-  options: { closeIfFinal?: ClosingRuns } = {},
+  options: { closeIfFinal?: ClosingRuns } & BranchOptions = {},
 ): Promise<ModelCallFromStore> {
   try {
-    const atOnce = await askAndAppendAtOnce(store, cursor, ask, options.closeIfFinal);
-    if (atOnce !== undefined) return atOnce;
+    const { result, forkedTo } = await onOwnBranchIfConflict(store, cursor, options.forkKey, (on) =>
+      modelCall(store, on, ask, closingAlso(options.closeIfFinal, on.key)),
+    );
+    return forkedTo === undefined ? result : { ...result, turn: { ...result.turn, transcriptKey: forkedTo } };
   } catch (error) {
     return storeFailure(error);
   }
-  const length = await appendEntries(store, cursor);
-  try {
-    const page = await store.readTranscript(cursor.key, { fromSeq: length, limit: 1 });
-    const answered = page.entries[0];
-    if (answered !== undefined) {
-      const message = parseStoredMessage(await store.get(cursor.key, answered.ref), answered.seq);
-      if (message.role === 'assistant') {
-        const turn: ModelTurn = {
-          ...(message.content !== undefined ? { content: message.content } : {}),
-          ...(message.tool_calls !== undefined ? { tool_calls: message.tool_calls } : {}),
-        };
-        // An earlier attempt's answer, maybe closed with it, maybe not: the caller closes (idempotent).
-        return { turn: await storedTurn(store, cursor.key, turn, answered.seq + 1), closed: false };
-      }
+}
+
+/** The runs to close with a final answer, and the key the answer goes to (a fork's). */
+function closingAlso(close: ClosingRuns | undefined, key: string): ClosingRuns | undefined {
+  return close === undefined || close.runIds.includes(key) ? close : { ...close, runIds: [...close.runIds, key] };
+}
+
+async function modelCall(
+  store: ContentStore,
+  cursor: TranscriptCursor,
+  ask: (messages: ChatMessage[]) => Promise<ModelTurn>,
+  closeIfFinal: ClosingRuns | undefined,
+): Promise<ModelCallFromStore> {
+  const atOnce = await askAndAppendAtOnce(store, cursor, ask, closeIfFinal);
+  if (atOnce !== undefined) return atOnce;
+  const length = await appendAt(store, cursor);
+  const page = await store.readTranscript(cursor.key, { fromSeq: length, limit: 1 });
+  const answered = page.entries[0];
+  if (answered !== undefined) {
+    const message = parseStoredMessage(await store.get(cursor.key, answered.ref), answered.seq);
+    if (message.role === 'assistant') {
+      const turn: ModelTurn = {
+        ...(message.content !== undefined ? { content: message.content } : {}),
+        ...(message.tool_calls !== undefined ? { tool_calls: message.tool_calls } : {}),
+      };
+      // An earlier attempt's answer, maybe closed with it, maybe not: the caller closes (idempotent).
+      return { turn: await storedTurn(store, cursor.key, turn, answered.seq + 1), closed: false };
     }
-    const messages = await readTranscriptForModel(store, cursor.key);
-    const turn = await ask(messages);
-    const close = closingWith(turn, options.closeIfFinal);
-    const after = await store.putAndAppend(cursor.key, length, [JSON.stringify(assistantMessage(turn))], close);
-    return { turn: await storedTurn(store, cursor.key, turn, after.length), closed: close !== undefined };
-  } catch (error) {
-    return storeFailure(error);
   }
+  const messages = await readTranscriptForModel(store, cursor.key);
+  const turn = await ask(messages);
+  const close = closingWith(turn, closeIfFinal);
+  const after = await store.putAndAppend(cursor.key, length, [JSON.stringify(assistantMessage(turn))], close);
+  return { turn: await storedTurn(store, cursor.key, turn, after.length), closed: close !== undefined };
 }
 
 /** The arguments of a call whose arguments the workflow holds by reference. */

@@ -66,6 +66,7 @@ import {
   inlineRunConfig,
   isInlineRunInput,
   RUN_ACCESS_MEMO_KEY,
+  TRANSCRIPT_KEY_MEMO_KEY,
   truncateToolResult,
 } from '../contracts/values';
 import { evaluateRunPolicy, evaluateToolPolicy, type PolicyVerdict } from '../policy';
@@ -339,11 +340,16 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     if (value !== undefined) searchAttributeValues.set(key.name, value);
     else if (info.searchAttributes[key.name] !== undefined) searchAttributeValues.set(key.name, UNREADABLE);
   }
-  /** The content-store keys: the run's transcript (stable across continue-as-new), and staged input. */
-  const transcriptKey = `${runId}/${info.firstExecutionRunId}`;
+  /**
+   * The content-store keys: the run's transcript (stable across continue-as-new), and staged input (`runId`).
+   * A run reset to an earlier point may fork its transcript to a key of its own: then the model call or the
+   * append that forked it says so, and a continued run carries it.
+   */
+  const chainTranscriptKey = `${runId}/${info.firstExecutionRunId}`;
   const parsedInput = parseRunInput(rawInput);
   const parsedContinued = continued === undefined ? undefined : parseContinuedState(continued);
   const carried = parsedContinued?.success ? parsedContinued.data : undefined;
+  let transcriptKey = carried?.transcript?.key ?? chainTranscriptKey;
   const inline = isInlineRunInput(rawInput);
   // The effective configuration: an inline run's own fields; an agent run's is resolved by an activity
   // below (once, then carried across continue-as-new), so until then nobody may resolve anything.
@@ -620,11 +626,22 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   /** Appends what the store does not have yet (a stored run's last tool messages). */
   async function flushTranscript(): Promise<void> {
     if (!transcript.stored || transcript.unappended === 0) return;
-    const { length } = await appendTranscript.executeWithOptions(
+    const { length, transcriptKey: forked } = await appendTranscript.executeWithOptions(
       { summary: 'append to the transcript', ...TOOL_CALL_OPTIONS },
       [{ transcript: transcript.cursor(transcriptKey, runId) }],
     );
+    movedTranscript(forked);
     transcript.appended(length);
+  }
+
+  /**
+   * After an activity forked the transcript (the store held another branch of this run past its cursor: a
+   * reset): the run goes on there, and publishes the key for readers (the memo; the client reads it).
+   */
+  function movedTranscript(forked: string | undefined): void {
+    if (forked === undefined || forked === transcriptKey) return;
+    transcriptKey = forked;
+    wf.upsertMemo({ [TRANSCRIPT_KEY_MEMO_KEY]: forked });
   }
 
   /** Set when the final model call closed the content itself (`closeIfFinal`). */
@@ -635,7 +652,9 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     await wf.CancellationScope.nonCancellable(async () => {
       try {
         if (flush) await flushTranscript();
-        const request = { keys: [transcriptKey, runId] };
+        // A forked run also closes the branch it left, so retention deletes that one too.
+        const keys = [transcriptKey, runId, ...(transcriptKey !== chainTranscriptKey ? [chainTranscriptKey] : [])];
+        const request = { keys };
         if (noLocalActivities) {
           await closeTranscript.executeWithOptions({ summary: 'close the transcript', ...CLOSE_TRANSCRIPT_OPTIONS }, [
             request,
@@ -805,7 +824,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     // and older ones are refused as unknown instead, so the carried state stays bounded.
     return {
       turn,
-      ...transcript.continued(),
+      ...transcript.continued(transcriptKey !== chainTranscriptKey ? transcriptKey : undefined),
       decisions: audit.entries,
       resolvedActionIds: [...resolvedActionIds].slice(-MAX_CARRIED_IDS),
       expiredActionIds: [...expiredActionIds].slice(-MAX_CARRIED_IDS),
@@ -829,8 +848,9 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       return;
     }
     const state = continuedState(turnInProgress);
-    if (inline) await wf.continueAsNew<typeof generationRun>(input, state);
-    // An agent run keeps its memo (who may read and resolve it) in the next run of the chain.
+    if (inline && transcriptKey === chainTranscriptKey) await wf.continueAsNew<typeof generationRun>(input, state);
+    // An agent run keeps its memo (who may read and resolve it) in the next run of the chain, and so does a
+    // run whose transcript forked (the key readers find it under).
     else await wf.makeContinueAsNewFunc<typeof generationRun>({ memo: wf.workflowInfo().memo })(input, state);
   }
 
@@ -1180,8 +1200,10 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       });
       turn += 1;
       const calls: StoredToolCall[] = modelTurn.tool_calls ?? [];
+      if ('transcriptKey' in modelTurn) movedTranscript(modelTurn.transcriptKey);
       transcript.addModelTurn(modelTurn);
-      if (modelTurn.closed === true) transcriptClosed = true;
+      // The final answer closed the run's own keys; a forked run still closes the branch it left at the end.
+      if (modelTurn.closed === true && transcriptKey === chainTranscriptKey) transcriptClosed = true;
       if (calls.length === 0) {
         const chars = 'contentChars' in modelTurn ? modelTurn.contentChars : undefined;
         return finish('completed', 'final_answer', {

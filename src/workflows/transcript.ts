@@ -175,12 +175,17 @@ export class WorkflowTranscript {
     };
   }
 
-  /** What continue-as-new carries. */
-  continued(): Pick<ContinuedState, 'messages' | 'transcript'> {
+  /** What continue-as-new carries; `key` when the transcript is not under the chain's key (it forked). */
+  continued(key?: string): Pick<ContinuedState, 'messages' | 'transcript'> {
     if (!this.stored) return { messages: this.#messages };
     return {
       messages: this.#messages,
-      transcript: { length: this.#length, append: [...this.#append], total: this.#total },
+      transcript: {
+        length: this.#length,
+        append: [...this.#append],
+        total: this.#total,
+        ...(key !== undefined ? { key } : {}),
+      },
     };
   }
 

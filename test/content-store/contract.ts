@@ -556,6 +556,51 @@ export function contentStoreContract(harness: StoreHarness): void {
     });
   });
 
+  describe('forkTranscript', () => {
+    it('starts a branch with the first entries and every content; both go on apart', async () => {
+      const trunk = newRun();
+      const branch = newRun();
+      const { refs } = await store.putAndAppend(trunk, 0, ['user', 'assistant', 'old tool result', 'old answer']);
+      const extra = await store.put(trunk, 'a large argument, kept apart');
+      await store.forkTranscript(trunk, branch, 2);
+      const page = await store.readTranscript(branch);
+      assert.equal(page.length, 2);
+      assert.deepEqual(
+        page.entries.map((e) => e.ref),
+        refs.slice(0, 2),
+      );
+      // Every content is there, not only the copied entries' (a message may name others).
+      assert.equal(await store.get(branch, extra), 'a large argument, kept apart');
+      assert.equal(await store.get(branch, refs[3]!), 'old answer');
+      // The branch goes on differently; the trunk keeps its own entries.
+      await store.putAndAppend(branch, 2, ['new tool result']);
+      assert.equal((await store.readTranscript(branch)).length, 3);
+      assert.equal((await store.readTranscript(trunk)).length, 4);
+      assert.deepEqual(
+        (await readTranscriptContents(store, branch)).map((e) => e.content),
+        ['user', 'assistant', 'new tool result'],
+      );
+    });
+
+    it('is idempotent (a retried activity forks again), and refuses a gap, a conflict and itself', async () => {
+      const trunk = newRun();
+      const branch = newRun();
+      await store.putAndAppend(trunk, 0, ['a', 'b', 'c']);
+      await store.forkTranscript(trunk, branch, 2);
+      await store.putAndAppend(branch, 2, ['d']);
+      await store.forkTranscript(trunk, branch, 2);
+      assert.deepEqual(
+        (await readTranscriptContents(store, branch)).map((e) => e.content),
+        ['a', 'b', 'd'],
+        'a repeated fork keeps what the branch appended since',
+      );
+      await assert.rejects(store.forkTranscript(trunk, newRun(), 4), TranscriptGap);
+      // The branch holds 'd' at seq 2, the trunk 'c': a fork of 3 entries would change it.
+      await assert.rejects(store.forkTranscript(trunk, branch, 3), TranscriptConflict);
+      await assert.rejects(store.forkTranscript(trunk, trunk, 1), InvalidContentStoreArgument);
+    });
+  });
+
   describe('ping', () => {
     it('answers on a fresh database, and throws ContentStoreClosed after close', async () => {
       const fresh = await harness.openFresh();

@@ -186,7 +186,7 @@ describe('transcript writes of the activities (store-transcript)', () => {
     ]);
     await sqlite.putAndAppend(key, 0, [JSON.stringify(user)]);
     const { store, writes } = countingWrites(sqlite);
-    const length = await appendEntries(store, {
+    const { length } = await appendEntries(store, {
       key,
       stagingKey: 'run-b',
       length: 1,
@@ -201,7 +201,71 @@ describe('transcript writes of the activities (store-transcript)', () => {
       length: 2,
       append: [{ ref: toolMessageRef! }, { message: { role: 'user', content: 'thanks' } }],
     });
-    assert.equal(mixed, 4);
+    assert.deepEqual(mixed, { length: 4 });
     assert.equal((await readTranscriptForModel(sqlite, key)).at(-1)?.content, 'thanks');
+  });
+
+  describe('a transcript that holds another branch past the cursor (a reset run going on differently)', () => {
+    const toolMessage = (content: string) =>
+      JSON.stringify({ role: 'tool', tool_call_id: 'c1', name: 'ls', status: 'success', content });
+
+    /** The old branch: user, answer, tool result, final answer. The new run is at 2 with another tool result. */
+    async function branches(key: string): Promise<TranscriptCursor> {
+      await sqlite.putAndAppend(key, 0, [JSON.stringify(user), JSON.stringify({ role: 'assistant', ...answer })]);
+      await sqlite.putAndAppend(key, 2, [
+        toolMessage('old.txt'),
+        JSON.stringify({ role: 'assistant', content: 'old' }),
+      ]);
+      const [newer] = await sqlite.putMany(key, [toolMessage('new.txt')]);
+      return { key, stagingKey: key.split('/')[0]!, length: 2, append: [{ ref: newer! }] };
+    }
+
+    it('without a key of its own, the conflict fails the call (non-retryable TranscriptConflict)', async () => {
+      const cursor = await branches('run-fork-c/first');
+      await assert.rejects(appendEntries(sqlite, cursor), { type: 'TranscriptConflict', nonRetryable: true });
+      // Its own key being the transcript's (the chain's first run): nowhere to fork to.
+      await assert.rejects(appendEntries(sqlite, cursor, { forkKey: cursor.key }), { type: 'TranscriptConflict' });
+    });
+
+    it('an append forks to the run’s key and goes on there; the old branch stays as it was', async () => {
+      const cursor = await branches('run-fork-d/first');
+      const result = await appendEntries(sqlite, cursor, { forkKey: 'run-fork-d/reset' });
+      assert.deepEqual(result, { length: 3, transcriptKey: 'run-fork-d/reset' });
+      const forked = await readTranscriptForModel(sqlite, 'run-fork-d/reset');
+      assert.deepEqual(
+        forked.map((m) => m.content),
+        ['list the files', 'calling ls', 'new.txt'],
+      );
+      assert.equal((await readTranscriptForModel(sqlite, 'run-fork-d/first')).length, 4);
+      // A retried append (same cursor) forks again as a no-op and lands on the same branch.
+      assert.deepEqual(await appendEntries(sqlite, cursor, { forkKey: 'run-fork-d/reset' }), result);
+    });
+
+    it('a model call forks, asks the model on the new branch once, and closes that branch with a final answer', async () => {
+      const cursor = await branches('run-fork-e/first');
+      let asked: ChatMessage[] | undefined;
+      const closedAt = new Date();
+      const { turn, closed } = await callModelFromStore(
+        sqlite,
+        cursor,
+        async (messages) => {
+          assert.equal(asked, undefined, 'asked once');
+          asked = messages;
+          return { content: 'new' };
+        },
+        { forkKey: 'run-fork-e/reset', closeIfFinal: { runIds: [cursor.key, cursor.stagingKey], closedAt } },
+      );
+      assert.equal(turn.transcriptKey, 'run-fork-e/reset');
+      assert.equal(turn.transcriptLength, 4);
+      assert.equal(closed, true);
+      assert.deepEqual(
+        asked?.map((m) => m.content),
+        ['list the files', 'calling ls', 'new.txt'],
+      );
+      // The answer closed the branch with the keys it was asked to close: a sweep deletes all of them.
+      await sqlite.deleteClosedBefore(new Date(closedAt.getTime() + 1));
+      for (const key of ['run-fork-e/reset', 'run-fork-e/first'])
+        assert.equal((await sqlite.readTranscript(key)).length, 0, key);
+    });
   });
 });

@@ -1,0 +1,156 @@
+// An operator's reset (`temporal workflow reset`, the Web UI's Reset): the run goes on from an earlier
+// workflow task as a new run of the same workflow id, and what it runs again may now give other results. Its
+// transcript, kept in the content store, must follow the new branch (before the fork, the first step that
+// stored something else failed the new run with TranscriptConflict).
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { userSandboxDir } from '../../src/activities';
+import { SqliteContentStore, sharedContentStore } from '../../src/content-store';
+import { TRANSCRIPT_KEY_MEMO_KEY, type InlineRunInput } from '../../src/contracts';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
+import { workflowTaskFailures } from '../../src/dev/history';
+import { call, scriptedInput, startHarness, type Harness } from './harness';
+
+describe('reset of a run that keeps its transcript in the content store (real dev server)', function () {
+  this.timeout(180_000);
+  let h: Harness;
+
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h?.stop();
+  });
+
+  /** A run of `reads` turns that each read note.txt (allowed), then a final answer; returns when it completed. */
+  async function readingRun(reads: number): Promise<string> {
+    const folder = userSandboxDir(h.sandboxDir, 'u1');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'note.txt'), 'before the reset');
+    const script: Extract<InlineRunInput['model'], { provider: 'scripted' }>['script'] = [
+      ...Array.from({ length: reads }, (_, n) => ({
+        tool_calls: [call(`read_${n}`, 'read_file', { path: 'note.txt' })],
+      })),
+      { content: 'read it' },
+    ];
+    const { runId } = await h.client.startRun(
+      scriptedInput(script, { maxTurns: reads + 1, policy: { enabled: true, allow: ['read_file'] } }),
+    );
+    const result = await h.client.result(runId);
+    assert.equal(result.status, 'completed');
+    await writeFile(join(folder, 'note.txt'), 'after the reset');
+    return runId;
+  }
+
+  /**
+   * Resets a run of the chain (default: the current one) to its first workflow task, through Temporal's API
+   * as the CLI and the Web UI call it.
+   */
+  async function resetToFirstTask(
+    runId: string,
+    which: 'current' | 'first' = 'current',
+  ): Promise<{ baseRunId: string; resetRunId: string }> {
+    const client = h.env.client;
+    const description = await client.workflow.getHandle(runId).describe();
+    const baseRunId = which === 'first' ? description.raw.workflowExecutionInfo!.firstRunId! : description.runId;
+    const history = await client.workflow.getHandle(runId, baseRunId).fetchHistory();
+    const firstTask = history.events!.find((e) => e.workflowTaskCompletedEventAttributes)!;
+    const { runId: resetRunId } = await client.workflowService.resetWorkflowExecution({
+      namespace: client.options.namespace,
+      workflowExecution: { workflowId: runId, runId: baseRunId },
+      reason: 'test: reset to the first workflow task',
+      workflowTaskFinishEventId: firstTask.eventId,
+      requestId: `reset-${runId}`,
+    });
+    assert.ok(resetRunId && resetRunId !== baseRunId);
+    return { baseRunId, resetRunId };
+  }
+
+  /** Failed workflow tasks but the one a reset records (the reason it was reset). */
+  function failuresOtherThanReset(histories: History[]): string[] {
+    const reset = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW;
+    return workflowTaskFailures(histories).filter((failure) => !failure.startsWith(`${reset}: `));
+  }
+
+  /** The histories of `runId` and of the runs it continued as new into, in order. */
+  async function historiesFrom(workflowId: string, runId: string): Promise<History[]> {
+    const histories: History[] = [];
+    for (let next: string | undefined = runId; next;) {
+      const history = await h.env.client.workflow.getHandle(workflowId, next).fetchHistory();
+      histories.push(history);
+      const continued = (history.events ?? []).find((e) => e.workflowExecutionContinuedAsNewEventAttributes);
+      next = continued?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    }
+    return histories;
+  }
+
+  async function toolContents(runId: string): Promise<string[]> {
+    const page = await h.client.readMessages(runId, { fromSeq: 0 });
+    return page.messages.flatMap((m) => (m.role === 'tool' ? [m.content] : []));
+  }
+
+  /** closed_at of each key in the test run's SQLite store, read behind the store's back. */
+  function closedAt(keys: string[]): (number | null)[] {
+    const store = sharedContentStore();
+    assert.ok(store instanceof SqliteContentStore, 'the tests run on the SQLite store');
+    const db = new Database(store.path, { readonly: true });
+    try {
+      const select = db.prepare<[string], { closed_at: number | null }>(
+        'SELECT closed_at FROM hitl_content_runs WHERE run_id = ?',
+      );
+      return keys.map((key) => select.get(key)?.closed_at ?? null);
+    } finally {
+      db.close();
+    }
+  }
+
+  it('a tool that now reads other data: the new run forks its transcript, completes, and readers see the new branch', async () => {
+    const runId = await readingRun(1);
+    assert.deepEqual(await toolContents(runId), ['before the reset']);
+    const { baseRunId, resetRunId } = await resetToFirstTask(runId);
+
+    // The reset run is the workflow's current run: the client's result is its.
+    const again = await h.client.result(runId);
+    assert.equal(again.status, 'completed');
+    assert.equal(again.finalMessage, 'read it');
+    const description = await h.env.client.workflow.getHandle(runId).describe();
+    const branch = `${runId}/${resetRunId}`;
+    assert.equal(description.memo?.[TRANSCRIPT_KEY_MEMO_KEY], branch);
+    // The client follows the memo: the whole transcript is the new branch's.
+    assert.deepEqual(await toolContents(runId), ['after the reset']);
+    const page = await h.client.readMessages(runId, { fromSeq: 0 });
+    assert.deepEqual(
+      page.messages.map((m) => m.role),
+      ['user', 'assistant', 'tool', 'assistant'],
+    );
+    // Both keys end closed: the branch the run went on with, and the one it left (retention deletes both).
+    const chainKey = `${runId}/${baseRunId}`;
+    for (const [key, at] of [branch, chainKey].map((k, i) => [k, closedAt([branch, chainKey])[i]] as const)) {
+      assert.ok(typeof at === 'number', `${key} is closed`);
+    }
+    assert.deepEqual(failuresOtherThanReset(await historiesFrom(runId, resetRunId)), []);
+  });
+
+  it('a forked run that continues as new keeps its transcript key in the next run', async () => {
+    // Enough turns that the test server suggests continue-as-new (test/hooks.ts): the first run continued as
+    // new, and so does the run that resets it, after its fork (its first tool result differs).
+    const reads = 14;
+    const runId = await readingRun(reads);
+    const { resetRunId } = await resetToFirstTask(runId, 'first');
+    const result = await h.client.result(runId);
+    assert.equal(result.status, 'completed');
+    const histories = await historiesFrom(runId, resetRunId);
+    assert.ok(histories.length > 1, 'the reset run continued as new');
+    assert.deepEqual(failuresOtherThanReset(histories), []);
+    const description = await h.env.client.workflow.getHandle(runId).describe();
+    assert.notEqual(description.runId, resetRunId);
+    assert.equal(description.memo?.[TRANSCRIPT_KEY_MEMO_KEY], `${runId}/${resetRunId}`, 'carried, not forked again');
+    assert.deepEqual(
+      await toolContents(runId),
+      Array.from({ length: reads }, () => 'after the reset'),
+    );
+  });
+});
