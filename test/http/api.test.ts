@@ -1,6 +1,7 @@
 // The HTTP API against a real Temporal dev server: Fastify listening on 127.0.0.1:0, real fetch.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -156,8 +157,14 @@ describe('HTTP API (real server, real dev server)', function () {
       assert.deepEqual(res.body, { ready: true, checks: { temporal: 'ok', contentStore: 'ok' } });
     });
 
-    it('GET /readyz: 503 naming what does not answer (Temporal down), without the error; /healthz stays 200', async () => {
-      const dead = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
+    it('GET /readyz: 503 naming what does not answer (Temporal hung), without the error; /healthz stays 200', async () => {
+      // A "server" that accepts connections and never answers: every call runs into its deadline (a refused
+      // port would be retried by the SDK in the background instead).
+      const sockets = new Set<Socket>();
+      const hung = createServer((socket) => sockets.add(socket));
+      await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+      const { port } = hung.address() as AddressInfo;
+      const dead = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${port}` }) });
       const unreachable = buildApi({
         client: new HitlClient(dead, h.client.taskQueue, () => sharedContentStore()),
         auth: { kind: 'secret', secret: SECRET },
@@ -172,6 +179,8 @@ describe('HTTP API (real server, real dev server)', function () {
       } finally {
         await unreachable.close();
         await dead.connection.close();
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => hung.close(resolve));
       }
     });
 

@@ -12,7 +12,7 @@ import { TRANSCRIPT_KEY_MEMO_KEY, type InlineRunInput } from '../../src/contract
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { workflowTaskFailures } from '../../src/dev/history';
-import { call, scriptedInput, startHarness, type Harness } from './harness';
+import { call, maybeRecordHistory, scriptedInput, startHarness, type Harness } from './harness';
 
 describe('reset of a run that keeps its transcript in the content store (real dev server)', function () {
   this.timeout(180_000);
@@ -132,6 +132,8 @@ describe('reset of a run that keeps its transcript in the content store (real de
       assert.ok(typeof at === 'number', `${key} is closed`);
     }
     assert.deepEqual(failuresOtherThanReset(await historiesFrom(runId, resetRunId)), []);
+    // The reset run's history (its fork included) is a replay fixture: test/workflow/replay.test.ts.
+    await maybeRecordHistory(h, runId, 'reset-forked-transcript');
   });
 
   it('a forked run that continues as new keeps its transcript key in the next run', async () => {
