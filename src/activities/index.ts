@@ -231,7 +231,6 @@ async function whileHeartbeating<T>(activity: Context, fn: () => Promise<T>): Pr
   }
 }
 
-/** The Temporal activity context, or undefined when called outside an activity (plain unit tests). */
 /**
  * Where a run forks its transcript when the store holds another branch past its cursor: a key of the calling
  * run's own (`<workflowId>/<runId>`; see `appendEntries`). None outside a workflow's activity.
@@ -241,6 +240,7 @@ function forkKeyOf(activity: Context | undefined): { forkKey?: string } {
   return execution === undefined ? {} : { forkKey: `${execution.workflowId}/${execution.runId}` };
 }
 
+/** The Temporal activity context, or undefined when called outside an activity (plain unit tests). */
 function currentActivityContext(): Context | undefined {
   try {
     return Context.current();

@@ -6,8 +6,8 @@ import type { ContentRef } from './refs';
 // never change an entry, and repeating one is harmless (an activity retried after a lost completion).
 
 /**
- * Whether a fork may copy `length` entries of a source holding `sourceLength` into a branch that already
- * holds `branchRefs` (by seq, below `length`): a repeated fork finds its own entries. Throws
+ * Whether a fork may copy the first `length` entries of `from` (`sourceRefs`: its entries below `length`) into
+ * `to`, which already holds `to.refs` below `length` (a repeated fork finds its own entries there). Throws
  * {@link TranscriptGap} or {@link TranscriptConflict}.
  */
 export function checkFork(

@@ -27,6 +27,7 @@ import {
   TranscriptUnavailableError,
   type DependencyCheck,
   type HitlClient,
+  type Readiness,
   type RunSummary,
 } from '../client';
 import {
@@ -124,6 +125,8 @@ const INLINE_CONTENT = /^(?:image\/(?:png|jpeg|gif|webp|avif|bmp)|audio\/[A-Za-z
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 const PUBLIC_ROUTES = new Set(['/openapi.json', '/healthz', '/readyz']);
+/** How long one readiness answer serves every `GET /readyz` (the route is public: it must not fan out). */
+const READINESS_REUSE_MS = 1000;
 /** Routes that also accept `?access_token=` (EventSource cannot send headers). */
 const QUERY_TOKEN_ROUTES = new Set(['/runs/:runId/events']);
 const BODY_ERROR_TYPES: Record<string, ErrorType> = {
@@ -369,6 +372,19 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     transform: jsonSchemaTransform,
   });
 
+  /**
+   * The readiness checks, shared: the route needs no token, so however many callers ask, Temporal and the
+   * store are asked at most once per READINESS_REUSE_MS (callers meanwhile get the same answer).
+   */
+  let lastReadiness: { at: number; found: Promise<Readiness> } | undefined;
+  const readiness = (): Promise<Readiness> => {
+    const now = Date.now();
+    if (lastReadiness === undefined || now - lastReadiness.at >= READINESS_REUSE_MS) {
+      lastReadiness = { at: now, found: hitl.checkReadiness(options.readinessTimeoutMs) };
+    }
+    return lastReadiness.found;
+  };
+
   const routes: FastifyPluginAsyncZod = async (api) => {
     api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
 
@@ -379,7 +395,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
       '/readyz',
       { schema: { hide: true, response: { 200: ReadinessResponseSchema, 503: ReadinessResponseSchema } } },
       async (request, reply) => {
-        const found = await hitl.checkReadiness(options.readinessTimeoutMs);
+        const found = await readiness();
         const state = (check: DependencyCheck, name: string): 'ok' | 'unavailable' => {
           // Unauthenticated callers learn only up or down; the reason (addresses, hosts) goes to the log.
           if (!check.ok) request.log.warn({ dependency: name, error: check.error }, 'readiness check failed');

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { SqliteContentStore, sharedContentStore } from '../../src/content-store';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { HitlClient } from '../../src/client';
+import { HitlClient, type Readiness } from '../../src/client';
 import type {
   InlineRunInput,
   PendingAction,
@@ -35,6 +35,11 @@ import { agentsFromConfig, openSse, request, type ApiResponse, type RequestOptio
 /** Counts state queries, to see that an SSE stream stops polling when its client goes away. */
 class CountingClient extends HitlClient {
   stateQueries = 0;
+  readinessChecks = 0;
+  override async checkReadiness(timeoutMs?: number): Promise<Readiness> {
+    this.readinessChecks += 1;
+    return super.checkReadiness(timeoutMs);
+  }
   override async getRunState(runId: string): Promise<RunState> {
     this.stateQueries += 1;
     return super.getRunState(runId);
@@ -155,6 +160,16 @@ describe('HTTP API (real server, real dev server)', function () {
       const res = await api<ReadinessResponse>('GET', '/readyz');
       assert.equal(res.status, 200);
       assert.deepEqual(res.body, { ready: true, checks: { temporal: 'ok', contentStore: 'ok' } });
+    });
+
+    it('GET /readyz: many callers at once share one check (the route is public; it must not fan out)', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // past the previous answer's reuse
+      const before = client.readinessChecks;
+      const answers = await Promise.all(Array.from({ length: 20 }, () => api<ReadinessResponse>('GET', '/readyz')));
+      assert.ok(answers.every((res) => res.status === 200));
+      // One check (two if a slow machine spread the requests over the reuse window), not one per caller.
+      const checks = client.readinessChecks - before;
+      assert.ok(checks >= 1 && checks <= 2, `${checks} checks for 20 callers`);
     });
 
     it('GET /readyz: 503 naming what does not answer (Temporal hung), without the error; /healthz stays 200', async () => {
