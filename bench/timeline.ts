@@ -14,7 +14,7 @@ import { checkShapes } from './floor/shape-check';
 import { FloorFlow } from './floor/side';
 import { startComparisonStack } from './lib/comparison-stack';
 import type { Flow } from './lib/load';
-import { median } from './lib/stats';
+import { median, now } from './lib/stats';
 import { connectBenchClient, TemporalFlow, TUNED_WAIT, useBenchContentStore } from './temporal/side';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
@@ -78,9 +78,6 @@ export function cycleSteps(events: readonly Event[], wall: CycleWallClock): [str
   return steps;
 }
 
-/** The wall clock to the microsecond (Date.now() has whole milliseconds), comparable with the events' times. */
-const wallMs = (): number => performance.timeOrigin + performance.now();
-
 /** Activity names differ between sides; steps are compared by position within their kind. */
 const stepKey = (name: string): string => name.replace(/ \([^)]*\)/, '');
 
@@ -107,11 +104,11 @@ async function main(): Promise<void> {
     const labels = new Map<string, string>();
     for (let i = 0; i < cycles; i++) {
       for (const [s, side] of sides.entries()) {
-        const begin = wallMs();
+        const begin = now();
         const paused = await side.begin(index++);
-        const pausedAt = wallMs();
+        const pausedAt = now();
         await side.finish(paused);
-        const wall = { begin, paused: pausedAt, done: wallMs() };
+        const wall = { begin, paused: pausedAt, done: now() };
         const history = await client.workflow.getHandle(paused.key).fetchHistory();
         for (const [name, ms] of cycleSteps(history.events ?? [], wall)) {
           const key = stepKey(name);

@@ -10,10 +10,16 @@ export function eventTypeName(event: temporal.api.history.v1.IHistoryEvent): str
   return (temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? String(event.eventType)).replace(/^EVENT_TYPE_/, '');
 }
 
-/** The histories of every run of the chain, first run first. */
-export async function chainHistories(client: Client, workflowId: string): Promise<History[]> {
-  const description = await client.workflow.getHandle(workflowId).describe();
-  let runId: string | undefined = description.raw.workflowExecutionInfo?.firstRunId || description.runId;
+/**
+ * The histories of every run of the chain, first run first; from `fromRunId` on when given (e.g. a run a reset
+ * started, which the chain's first run does not continue into).
+ */
+export async function chainHistories(client: Client, workflowId: string, fromRunId?: string): Promise<History[]> {
+  let runId: string | undefined = fromRunId;
+  if (runId === undefined) {
+    const description = await client.workflow.getHandle(workflowId).describe();
+    runId = description.raw.workflowExecutionInfo?.firstRunId || description.runId;
+  }
   const histories: History[] = [];
   while (runId) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();

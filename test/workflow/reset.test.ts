@@ -11,7 +11,7 @@ import { SqliteContentStore, sharedContentStore } from '../../src/content-store'
 import { TRANSCRIPT_KEY_MEMO_KEY, type InlineRunInput } from '../../src/contracts';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
-import { workflowTaskFailures } from '../../src/dev/history';
+import { chainHistories, workflowTaskFailures } from '../../src/dev/history';
 import { call, maybeRecordHistory, scriptedInput, startHarness, type Harness } from './harness';
 
 describe('reset of a run that keeps its transcript in the content store (real dev server)', function () {
@@ -75,18 +75,6 @@ describe('reset of a run that keeps its transcript in the content store (real de
     return workflowTaskFailures(histories).filter((failure) => !failure.startsWith(`${reset}: `));
   }
 
-  /** The histories of `runId` and of the runs it continued as new into, in order. */
-  async function historiesFrom(workflowId: string, runId: string): Promise<History[]> {
-    const histories: History[] = [];
-    for (let next: string | undefined = runId; next;) {
-      const history = await h.env.client.workflow.getHandle(workflowId, next).fetchHistory();
-      histories.push(history);
-      const continued = (history.events ?? []).find((e) => e.workflowExecutionContinuedAsNewEventAttributes);
-      next = continued?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-    }
-    return histories;
-  }
-
   async function toolContents(runId: string): Promise<string[]> {
     const page = await h.client.readMessages(runId, { fromSeq: 0 });
     return page.messages.flatMap((m) => (m.role === 'tool' ? [m.content] : []));
@@ -131,7 +119,7 @@ describe('reset of a run that keeps its transcript in the content store (real de
     for (const [key, at] of [branch, chainKey].map((k, i) => [k, closedAt([branch, chainKey])[i]] as const)) {
       assert.ok(typeof at === 'number', `${key} is closed`);
     }
-    assert.deepEqual(failuresOtherThanReset(await historiesFrom(runId, resetRunId)), []);
+    assert.deepEqual(failuresOtherThanReset(await chainHistories(h.env.client, runId, resetRunId)), []);
     // The reset run's history (its fork included) is a replay fixture: test/workflow/replay.test.ts.
     await maybeRecordHistory(h, runId, 'reset-forked-transcript');
   });
@@ -144,7 +132,7 @@ describe('reset of a run that keeps its transcript in the content store (real de
     const { resetRunId } = await resetToFirstTask(runId, 'first');
     const result = await h.client.result(runId);
     assert.equal(result.status, 'completed');
-    const histories = await historiesFrom(runId, resetRunId);
+    const histories = await chainHistories(h.env.client, runId, resetRunId);
     assert.ok(histories.length > 1, 'the reset run continued as new');
     assert.deepEqual(failuresOtherThanReset(histories), []);
     const description = await h.env.client.workflow.getHandle(runId).describe();
