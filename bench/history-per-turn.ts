@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     kind: 'sqlite',
     path: path.join(dir, 'content.db'),
     retentionMs: 0,
+    closeOrphans: true,
     maxContentBytes: 64 * 1024 * 1024,
   });
   const sandboxDir = path.join(dir, 'sandbox');

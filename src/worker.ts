@@ -35,7 +35,13 @@ import {
   sharedContentStore,
   startRetentionSweeper,
 } from './activities';
-import { describeContentStoreConfig, loadContentStoreConfig } from './content-store';
+import { temporalRunLiveness } from './client/run-liveness';
+import {
+  describeContentStoreConfig,
+  loadContentStoreConfig,
+  type ContentStore,
+  type ContentStoreConfig,
+} from './content-store';
 import { describeTemporalConfig, loadTemporalConfig } from './config';
 import { chooseWorkflowBundle } from './prebuilt-bundle';
 
@@ -479,6 +485,28 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+/**
+ * The content store's sweep: closes the content of runs that ended without closing it (unless
+ * HITL_CONTENT_ORPHANS=keep), deletes what was closed longer than the retention ago; at start and hourly.
+ */
+function startContentSweeper(store: ContentStore, config: ContentStoreConfig, client: Client): () => void {
+  return startRetentionSweeper(store, config.retentionMs, {
+    ...(config.closeOrphans ? { liveness: temporalRunLiveness(client) } : {}),
+    onOrphans: ({ closed }) => {
+      if (closed > 0) {
+        console.log(`content store: closed the content of ${closed} run(s) that ended without closing it`);
+      }
+    },
+    onSweep: (deleted) => {
+      if (deleted > 0) console.log(`content store: deleted the content of ${deleted} closed run(s)`);
+    },
+    onError: (error, part) =>
+      console.error(
+        `content store ${part === 'orphans' ? 'sweep of ended runs' : 'retention sweep'} failed: ${String(error)}`,
+      ),
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Entry
 
@@ -498,12 +526,6 @@ async function main(): Promise<number> {
   // at start. One that was built from other code is not used (src/prebuilt-bundle.ts).
   const bundle = chooseWorkflowBundle(workflowBundleOptions());
   if (bundle.warning !== undefined) console.error(bundle.warning);
-  const stopSweeper = startRetentionSweeper(contentStore, contentConfig.retentionMs, {
-    onSweep: (deleted) => {
-      if (deleted > 0) console.log(`content store: deleted the content of ${deleted} closed run(s)`);
-    },
-    onError: (error) => console.error(`content store retention sweep failed: ${String(error)}`),
-  });
 
   // A shutdown signal counts only while the worker starts or polls: one that arrives after it failed must not
   // turn the failure into a clean exit. The Runtime's own handlers do the draining; after the first signal both
@@ -536,8 +558,10 @@ async function main(): Promise<number> {
   // The grant activities talk to the users' grant entities through a client of their own.
   const clientConnection = await Connection.connect(config.connectionOptions);
   let outcome: WorkerOutcome | undefined;
+  let stopSweeper: (() => void) | undefined;
   try {
     const client = new Client({ connection: clientConnection, namespace: config.namespace });
+    stopSweeper = startContentSweeper(contentStore, contentConfig, client);
     const activities = createWorkerActivities(client, config.taskQueue, activitiesConfig, registry);
     worker = await createWorker({
       connection,
@@ -563,7 +587,7 @@ async function main(): Promise<number> {
       onCheck: (current) => healthFile?.update(current),
     });
   } finally {
-    stopSweeper();
+    stopSweeper?.();
     healthFile?.remove();
     // After a failure the SDK may still hold the connections (closing them can hang or throw): the exit
     // releases them. After a clean drain they are closed as before.

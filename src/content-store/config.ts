@@ -14,6 +14,11 @@ export const DEFAULT_POSTGRES_POOL_SIZE = 4;
 const CommonSchema = z.object({
   /** How long the content of a closed run is kept (`deleteExpiredContent`). */
   retentionMs: z.number().int().min(0),
+  /**
+   * Whether the worker's sweep closes content no running workflow uses (`closeOrphanedContent`). Off for a
+   * store that workers of several Temporal namespaces share: each would see the others' runs as gone.
+   */
+  closeOrphans: z.boolean(),
   maxContentBytes: z.number().int().min(1).max(1_000_000_000),
 });
 
@@ -33,6 +38,8 @@ export type ContentStoreConfig = z.infer<typeof ContentStoreConfigSchema>;
  * - `HITL_CONTENT_STORE`: `sqlite:<path>` (relative to the working directory; default `.temporal/content.db`
  *   under the repository root) or a `postgres://…` / `postgresql://…` connection string;
  * - `HITL_CONTENT_RETENTION`: how long a closed run's content is kept, e.g. `30d` (default), `12h`, `0s`;
+ * - `HITL_CONTENT_ORPHANS`: `close` (default) closes the content of runs that ended without closing it
+ *   (terminated, timed out, reset), so retention deletes it; `keep` keeps it;
  * - `HITL_CONTENT_MAX_BYTES`: largest single content, e.g. `64MiB` (default), `1048576`;
  * - `HITL_CONTENT_POOL_SIZE`: PostgreSQL connections per process (default 4).
  * Empty values count as unset. Errors name the variable and never echo a connection string's password.
@@ -46,6 +53,7 @@ export function loadContentStoreConfig(env: NodeJS.ProcessEnv = process.env): Co
     retentionMs: parseOr(value('HITL_CONTENT_RETENTION'), parseDurationMs, DEFAULT_RETENTION_MS, (raw) =>
       bad('HITL_CONTENT_RETENTION', 'a duration such as 30d, 12h, 90m or 0s', raw),
     ),
+    closeOrphans: parseOrphans(value('HITL_CONTENT_ORPHANS')),
     maxContentBytes: parseOr(value('HITL_CONTENT_MAX_BYTES'), parseByteSize, DEFAULT_MAX_CONTENT_BYTES, (raw) =>
       bad('HITL_CONTENT_MAX_BYTES', 'a size from 1 byte to 1 GB such as 64MiB, 512KiB or 1048576', raw),
     ),
@@ -121,6 +129,12 @@ export function parseByteSize(text: string): number | undefined {
   if (!match || unit === undefined) return undefined;
   const bytes = Math.floor(Number(match[1]) * unit);
   return bytes >= 1 && bytes <= 1_000_000_000 ? bytes : undefined;
+}
+
+function parseOrphans(raw: string | undefined): boolean {
+  if (raw === undefined || /^close$/i.test(raw)) return true;
+  if (/^keep$/i.test(raw)) return false;
+  return bad('HITL_CONTENT_ORPHANS', 'close (the default) or keep', raw);
 }
 
 function parsePoolSize(text: string): number | undefined {

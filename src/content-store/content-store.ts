@@ -49,6 +49,16 @@ export const ForkTranscriptArgsSchema = z
 
 export const RefListSchema = z.array(ContentRefSchema).max(MAX_BATCH);
 
+export const DEFAULT_OPEN_RUNS_PAGE = 1000;
+export const ListOpenRunsOptionsSchema = z.object({
+  /** Only runs the store first heard of before this time. */
+  createdBefore: z.date(),
+  /** Only run ids after this one (the last id of the previous page). */
+  after: RunIdSchema.optional(),
+  limit: z.number().int().min(1).max(MAX_BATCH).optional(),
+});
+export type ListOpenRunsOptions = z.infer<typeof ListOpenRunsOptionsSchema>;
+
 export type ContentStoreKind = 'sqlite' | 'postgres';
 
 /**
@@ -103,6 +113,11 @@ export interface ContentStore {
    * (a run's transcript and its staging key) are closed in one transaction.
    */
   markClosed(runIds: string | readonly string[], closedAt: Date): Promise<void>;
+  /**
+   * One page of the runs not marked closed that the store first heard of before `createdBefore`, in run id
+   * order from after `after`: what a sweep checks for runs that ended without closing their content.
+   */
+  listOpenRuns(options: ListOpenRunsOptions): Promise<string[]>;
   /** Deletes content and transcript of every run closed before `before`; returns how many runs. */
   deleteClosedBefore(before: Date): Promise<number>;
   /**

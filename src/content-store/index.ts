@@ -6,6 +6,14 @@ export * from './errors';
 export { openContentStore, type OpenContentStoreOptions } from './open';
 export { PostgresContentStore, type PostgresContentStoreOptions } from './postgres-store';
 export { ContentRefSchema, contentRefOf, type ContentRef } from './refs';
+export {
+  closeOrphanedContent,
+  ORPHAN_GRACE_MS,
+  workflowIdsOfKey,
+  type OrphanSweepOptions,
+  type OrphanSweepResult,
+  type RunLiveness,
+} from './orphans';
 export { deleteExpiredContent } from './retention';
 export { SqliteContentStore, type SqliteContentStoreOptions } from './sqlite-store';
 export {
@@ -19,4 +27,5 @@ export {
   sharedContentStore,
   startRetentionSweeper,
   RETENTION_SWEEP_INTERVAL_MS,
+  type RetentionSweeperOptions,
 } from './shared';

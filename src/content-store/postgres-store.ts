@@ -1,7 +1,14 @@
 import { Pool, type PoolClient } from 'pg';
 import { checkFork, planAppend } from './append-plan';
 import { DEFAULT_MAX_CONTENT_BYTES, DEFAULT_POSTGRES_POOL_SIZE } from './config';
-import { DEFAULT_TRANSCRIPT_PAGE, type ClosingRuns, type ContentStore, type TranscriptPage } from './content-store';
+import {
+  DEFAULT_OPEN_RUNS_PAGE,
+  DEFAULT_TRANSCRIPT_PAGE,
+  type ClosingRuns,
+  type ContentStore,
+  type ListOpenRunsOptions,
+  type TranscriptPage,
+} from './content-store';
 import { ContentNotFound, ContentStoreClosed } from './errors';
 import type { ContentRef } from './refs';
 import { orderContents, pageFromRows } from './rows';
@@ -10,6 +17,7 @@ import {
   encodeContents,
   parseAppend,
   parseFork,
+  parseListOpenRuns,
   parsePutAndAppend,
   parseReadOptions,
   parseRef,
@@ -275,6 +283,16 @@ export class PostgresContentStore implements ContentStore {
   async markClosed(runIds: string | readonly string[], closedAt: Date): Promise<void> {
     // One statement, so one commit, for all of them.
     await this.query(CLOSE_RUNS_SQL, [closeIds(runIds), closedAt]);
+  }
+
+  async listOpenRuns(options: ListOpenRunsOptions): Promise<string[]> {
+    const { createdBefore, after, limit = DEFAULT_OPEN_RUNS_PAGE } = parseListOpenRuns(options);
+    const { rows } = await this.query<{ run_id: string }>(
+      `SELECT run_id FROM hitl_content_runs WHERE closed_at IS NULL AND created_at < $1 AND run_id > $2
+       ORDER BY run_id LIMIT $3`,
+      [createdBefore, after ?? '', limit],
+    );
+    return rows.map((row) => row.run_id);
   }
 
   async deleteClosedBefore(before: Date): Promise<number> {

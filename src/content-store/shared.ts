@@ -1,5 +1,6 @@
 import type { ContentStore } from './content-store';
 import { openContentStore } from './open';
+import { closeOrphanedContent, type OrphanSweepResult, type RunLiveness } from './orphans';
 import { deleteExpiredContent } from './retention';
 
 // One content store per worker process (one SQLite connection, or one PostgreSQL pool), opened from
@@ -19,25 +20,47 @@ export async function closeSharedContentStore(): Promise<void> {
   await store?.close();
 }
 
-/** How often a worker deletes the content of runs closed longer ago than the retention (and once at start). */
+/**
+ * How often a worker closes the content of runs that ended without closing it, and deletes the content of runs
+ * closed longer ago than the retention (and once at start).
+ */
 export const RETENTION_SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
+export interface RetentionSweeperOptions {
+  intervalMs?: number;
+  /** When given, each sweep first closes content no running workflow uses (`closeOrphanedContent`). */
+  liveness?: RunLiveness;
+  onOrphans?: (result: OrphanSweepResult) => void;
+  onSweep?: (deleted: number) => void;
+  /** A failed part of a sweep; the other part still runs, and both run again at the next sweep. */
+  onError?: (error: unknown, part: 'orphans' | 'expired') => void;
+}
+
 /**
- * Deletes expired content now and every `intervalMs`; returns a function that stops it. Several workers
- * sweeping one store is safe (each run is deleted once). A failed sweep is reported and tried again later.
+ * Sweeps now and every `intervalMs`; returns a function that stops it. Several workers sweeping one store is
+ * safe (closing is idempotent, each run is deleted once).
  */
 export function startRetentionSweeper(
   store: ContentStore,
   retentionMs: number,
-  options: { intervalMs?: number; onSweep?: (deleted: number) => void; onError?: (error: unknown) => void } = {},
+  options: RetentionSweeperOptions = {},
 ): () => void {
+  const { liveness } = options;
+  const sweepOnce = async (): Promise<void> => {
+    if (liveness !== undefined) {
+      await closeOrphanedContent(store, liveness).then(options.onOrphans, (error: unknown) =>
+        options.onError?.(error, 'orphans'),
+      );
+    }
+    await deleteExpiredContent(store, retentionMs).then(options.onSweep, (error: unknown) =>
+      options.onError?.(error, 'expired'),
+    );
+  };
   let running: Promise<void> | undefined;
   const sweep = () => {
-    running ??= deleteExpiredContent(store, retentionMs)
-      .then((deleted) => options.onSweep?.(deleted), options.onError)
-      .finally(() => {
-        running = undefined;
-      });
+    running ??= sweepOnce().finally(() => {
+      running = undefined;
+    });
   };
   sweep();
   const timer = setInterval(sweep, options.intervalMs ?? RETENTION_SWEEP_INTERVAL_MS);

@@ -1,6 +1,13 @@
 import type Database from 'better-sqlite3';
 import { checkFork, planAppend } from './append-plan';
-import { DEFAULT_TRANSCRIPT_PAGE, type ClosingRuns, type ContentStore, type TranscriptPage } from './content-store';
+import {
+  DEFAULT_OPEN_RUNS_PAGE,
+  DEFAULT_TRANSCRIPT_PAGE,
+  type ClosingRuns,
+  type ContentStore,
+  type ListOpenRunsOptions,
+  type TranscriptPage,
+} from './content-store';
 import { DEFAULT_MAX_CONTENT_BYTES } from './config';
 import { ContentNotFound, ContentStoreClosed } from './errors';
 import type { ContentRef } from './refs';
@@ -11,6 +18,7 @@ import {
   encodeContents,
   parseAppend,
   parseFork,
+  parseListOpenRuns,
   parsePutAndAppend,
   parseReadOptions,
   parseRef,
@@ -220,6 +228,17 @@ export class SqliteContentStore implements ContentStore {
        ON CONFLICT (run_id) DO UPDATE SET closed_at = excluded.closed_at`,
     );
     for (const id of ids) close.run(id, Date.now(), closedAt.getTime());
+  }
+
+  async listOpenRuns(options: ListOpenRunsOptions): Promise<string[]> {
+    const { createdBefore, after, limit = DEFAULT_OPEN_RUNS_PAGE } = parseListOpenRuns(options);
+    return prepared<[number, string, number], string>(
+      this.open(),
+      `SELECT run_id FROM hitl_content_runs WHERE closed_at IS NULL AND created_at < ? AND run_id > ?
+         ORDER BY run_id LIMIT ?`,
+    )
+      .pluck()
+      .all(createdBefore.getTime(), after ?? '', limit);
   }
 
   async deleteClosedBefore(before: Date): Promise<number> {

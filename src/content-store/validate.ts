@@ -2,9 +2,11 @@ import { z } from 'zod';
 import {
   AppendTranscriptArgsSchema,
   ForkTranscriptArgsSchema,
+  ListOpenRunsOptionsSchema,
   ReadTranscriptOptionsSchema,
   RefListSchema,
   RunIdSchema,
+  type ListOpenRunsOptions,
   type ReadTranscriptOptions,
 } from './content-store';
 import { ContentTooLarge, InvalidContentStoreArgument } from './errors';
@@ -31,6 +33,8 @@ export const parseRef = (ref: unknown): ContentRef => parse(ContentRefSchema, re
 export const parseRefs = (refs: unknown): ContentRef[] => parse(RefListSchema, refs, 'refs');
 export const parseReadOptions = (options: unknown): ReadTranscriptOptions =>
   parse(ReadTranscriptOptionsSchema, options ?? {}, 'options');
+export const parseListOpenRuns = (options: unknown): ListOpenRunsOptions =>
+  parse(ListOpenRunsOptionsSchema, options, 'listOpenRuns');
 export const parseAppend = (runId: unknown, fromSeq: unknown, refs: unknown) =>
   parse(AppendTranscriptArgsSchema, { runId, fromSeq, refs }, 'appendTranscript');
 export type AppendArgs = ReturnType<typeof parseAppend>;

@@ -32,6 +32,7 @@ describe('content store: configuration', () => {
         kind: 'sqlite',
         path: DEFAULT_SQLITE_PATH,
         retentionMs: 30 * DAY,
+        closeOrphans: true,
         maxContentBytes: 64 * 1024 * 1024,
       });
     }
@@ -50,6 +51,7 @@ describe('content store: configuration', () => {
       connectionString: url,
       poolSize: 4,
       retentionMs: 30 * DAY,
+      closeOrphans: true,
       maxContentBytes: 64 * 1024 * 1024,
     });
     const other = loadContentStoreConfig({ HITL_CONTENT_STORE: 'PostgreSQL://h/db', HITL_CONTENT_POOL_SIZE: '10' });
@@ -81,6 +83,15 @@ describe('content store: configuration', () => {
     assert.match(configError({ HITL_CONTENT_MAX_BYTES: '2GiB' }), /^HITL_CONTENT_MAX_BYTES: expected a size/);
   });
 
+  it('HITL_CONTENT_ORPHANS: close (the default) or keep', () => {
+    assert.equal(loadContentStoreConfig({ HITL_CONTENT_ORPHANS: 'close' }).closeOrphans, true);
+    assert.equal(loadContentStoreConfig({ HITL_CONTENT_ORPHANS: ' Keep ' }).closeOrphans, false);
+    assert.equal(
+      configError({ HITL_CONTENT_ORPHANS: 'delete' }),
+      'HITL_CONTENT_ORPHANS: expected close (the default) or keep, got "delete"',
+    );
+  });
+
   it('never shows a password: not in descriptions, not in errors', () => {
     const url = 'postgres://hitl:s3cret@db.internal:5432/hitl?sslmode=require&password=other';
     const config = loadContentStoreConfig({ HITL_CONTENT_STORE: url });
@@ -102,6 +113,7 @@ describe('content store: configuration', () => {
       connectionString: 'mysql://root:s3cret@db/x',
       poolSize: 4,
       retentionMs: DAY,
+      closeOrphans: true,
       maxContentBytes: 10,
     } as ContentStoreConfig;
     assert.throws(

@@ -431,6 +431,38 @@ export function contentStoreContract(harness: StoreHarness): void {
     });
   });
 
+  describe('listOpenRuns', () => {
+    it('pages through the runs not closed that it heard of before the time given, in run id order', async () => {
+      const fresh = await harness.openFresh();
+      try {
+        // Ids that sort the same in any collation; '/' as in the workflow's keys.
+        const open = ['a-run', 'a-run/first', 'b-run', 'c-run/fork', 'd-run'];
+        for (const run of open) await fresh.put(run, `content of ${run}`);
+        await fresh.put('closed-run', 'closed');
+        await fresh.markClosed('closed-run', new Date());
+        // A run the store first heard of by its closing is closed, so never listed either.
+        await fresh.markClosed('closed-unknown', new Date());
+
+        const later = new Date(Date.now() + 60_000);
+        assert.deepEqual(await fresh.listOpenRuns({ createdBefore: later }), open);
+        const pages: string[][] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await fresh.listOpenRuns({ createdBefore: later, limit: 2, ...(after ? { after } : {}) });
+          if (page.length === 0) break;
+          pages.push(page);
+          after = page[page.length - 1];
+        }
+        assert.deepEqual(pages, [open.slice(0, 2), open.slice(2, 4), open.slice(4)]);
+        // Runs the store heard of at or after the time are left out (a run that has only just started).
+        assert.deepEqual(await fresh.listOpenRuns({ createdBefore: new Date(Date.now() - 60_000) }), []);
+        await assert.rejects(fresh.listOpenRuns({ createdBefore: later, limit: 0 }), InvalidContentStoreArgument);
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
+
   describe('retention', () => {
     it('deletes only runs closed before the cutoff, with their content and transcript', async () => {
       const fresh = await harness.openFresh();

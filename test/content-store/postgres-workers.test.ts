@@ -34,6 +34,7 @@ describe('PostgreSQL content store shared by two worker processes (real dev serv
       connectionString,
       poolSize: 2,
       retentionMs: 0,
+      closeOrphans: true,
       maxContentBytes: 64 * 1024 * 1024,
     });
   });

@@ -156,6 +156,7 @@ describe('content store: SQLite', function () {
         kind: 'sqlite',
         path: DEFAULT_SQLITE_PATH,
         retentionMs: 30 * 86_400_000,
+        closeOrphans: true,
         maxContentBytes: 64 * 1024 * 1024,
       });
       const target = path.join(dir, 'from-env.db');

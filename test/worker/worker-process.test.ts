@@ -3,13 +3,15 @@
 // worker down (state FAILED, and `run()` then hangs or rejects with an unrelated IllegalStateError) — makes it
 // exit 1 with one line naming the cause, after its health endpoint said 503. Slow by nature: a poll that is
 // already waiting when the namespace goes away only ends when the server's long poll expires (~60 s), and the
-// next one is refused.
+// next one is refused. Also: the content sweep the worker starts with closes what ended runs left open.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { SqliteContentStore } from '../../src/content-store';
 import { startDevServer, type DevServer } from '../../src/dev/dev-server';
 import { resolveTemporalCliPath } from '../../src/dev/temporal-cli';
 import { writeSuiteConfig } from '../reliability/support/agents';
@@ -20,6 +22,15 @@ const WORKER_READY = /worker polling task queue/;
 const HEALTH_URL = /worker health (http:\/\/127\.0\.0\.1:\d+\/healthz)/;
 
 type Probe = { at: number; status: number | 'no answer'; body?: { healthy?: boolean; state?: string } };
+
+function withDatabase<T>(file: string, use: (db: Database.Database) => T): T {
+  const db = new Database(file);
+  try {
+    return use(db);
+  } finally {
+    db.close();
+  }
+}
 
 async function probe(url: string): Promise<Probe> {
   const at = Date.now();
@@ -63,7 +74,7 @@ describe('worker process: health and exit codes (real dev server)', function () 
     await run(cli, [...args, '--address', server.address], { timeout: 30_000 });
   }
 
-  async function startWorker(namespace: string, name: string) {
+  async function startWorker(namespace: string, name: string, env: Record<string, string> = {}) {
     const healthFile = path.join(dir, `${name}.health.json`);
     const worker = spawnTsEntry(`worker(${name})`, 'src/worker.ts', {
       TEMPORAL_ADDRESS: server.address,
@@ -76,6 +87,7 @@ describe('worker process: health and exit codes (real dev server)', function () 
       HITL_WORKER_HEALTH_PORT: '0',
       HITL_WORKER_HEALTH_FILE: healthFile,
       HITL_WORKER_LOG_LEVEL: 'ERROR',
+      ...env,
     });
     children.push(worker);
     const [, url] = await worker.waitFor(HEALTH_URL, 90_000);
@@ -109,6 +121,41 @@ describe('worker process: health and exit codes (real dev server)', function () 
     assert.equal(existsSync(healthFile), false, 'no health file after the exit');
     assert.equal((await probe(url)).status, 'no answer');
     assert.doesNotMatch(worker.output(), /worker stopped polling|worker failed/);
+  });
+
+  it('at start, closes the content of runs that ended without closing it, and keeps that of running ones', async function () {
+    // Two keys in a store of its own, backdated past the sweep's grace: a workflow that is gone (terminated
+    // long ago), and one still running (of another type, so only describing it tells).
+    const contentPath = path.join(dir, 'orphans.db');
+    const store = new SqliteContentStore({ path: contentPath });
+    await store.put('gone-workflow/first-run', 'a terminated run’s message');
+    await store.put('running-workflow/first-run', 'a running run’s message');
+    await store.close();
+    const backdate = (db: Database.Database) => db.prepare('UPDATE hitl_content_runs SET created_at = 0').run();
+    const closedAt = (db: Database.Database, key: string) =>
+      db
+        .prepare<[string], { closed_at: number | null }>('SELECT closed_at FROM hitl_content_runs WHERE run_id = ?')
+        .get(key)?.closed_at;
+    withDatabase(contentPath, backdate);
+    await temporal(
+      'workflow',
+      'start',
+      '--type',
+      'otherWorkflow',
+      '--task-queue',
+      'nobody-polls',
+      '-w',
+      'running-workflow',
+    );
+
+    const { worker } = await startWorker('default', 'orphans', { HITL_CONTENT_STORE: `sqlite:${contentPath}` });
+    await worker.waitFor(/content store: closed the content of 1 run\(s\) that ended without closing it/, 60_000);
+    withDatabase(contentPath, (db) => {
+      assert.equal(typeof closedAt(db, 'gone-workflow/first-run'), 'number');
+      assert.equal(closedAt(db, 'running-workflow/first-run'), null);
+    });
+    process.kill(worker.pid, 'SIGTERM');
+    assert.deepEqual(await worker.exited, { code: 0, signal: null }, worker.output());
   });
 
   it('its namespace deleted under it: 503, then exit 1 with one line naming the cause', async function () {

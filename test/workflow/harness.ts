@@ -14,7 +14,8 @@ import {
 } from '../../src/activities';
 import type { AgentConfigSource } from '../../src/agent-config';
 import { HitlClient } from '../../src/client';
-import { sharedContentStore } from '../../src/content-store';
+import Database from 'better-sqlite3';
+import { SqliteContentStore, sharedContentStore } from '../../src/content-store';
 import type { InlineRunInput as RunInput, PendingAction, ToolMessage } from '../../src/contracts';
 import { getTestEnv, getWorkflowBundle } from '../hooks';
 
@@ -122,4 +123,19 @@ export async function maybeRecordHistory(harness: Harness, runId: string, name: 
 /** The tool messages of a transcript, in order. */
 export function toolMessages(messages: readonly { role: string }[]): ToolMessage[] {
   return messages.filter((m): m is ToolMessage => m.role === 'tool');
+}
+
+/** closed_at of each key in the test run's SQLite store (null: open or unknown), read behind the store's back. */
+export function contentClosedAt(keys: string[]): (number | null)[] {
+  const store = sharedContentStore();
+  if (!(store instanceof SqliteContentStore)) throw new Error('the tests run on the SQLite store');
+  const db = new Database(store.path, { readonly: true });
+  try {
+    const select = db.prepare<[string], { closed_at: number | null }>(
+      'SELECT closed_at FROM hitl_content_runs WHERE run_id = ?',
+    );
+    return keys.map((key) => select.get(key)?.closed_at ?? null);
+  } finally {
+    db.close();
+  }
 }

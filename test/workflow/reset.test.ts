@@ -5,14 +5,12 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { userSandboxDir } from '../../src/activities';
-import { SqliteContentStore, sharedContentStore } from '../../src/content-store';
 import { TRANSCRIPT_KEY_MEMO_KEY, type InlineRunInput } from '../../src/contracts';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { chainHistories, workflowTaskFailures } from '../../src/dev/history';
-import { call, maybeRecordHistory, scriptedInput, startHarness, type Harness } from './harness';
+import { call, contentClosedAt, maybeRecordHistory, scriptedInput, startHarness, type Harness } from './harness';
 
 describe('reset of a run that keeps its transcript in the content store (real dev server)', function () {
   this.timeout(180_000);
@@ -80,21 +78,6 @@ describe('reset of a run that keeps its transcript in the content store (real de
     return page.messages.flatMap((m) => (m.role === 'tool' ? [m.content] : []));
   }
 
-  /** closed_at of each key in the test run's SQLite store, read behind the store's back. */
-  function closedAt(keys: string[]): (number | null)[] {
-    const store = sharedContentStore();
-    assert.ok(store instanceof SqliteContentStore, 'the tests run on the SQLite store');
-    const db = new Database(store.path, { readonly: true });
-    try {
-      const select = db.prepare<[string], { closed_at: number | null }>(
-        'SELECT closed_at FROM hitl_content_runs WHERE run_id = ?',
-      );
-      return keys.map((key) => select.get(key)?.closed_at ?? null);
-    } finally {
-      db.close();
-    }
-  }
-
   it('a tool that now reads other data: the new run forks its transcript, completes, and readers see the new branch', async () => {
     const runId = await readingRun(1);
     assert.deepEqual(await toolContents(runId), ['before the reset']);
@@ -116,7 +99,7 @@ describe('reset of a run that keeps its transcript in the content store (real de
     );
     // Both keys end closed: the branch the run went on with, and the one it left (retention deletes both).
     const chainKey = `${runId}/${baseRunId}`;
-    for (const [key, at] of [branch, chainKey].map((k, i) => [k, closedAt([branch, chainKey])[i]] as const)) {
+    for (const [key, at] of [branch, chainKey].map((k, i) => [k, contentClosedAt([branch, chainKey])[i]] as const)) {
       assert.ok(typeof at === 'number', `${key} is closed`);
     }
     assert.deepEqual(failuresOtherThanReset(await chainHistories(h.env.client, runId, resetRunId)), []);
