@@ -1,22 +1,41 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { RunLiveness } from '../content-store';
+import { LIVENESS_BATCH, type RunLiveness } from '../content-store';
 import { GENERATION_RUN_WORKFLOW } from '../contracts/temporal';
 
-/** The visibility query of the generation runs that are running (paused ones included). */
-export const RUNNING_GENERATION_RUNS_QUERY = `WorkflowType = '${GENERATION_RUN_WORKFLOW}' AND ExecutionStatus = 'Running'`;
+/**
+ * A workflow id as a string literal of a visibility query, or undefined when it holds a character the query
+ * language would read otherwise (a quote, a backslash, a control character): such a workflow is described.
+ */
+function queryLiteral(workflowId: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  return /^[^'"\\\u0000-\u001f\u007f]+$/.test(workflowId) ? `'${workflowId}'` : undefined;
+}
 
 /**
- * What the content store's orphan sweep asks, answered by Temporal: the listing from visibility (one page per
- * 1 000 runs), the confirmation by describing the workflow (its current run, whatever its type).
+ * The visibility query of the running generation runs among `workflowIds`, or undefined when none of them
+ * can be named in one.
+ */
+export function runningGenerationRunsQuery(workflowIds: readonly string[]): string | undefined {
+  const literals = workflowIds.flatMap((id) => queryLiteral(id) ?? []);
+  if (literals.length === 0) return undefined;
+  return `WorkflowType = '${GENERATION_RUN_WORKFLOW}' AND ExecutionStatus = 'Running' AND WorkflowId IN (${literals.join(', ')})`;
+}
+
+/**
+ * What the content store's sweep for ended runs asks, answered by Temporal: a visibility listing per batch of
+ * workflow ids, then a describe of each workflow not listed (its current run, whatever its type).
  */
 export function temporalRunLiveness(client: Client): RunLiveness {
   return {
-    async runningWorkflowIds() {
-      const ids = new Set<string>();
-      for await (const execution of client.workflow.list({ query: RUNNING_GENERATION_RUNS_QUERY })) {
-        ids.add(execution.workflowId);
+    async runningAmong(workflowIds) {
+      if (workflowIds.length > LIVENESS_BATCH) throw new RangeError(`at most ${LIVENESS_BATCH} workflow ids at once`);
+      const running = new Set<string>();
+      const query = runningGenerationRunsQuery(workflowIds);
+      if (query === undefined) return running;
+      for await (const execution of client.workflow.list({ query, pageSize: LIVENESS_BATCH })) {
+        running.add(execution.workflowId);
       }
-      return ids;
+      return running;
     },
     async isRunning(workflowId) {
       try {

@@ -8,6 +8,7 @@ export { PostgresContentStore, type PostgresContentStoreOptions } from './postgr
 export { ContentRefSchema, contentRefOf, type ContentRef } from './refs';
 export {
   closeOrphanedContent,
+  LIVENESS_BATCH,
   ORPHAN_GRACE_MS,
   workflowIdsOfKey,
   type OrphanSweepOptions,

@@ -1,4 +1,4 @@
-import { DEFAULT_OPEN_RUNS_PAGE, type ContentStore } from './content-store';
+import type { ContentStore } from './content-store';
 
 // A run marks its content closed when it ends, but a run can end without running its own code: an operator's
 // terminate, a workflow execution timeout, the old run of a reset, a start that failed after the client
@@ -8,13 +8,16 @@ import { DEFAULT_OPEN_RUNS_PAGE, type ContentStore } from './content-store';
 /** Whether workflows are running, as the sweep asks it (Temporal, in the worker: `temporalRunLiveness`). */
 export interface RunLiveness {
   /**
-   * Workflow ids with a running generation run, from a listing that may lag behind (visibility). Content of
-   * a listed workflow is kept without asking further.
+   * Which of `workflowIds` (at most {@link LIVENESS_BATCH}) have a running generation run, from a listing that may
+   * lag behind (visibility). Content of those is kept without asking further.
    */
-  runningWorkflowIds(): Promise<ReadonlySet<string>>;
+  runningAmong(workflowIds: readonly string[]): Promise<ReadonlySet<string>>;
   /** Whether the workflow has a running execution now, of any type (strongly consistent); throws when unsure. */
   isRunning(workflowId: string): Promise<boolean>;
 }
+
+/** Most workflow ids one `runningAmong` gets. */
+export const LIVENESS_BATCH = 100;
 
 /**
  * Content the store first heard of less than this long ago is never closed by the sweep: a client stages a
@@ -22,8 +25,10 @@ export interface RunLiveness {
  */
 export const ORPHAN_GRACE_MS = 60 * 60 * 1000;
 
-/** How many workflows one sweep asks about at a time. */
+/** How many workflows one sweep describes at a time. */
 const CONCURRENT_CHECKS = 8;
+/** Open keys per page: each page asks about its workflows in a few listings, so memory stays small. */
+const KEYS_PER_PAGE = 200;
 
 export interface OrphanSweepOptions {
   /** Default {@link ORPHAN_GRACE_MS}. */
@@ -60,35 +65,43 @@ export async function closeOrphanedContent(
 ): Promise<OrphanSweepResult> {
   const now = options.now ?? new Date();
   const createdBefore = new Date(now.getTime() - (options.graceMs ?? ORPHAN_GRACE_MS));
-  const listed = await liveness.runningWorkflowIds();
   const result: OrphanSweepResult = { checked: 0, closed: 0 };
   let after: string | undefined;
   for (;;) {
-    const page = await store.listOpenRuns({ createdBefore, ...(after !== undefined ? { after } : {}) });
+    const page = await store.listOpenRuns({
+      createdBefore,
+      limit: KEYS_PER_PAGE,
+      ...(after !== undefined ? { after } : {}),
+    });
     if (page.length === 0) break;
     after = page[page.length - 1];
     result.checked += page.length;
-    const orphans = await keysOfNoRunningWorkflow(
-      page.filter((key) => !workflowIdsOfKey(key).some((id) => listed.has(id))),
-      liveness,
-    );
+    const orphans = await keysOfNoRunningWorkflow(page, liveness);
     if (orphans.length > 0) await store.markClosed(orphans, now);
     result.closed += orphans.length;
-    if (page.length < DEFAULT_OPEN_RUNS_PAGE) break;
+    if (page.length < KEYS_PER_PAGE) break;
   }
   return result;
 }
 
-/** The keys among `keys` none of whose workflow ids has a running execution, asking each workflow once. */
+/**
+ * The keys among `keys` none of whose workflow ids has a running execution: the listing first, then a
+ * describe of each workflow it did not name.
+ */
 async function keysOfNoRunningWorkflow(keys: readonly string[], liveness: RunLiveness): Promise<string[]> {
   const ids = [...new Set(keys.flatMap(workflowIdsOfKey))];
   const running = new Set<string>();
-  for (let i = 0; i < ids.length; i += CONCURRENT_CHECKS) {
-    const batch = ids.slice(i, i + CONCURRENT_CHECKS);
+  for (let i = 0; i < ids.length; i += LIVENESS_BATCH) {
+    for (const id of await liveness.runningAmong(ids.slice(i, i + LIVENESS_BATCH))) running.add(id);
+  }
+  const isKept = (key: string) => workflowIdsOfKey(key).some((id) => running.has(id));
+  const unlisted = [...new Set(keys.filter((key) => !isKept(key)).flatMap(workflowIdsOfKey))];
+  for (let i = 0; i < unlisted.length; i += CONCURRENT_CHECKS) {
+    const batch = unlisted.slice(i, i + CONCURRENT_CHECKS);
     const answers = await Promise.all(batch.map((id) => liveness.isRunning(id)));
     batch.forEach((id, n) => {
       if (answers[n]) running.add(id);
     });
   }
-  return keys.filter((key) => !workflowIdsOfKey(key).some((id) => running.has(id)));
+  return keys.filter((key) => !isKept(key));
 }

@@ -9,23 +9,29 @@ import Database from 'better-sqlite3';
 import {
   closeOrphanedContent,
   DEFAULT_OPEN_RUNS_PAGE,
+  LIVENESS_BATCH,
   ORPHAN_GRACE_MS,
   SqliteContentStore,
   workflowIdsOfKey,
   type RunLiveness,
 } from '../../src/content-store';
 
-/** Liveness from two lists, recording which workflow ids the sweep asked about. */
+/** Liveness from two lists, recording what the sweep asked. */
 function livenessOf(listed: string[], runningNow: string[] = []) {
   const asked: string[] = [];
+  const listings: number[] = [];
   const liveness: RunLiveness = {
-    runningWorkflowIds: async () => new Set(listed),
+    runningAmong: async (workflowIds) => {
+      assert.ok(workflowIds.length <= LIVENESS_BATCH);
+      listings.push(workflowIds.length);
+      return new Set(workflowIds.filter((id) => listed.includes(id)));
+    },
     isRunning: async (workflowId) => {
       asked.push(workflowId);
       return listed.includes(workflowId) || runningNow.includes(workflowId);
     },
   };
-  return { liveness, asked };
+  return { liveness, asked, listings };
 }
 
 describe('content store: closing the content of runs that ended without closing it', () => {
@@ -109,7 +115,7 @@ describe('content store: closing the content of runs that ended without closing 
   it('closes nothing when Temporal cannot say, and fails the sweep', async () => {
     await store.put('unknown/first', 'content');
     const liveness: RunLiveness = {
-      runningWorkflowIds: async () => new Set(),
+      runningAmong: async () => new Set(),
       isRunning: async () => {
         throw new Error('14 UNAVAILABLE: connection refused');
       },
@@ -131,8 +137,10 @@ describe('content store: closing the content of runs that ended without closing 
       db.close();
     }
     const running = Array.from({ length: 10 }, (_, i) => `run-${String(i * 101).padStart(5, '0')}`);
-    const { liveness } = livenessOf(running);
+    const { liveness, listings } = livenessOf(running);
     assert.deepEqual(await closeOrphanedContent(store, liveness, { now }), { checked: count, closed: count - 10 });
+    // Asked in batches, never about every open key at once.
+    assert.ok(listings.length >= count / LIVENESS_BATCH, `${listings.length} listings`);
     assert.equal((await store.listOpenRuns({ createdBefore: now })).length, 10);
   });
 });

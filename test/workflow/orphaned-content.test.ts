@@ -3,9 +3,17 @@
 // it. The worker's sweep asks Temporal which workflows still run and closes the rest.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { temporalRunLiveness } from '../../src/client';
+import { runningGenerationRunsQuery, temporalRunLiveness } from '../../src/client';
 import { closeOrphanedContent, deleteExpiredContent, sharedContentStore } from '../../src/content-store';
-import { call, contentClosedAt, scriptedInput, startHarness, waitForPending, type Harness } from './harness';
+import {
+  call,
+  contentClosedAt,
+  eventually,
+  scriptedInput,
+  startHarness,
+  waitForPending,
+  type Harness,
+} from './harness';
 
 describe('content of runs that ended without closing it (real dev server)', function () {
   this.timeout(120_000);
@@ -35,7 +43,16 @@ describe('content of runs that ended without closing it (real dev server)', func
     await h.env.client.workflow.getHandle(terminated.runId).terminate('test: an operator ends the run');
     assert.deepEqual(contentClosedAt([terminated.transcriptKey]), [null], 'a terminated run does not close it');
 
-    const result = await closeOrphanedContent(store, temporalRunLiveness(h.env.client), { graceMs: 0 });
+    // Visibility names the running one among the ids asked (it may lag: wait for the terminated one to go).
+    const liveness = temporalRunLiveness(h.env.client);
+    const ids = [paused.runId, terminated.runId, `quote'd-${paused.runId}`];
+    const listed = await eventually(async () => {
+      const running = await liveness.runningAmong(ids);
+      return running.has(paused.runId) && !running.has(terminated.runId) ? running : undefined;
+    }, 'visibility to list the paused run only');
+    assert.deepEqual([...listed], [paused.runId]);
+
+    const result = await closeOrphanedContent(store, liveness, { graceMs: 0 });
     assert.ok(result.closed >= 1, JSON.stringify(result));
     const [terminatedAt, pausedAt] = contentClosedAt([terminated.transcriptKey, paused.transcriptKey]);
     assert.equal(typeof terminatedAt, 'number');
@@ -49,6 +66,14 @@ describe('content of runs that ended without closing it (real dev server)', func
     await h.client.abort(paused.runId);
     assert.equal((await h.client.result(paused.runId)).status, 'aborted');
     assert.equal(typeof contentClosedAt([paused.transcriptKey])[0], 'number');
+  });
+
+  it('the listing names workflow ids as query literals, and leaves out those it cannot quote', () => {
+    assert.equal(
+      runningGenerationRunsQuery(['conv-1', 'tenant/conv 2', `it's`, 'back\\slash', 'new\nline']),
+      "WorkflowType = 'generationRun' AND ExecutionStatus = 'Running' AND WorkflowId IN ('conv-1', 'tenant/conv 2')",
+    );
+    assert.equal(runningGenerationRunsQuery([`it's`]), undefined);
   });
 
   it('a conversation staged for a start that never happened is closed', async () => {
