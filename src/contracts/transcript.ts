@@ -108,14 +108,18 @@ export const StoredModelTurnSchema = z.object({
 });
 export type StoredModelTurn = z.infer<typeof StoredModelTurnSchema>;
 
-/** What `executeToolIntoStore` returns: the tool message is in the store; the workflow keeps a preview. */
+/**
+ * What `executeTool` returns to a run that keeps its transcript in the store: a result longer than
+ * MESSAGE_PREVIEW_CHARS is stored as the tool message and the workflow keeps a preview (`contentChars`,
+ * `messageRef`); a shorter one comes whole, without either, and the workflow appends the message itself.
+ */
 export const StoredToolResultSchema = z.object({
   status: ToolResultStatusSchema,
   /** The result, or its first MESSAGE_PREVIEW_CHARS when `contentChars` is set. */
   content: z.string(),
   contentChars: z.number().int().nonnegative().optional(),
-  /** The stored tool message, to append to the transcript. */
-  messageRef: ContentRefStringSchema,
+  /** The stored tool message, to append to the transcript (absent: the result is whole in `content`). */
+  messageRef: ContentRefStringSchema.optional(),
 });
 export type StoredToolResult = z.infer<typeof StoredToolResultSchema>;
 

@@ -330,7 +330,9 @@ export async function readArguments(store: ContentStore, key: string, ref: strin
 
 /**
  * Stores a tool's whole result as the tool message of the transcript (the model reads its first
- * MAX_TOOL_RESULT_CHARS; the whole result is kept once, by reference); returns what the workflow keeps.
+ * MAX_TOOL_RESULT_CHARS; the whole result is kept once, by reference); returns what the workflow keeps. A
+ * result that fits the workflow's preview is not stored here: the workflow holds all of it anyway, and the
+ * next model call (or append) stores the message in its own commit, so the tool call costs no commit.
  */
 export async function storeToolResult(
   store: ContentStore,
@@ -340,6 +342,8 @@ export async function storeToolResult(
 ): Promise<StoredToolResult> {
   try {
     const full = result.content;
+    const preview = previewText(full);
+    if (preview === full) return { status: result.status, content: full };
     const cut = full.length > MAX_TOOL_RESULT_CHARS;
     const message: StoredMessage = {
       role: 'tool',
@@ -350,13 +354,7 @@ export async function storeToolResult(
       ...(cut ? { contentRef: await store.put(key, full), contentChars: full.length } : {}),
     };
     const messageRef = await putMessage(store, key, message);
-    const preview = previewText(full);
-    return {
-      status: result.status,
-      content: preview,
-      ...(preview.length < full.length ? { contentChars: full.length } : {}),
-      messageRef,
-    };
+    return { status: result.status, content: preview, contentChars: full.length, messageRef };
   } catch (error) {
     return storeFailure(error);
   }

@@ -703,7 +703,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       name: call.name,
       status: stored.status,
       content: stored.content,
-      messageRef: stored.messageRef,
+      ...(stored.messageRef !== undefined ? { messageRef: stored.messageRef } : {}),
       ...(stored.contentChars !== undefined ? { contentChars: stored.contentChars } : {}),
     };
   }

@@ -3,9 +3,20 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MAX_TOOL_RESULT_CHARS, type ChatMessage, type ModelTurn, type TranscriptCursor } from '../../src/contracts';
+import {
+  MAX_TOOL_RESULT_CHARS,
+  MESSAGE_PREVIEW_CHARS,
+  type ChatMessage,
+  type ModelTurn,
+  type TranscriptCursor,
+} from '../../src/contracts';
 import { SqliteContentStore, type ContentStore } from '../../src/content-store';
-import { appendEntries, callModelFromStore, readTranscriptForModel } from '../../src/transcript/store-transcript';
+import {
+  appendEntries,
+  callModelFromStore,
+  readTranscriptForModel,
+  storeToolResult,
+} from '../../src/transcript/store-transcript';
 
 /** Write calls a store received, by method: each is one transaction (one commit, one fsync under FULL sync). */
 type Writes = Record<'put' | 'putMany' | 'appendTranscript' | 'putAndAppend' | 'markClosed', number>;
@@ -148,6 +159,49 @@ describe('transcript writes of the activities (store-transcript)', () => {
     // A retry (same cursor) reuses the answer: no second commit of anything new.
     const again = await callModelFromStore(sqlite, cursor, () => Promise.reject(new Error('must not ask')));
     assert.deepEqual(again, { turn, closed: false });
+  });
+
+  it('a tool result the workflow holds whole costs no commit: the next model call stores it with its answer', async () => {
+    const key = 'run-t/first';
+    await sqlite.putAndAppend(key, 0, [JSON.stringify(user), JSON.stringify({ role: 'assistant', ...answer })]);
+    const { store, writes } = countingWrites(sqlite);
+    const call = { toolCallId: 'c1', name: 'ls' };
+    const short = 'a.txt\n'.repeat(MESSAGE_PREVIEW_CHARS / 6);
+    assert.ok(short.length <= MESSAGE_PREVIEW_CHARS);
+    const result = await storeToolResult(store, key, call, { status: 'success', content: short });
+    // Whole, no reference: the activity wrote nothing.
+    assert.deepEqual(result, { status: 'success', content: short });
+    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 0, markClosed: 0 });
+
+    // The workflow lists the message by value (as WorkflowTranscript.addToolOutcome does without a reference).
+    const toolMessage: ChatMessage = {
+      role: 'tool',
+      tool_call_id: 'c1',
+      name: 'ls',
+      status: 'success',
+      content: short,
+    };
+    const cursor: TranscriptCursor = { key, stagingKey: 'run-t', length: 2, append: [{ message: toolMessage }] };
+    let seen: ChatMessage[] = [];
+    await callModelFromStore(store, cursor, async (messages) => {
+      seen = messages;
+      return { content: 'two files' };
+    });
+    assert.deepEqual(seen.at(-1), toolMessage);
+    assert.deepEqual(writes, { put: 0, putMany: 0, appendTranscript: 0, putAndAppend: 1, markClosed: 0 });
+    assert.deepEqual((await readTranscriptForModel(sqlite, key)).slice(2), [
+      toolMessage,
+      { role: 'assistant', content: 'two files' },
+    ]);
+
+    // One character more than the preview: stored by the activity, the workflow keeps a preview and the reference.
+    const long = short + 'x'.repeat(MESSAGE_PREVIEW_CHARS - short.length + 1);
+    const stored = await storeToolResult(store, key, call, { status: 'success', content: long });
+    assert.equal(stored.content, long.slice(0, MESSAGE_PREVIEW_CHARS));
+    assert.equal(stored.contentChars, long.length);
+    assert.match(stored.messageRef ?? '', /^sha256:/);
+    assert.equal(writes.put, 1);
+    assert.deepEqual(JSON.parse(await sqlite.get(key, stored.messageRef!)), { ...toolMessage, content: long });
   });
 
   it('a final answer with closeIfFinal is stored and closes the run in one commit; a turn that calls tools does not close', async () => {
