@@ -233,7 +233,10 @@ describe('MCP elicitation as a durable pause (server-everything over stdio, real
 
   it('expiry answers cancel (the run goes on)', async () => {
     const { runId } = await h.client.startRun(agentRun('elicit-expiring'));
-    const pending = await waitForPending(h.client, runId);
+    // Answered by the workflow task that paused: polling could miss a pause that lasts 2 s on a slow machine.
+    const wait = await h.client.waitForPendingAction(runId, { timeoutMs: 60_000 });
+    assert.equal(wait.status, 'requires_action', JSON.stringify(wait));
+    const pending = wait.pendingAction!;
     elicitationOf(pending);
     const message = await toolResult(runId, 'e1');
     assert.match(message.content, /User cancelled/);
