@@ -1,14 +1,14 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { LIVENESS_BATCH, type RunLiveness } from '../content-store';
 import { GENERATION_RUN_WORKFLOW } from '../contracts/temporal';
+import { FilterValueSchema } from './hitl-client';
 
 /**
- * A workflow id as a string literal of a visibility query, or undefined when it holds a character the query
- * language would read otherwise (a quote, a backslash, a control character): such a workflow is described.
+ * A workflow id as a string literal of a visibility query, or undefined when the project's rule for values in
+ * a list query refuses it (`FilterValueSchema`: quotes, backslashes, line breaks): such a workflow is described.
  */
 function queryLiteral(workflowId: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
-  return /^[^'"\\\u0000-\u001f\u007f]+$/.test(workflowId) ? `'${workflowId}'` : undefined;
+  return FilterValueSchema.safeParse(workflowId).success ? `'${workflowId}'` : undefined;
 }
 
 /**

@@ -374,13 +374,26 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
 
   /**
    * The readiness checks, shared: the route needs no token, so however many callers ask, Temporal and the
-   * store are asked at most once per READINESS_REUSE_MS (callers meanwhile get the same answer).
+   * store are asked at most once per READINESS_REUSE_MS (callers meanwhile get the same answer), and a
+   * failure is logged once per check, not once per caller.
    */
   let lastReadiness: { at: number; found: Promise<Readiness> } | undefined;
   const readiness = (): Promise<Readiness> => {
     const now = Date.now();
     if (lastReadiness === undefined || now - lastReadiness.at >= READINESS_REUSE_MS) {
-      lastReadiness = { at: now, found: hitl.checkReadiness(options.readinessTimeoutMs) };
+      const found = hitl.checkReadiness(options.readinessTimeoutMs).then((checked) => {
+        // Unauthenticated callers learn only up or down; the reason (addresses, hosts) goes to the log.
+        const checks: [string, DependencyCheck | undefined][] = [
+          ['temporal', checked.temporal],
+          ['content store', checked.contentStore],
+        ];
+        for (const [dependency, check] of checks) {
+          if (check !== undefined && !check.ok)
+            app.log.warn({ dependency, error: check.error }, 'readiness check failed');
+        }
+        return checked;
+      });
+      lastReadiness = { at: now, found };
     }
     return lastReadiness.found;
   };
@@ -394,16 +407,12 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     api.get(
       '/readyz',
       { schema: { hide: true, response: { 200: ReadinessResponseSchema, 503: ReadinessResponseSchema } } },
-      async (request, reply) => {
+      async (_request, reply) => {
         const found = await readiness();
-        const state = (check: DependencyCheck, name: string): 'ok' | 'unavailable' => {
-          // Unauthenticated callers learn only up or down; the reason (addresses, hosts) goes to the log.
-          if (!check.ok) request.log.warn({ dependency: name, error: check.error }, 'readiness check failed');
-          return check.ok ? 'ok' : 'unavailable';
-        };
+        const state = (check: DependencyCheck): 'ok' | 'unavailable' => (check.ok ? 'ok' : 'unavailable');
         const checks: ReadinessResponse['checks'] = {
-          temporal: state(found.temporal, 'temporal'),
-          ...(found.contentStore ? { contentStore: state(found.contentStore, 'content store') } : {}),
+          temporal: state(found.temporal),
+          ...(found.contentStore ? { contentStore: state(found.contentStore) } : {}),
         };
         const ready = Object.values(checks).every((value) => value === 'ok');
         return reply.code(ready ? 200 : 503).send({ ready, checks });
