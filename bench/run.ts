@@ -31,6 +31,7 @@ import {
 import {
   alternatingIdle,
   closedLoop,
+  interleavedClosedLoops,
   cyclesPerSecondOneAtATime,
   emptySamples,
   nextIndex,
@@ -97,8 +98,13 @@ const MORE_SLOTS: BenchWorkerOptions = {
 interface Settings {
   quick: boolean;
   trials: number;
-  /** Measured window of each closed-loop run, and its uncounted warm-up. */
+  /** Measured seconds of a side's closed loop at one concurrency per trial, and each block's uncounted warm-up. */
   seconds: number;
+  /**
+   * The closed loops' measured seconds are split into this many blocks per side and trial, the sides taking
+   * turns block by block (`interleavedClosedLoops`; absent in runs before 2026-11-27T21Z: one block).
+   */
+  loopBlocks: number;
   warmupSeconds: number;
   /** Idle latencies: this many cycles per side and trial, the sides taking turns cycle by cycle. */
   idleCycles: number;
@@ -160,6 +166,7 @@ function settingsFrom(
         concurrencies: [1, 10],
         idleCycles: 8,
         seconds: 1.5,
+        loopBlocks: 1,
         warmupSeconds: 0.5,
         steadySeconds: 1.5,
         waitingLevels: [20, 60],
@@ -172,7 +179,8 @@ function settingsFrom(
     : {
         concurrencies: [1, 10, 100],
         idleCycles: 60,
-        seconds: 10,
+        seconds: 12,
+        loopBlocks: 2,
         warmupSeconds: 2,
         steadySeconds: 10,
         waitingLevels: [1000, 10_000],
@@ -451,21 +459,28 @@ async function mainPhase(env: Env, sides: Flow[], results: Record<string, SideMa
           (result.errors ? `, ${result.errors} errors (${result.firstError})` : ''),
       );
     }
-    for (const side of sides) {
-      for (const concurrency of loopConcurrencies) {
-        const result = await closedLoop(side, {
+    for (const concurrency of loopConcurrencies) {
+      const loopResults = await interleavedClosedLoops(
+        sides,
+        {
           concurrency,
-          seconds: settings.seconds,
+          blocks: settings.loopBlocks,
+          seconds: settings.seconds / settings.loopBlocks,
           warmupSeconds: settings.warmupSeconds,
-        });
-        const slot = perSide.get(side.name)!.get(concurrency)!;
+        },
+        (side, block, result) =>
+          log(
+            `trial ${trial} ${side.name} c=${concurrency} block ${block + 1}/${settings.loopBlocks}: ` +
+              `${round(result.cyclesPerSecond)} cycles/s` +
+              (result.errors ? `, ${result.errors} errors (${result.firstError})` : ''),
+          ),
+      );
+      for (const [i, result] of loopResults.entries()) {
+        const slot = perSide.get(sides[i]!.name)!.get(concurrency)!;
         slot.samples.push(summarize(result.samples));
         slot.cps.push(result.cyclesPerSecond);
         slot.errors += result.errors;
-        log(
-          `trial ${trial} ${side.name} c=${concurrency}: ${round(result.cyclesPerSecond)} cycles/s` +
-            (result.errors ? `, ${result.errors} errors (${result.firstError})` : ''),
-        );
+        log(`trial ${trial} ${sides[i]!.name} c=${concurrency}: ${round(result.cyclesPerSecond)} cycles/s`);
       }
     }
   }

@@ -147,6 +147,52 @@ export async function closedLoop(
   };
 }
 
+/**
+ * Closed loops of every side in short blocks, the sides taking turns block by block (every other round in
+ * reverse order): at saturation a side's figure swings with the shared machine's minute, and one block per side puts
+ * each side into a different minute. Each block is a {@link closedLoop} of its own (warm-up, measured window,
+ * drain); a side's result adds up its blocks: cycles per second = cycles completed in its windows ÷ their
+ * length.
+ */
+export async function interleavedClosedLoops(
+  flows: readonly Flow[],
+  opts: { concurrency: number; blocks: number; seconds: number; warmupSeconds: number; maxWarmupSeconds?: number },
+  onBlock?: (flow: Flow, block: number, result: ClosedLoopResult) => void,
+): Promise<ClosedLoopResult[]> {
+  if (!Number.isInteger(opts.blocks) || opts.blocks < 1) throw new Error('blocks must be a positive integer');
+  const results: ClosedLoopResult[] = flows.map(() => ({
+    concurrency: opts.concurrency,
+    completed: 0,
+    errors: 0,
+    seconds: 0,
+    cyclesPerSecond: 0,
+    samples: emptySamples(),
+  }));
+  for (let block = 0; block < opts.blocks; block++) {
+    for (let k = 0; k < flows.length; k++) {
+      // Every other round in reverse: each side's mean place in the order is the same, and the sides that are
+      // compared most (listed next to each other) stay next to each other in time.
+      const i = block % 2 === 0 ? k : flows.length - 1 - k;
+      const result = await closedLoop(flows[i]!, {
+        concurrency: opts.concurrency,
+        seconds: opts.seconds,
+        warmupSeconds: opts.warmupSeconds,
+        ...(opts.maxWarmupSeconds !== undefined ? { maxWarmupSeconds: opts.maxWarmupSeconds } : {}),
+      });
+      onBlock?.(flows[i]!, block, result);
+      const into = results[i]!;
+      into.completed += result.completed;
+      into.errors += result.errors;
+      if (result.firstError !== undefined) into.firstError ??= result.firstError;
+      into.seconds += result.seconds;
+      into.cyclesPerSecond = into.completed / into.seconds;
+      for (const key of Object.keys(into.samples) as (keyof CycleSamples)[])
+        into.samples[key].push(...result.samples[key]);
+    }
+  }
+  return results;
+}
+
 /** One side's share of {@link alternatingIdle}. */
 export interface AlternatingResult {
   samples: CycleSamples;
