@@ -297,12 +297,25 @@ export class HitlClient {
 
   /** The run's content-store key (`<runId>/<first run id of its chain>`). */
   private async transcriptKey(runId: string): Promise<string> {
+    return (await this.transcriptSource(runId)).key;
+  }
+
+  /**
+   * Where the run's transcript is read: its key in the content store, and, for a run an operator reset that
+   * has not forked its transcript yet, how much of that key is the run's (`storedLength`; past it the key
+   * holds the branch the reset left, until the run's next write forks it).
+   */
+  private async transcriptSource(runId: string): Promise<{ key: string; storedLength?: number }> {
     const description = await this.describeRun(runId);
     if (description === undefined) throw new RunNotFoundError(runId);
     // A run reset to an earlier point that forked its transcript publishes the key it went on with.
     const forked = description.memo?.[TRANSCRIPT_KEY_MEMO_KEY];
-    if (typeof forked === 'string' && forked !== '') return forked;
-    return `${runId}/${description.raw.workflowExecutionInfo?.firstRunId || description.runId}`;
+    if (typeof forked === 'string' && forked !== '') return { key: forked };
+    const key = `${runId}/${description.raw.workflowExecutionInfo?.firstRunId || description.runId}`;
+    // Only a reset run asks the run itself (a query: a worker must answer); every other run owns its key whole.
+    if (!description.raw.workflowExtendedInfo?.lastResetTime) return { key };
+    const { messagesStored } = await this.getRunState(runId);
+    return messagesStored === undefined ? { key } : { key, storedLength: messagesStored };
   }
 
   /**
@@ -655,12 +668,8 @@ export class HitlClient {
    */
   async readMessages(runId: string, options: { fromSeq?: number; limit?: number } = {}): Promise<MessagesPage> {
     const store = this.requireStore();
-    return readMessagesPage(
-      store,
-      await this.transcriptKey(runId),
-      options.fromSeq ?? 0,
-      options.limit ?? MAX_MESSAGES_PAGE,
-    );
+    const { key, storedLength } = await this.transcriptSource(runId);
+    return readMessagesPage(store, key, options.fromSeq ?? 0, options.limit ?? MAX_MESSAGES_PAGE, storedLength);
   }
 
   /**

@@ -72,6 +72,12 @@ export const RunStateSchema = z.object({
   /** The transcript (runs recorded before the content store), or its latest messages, previewed. */
   messages: z.array(TranscriptMessageSchema),
   ...TranscriptWindowFields,
+  /**
+   * How many entries of the transcript the content store holds for this run (the rest of `messagesTotal` is
+   * still in the run, stored by its next step). A reader of a run that an operator reset, and that has not
+   * forked its transcript yet, reads no further: past it the store holds the branch the reset left.
+   */
+  messagesStored: z.number().int().nonnegative().optional(),
   decisions: z.array(AuditEntrySchema),
   error: z.string().optional(),
   /** The agent the run was started with (also an inline run's `agentId` label). */

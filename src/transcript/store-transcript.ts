@@ -372,15 +372,27 @@ export const MAX_MESSAGES_PAGE = 500;
 
 /**
  * Full messages of a run from position `fromSeq` on (at most `limit`), read from the store: what
- * `HitlClient.readMessages` and `GET /runs/{id}/messages` return.
+ * `HitlClient.readMessages` and `GET /runs/{id}/messages` return. With `readableLength`, nothing at or past
+ * that position is read (a reset run's key holds the branch the reset left after its own entries).
  */
 export async function readMessagesPage(
   store: ContentStore,
   key: string,
   fromSeq: number,
   limit: number,
+  readableLength?: number,
 ): Promise<MessagesPage> {
-  const page = await store.readTranscript(key, { fromSeq, limit: Math.min(Math.max(limit, 1), MAX_MESSAGES_PAGE) });
+  const read = await store.readTranscript(key, {
+    fromSeq,
+    limit: Math.min(Math.max(limit, 1), MAX_MESSAGES_PAGE),
+  });
+  const page =
+    readableLength === undefined
+      ? read
+      : {
+          length: Math.min(read.length, readableLength),
+          entries: read.entries.filter((entry) => entry.seq < readableLength),
+        };
   const contents = await store.getMany(
     key,
     page.entries.map((entry) => entry.ref),

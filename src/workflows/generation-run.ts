@@ -461,6 +461,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     turn,
     pendingAction: pending,
     ...transcript.view(),
+    ...(transcript.stored ? { messagesStored: transcript.storedLength } : {}),
     decisions: audit.entries,
     ...(errorMessage !== undefined ? { error: errorMessage } : {}),
     ...(audit.dropped > 0 ? { decisionsDropped: audit.dropped } : {}),

@@ -149,6 +149,11 @@ export class WorkflowTranscript {
     return { key, stagingKey, length: this.#length, append: [...this.#append] };
   }
 
+  /** How many entries the store holds for this run (what its activities appended). */
+  get storedLength(): number {
+    return this.#length;
+  }
+
   /** Entries not yet in the store. */
   get unappended(): number {
     return this.#append.length;

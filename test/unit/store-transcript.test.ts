@@ -14,6 +14,7 @@ import { SqliteContentStore, type ContentStore } from '../../src/content-store';
 import {
   appendEntries,
   callModelFromStore,
+  readMessagesPage,
   readTranscriptForModel,
   storeToolResult,
 } from '../../src/transcript/store-transcript';
@@ -321,5 +322,26 @@ describe('transcript writes of the activities (store-transcript)', () => {
       for (const key of ['run-fork-e/reset', 'run-fork-e/first'])
         assert.equal((await sqlite.readTranscript(key)).length, 0, key);
     });
+  });
+
+  it('a page read with a readable length stops there (a reset run that has not forked its transcript yet)', async () => {
+    const key = 'run-reset/first';
+    const messages: ChatMessage[] = [user, { role: 'assistant', content: 'a' }, { role: 'user', content: 'b' }];
+    await appendEntries(sqlite, {
+      key,
+      stagingKey: 'run-reset',
+      length: 0,
+      append: messages.map((message) => ({ message })),
+    });
+    assert.equal((await readMessagesPage(sqlite, key, 0, 10)).total, 3);
+    const capped = await readMessagesPage(sqlite, key, 0, 10, 2);
+    assert.deepEqual(capped, { messages: messages.slice(0, 2), fromSeq: 0, total: 2, nextSeq: 2 });
+    assert.deepEqual(await readMessagesPage(sqlite, key, 1, 10, 2), {
+      messages: messages.slice(1, 2),
+      fromSeq: 1,
+      total: 2,
+      nextSeq: 2,
+    });
+    assert.deepEqual(await readMessagesPage(sqlite, key, 2, 10, 2), { messages: [], fromSeq: 2, total: 2, nextSeq: 2 });
   });
 });

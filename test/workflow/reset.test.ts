@@ -10,7 +10,15 @@ import { TRANSCRIPT_KEY_MEMO_KEY, type InlineRunInput } from '../../src/contract
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { chainHistories, workflowTaskFailures } from '../../src/dev/history';
-import { call, contentClosedAt, maybeRecordHistory, scriptedInput, startHarness, type Harness } from './harness';
+import {
+  call,
+  contentClosedAt,
+  maybeRecordHistory,
+  scriptedInput,
+  startHarness,
+  waitForPending,
+  type Harness,
+} from './harness';
 
 describe('reset of a run that keeps its transcript in the content store (real dev server)', function () {
   this.timeout(180_000);
@@ -105,6 +113,80 @@ describe('reset of a run that keeps its transcript in the content store (real de
     assert.deepEqual(failuresOtherThanReset(await chainHistories(h.env.client, runId, resetRunId)), []);
     // The reset run's history (its fork included) is a replay fixture: test/workflow/replay.test.ts.
     await maybeRecordHistory(h, runId, 'reset-forked-transcript');
+  });
+
+  it('a reset run that has not forked yet: readers see its own entries, not the branch the reset left', async () => {
+    // The run asks before it writes a file, is approved, and ends: 4 entries in the chain's key.
+    const { runId } = await h.client.startRun(
+      scriptedInput(
+        [{ tool_calls: [call('w1', 'write_file', { path: 'a.txt', content: 'a' })] }, { content: 'done' }],
+        {
+          maxTurns: 2,
+        },
+      ),
+    );
+    const first = await waitForPending(h.client, runId);
+    assert.ok(
+      (
+        await h.client.resolve(runId, {
+          actionId: first.actionId,
+          approver: 'u1',
+          decisions: [{ tool_call_id: 'w1', decision: 'approve' }],
+        })
+      ).ok,
+    );
+    assert.equal((await h.client.result(runId)).status, 'completed');
+    const before = await h.client.readMessages(runId);
+    assert.equal(before.total, 4);
+
+    // Reset to the workflow task that paused: the new run replays the first model call (2 entries stored)
+    // and pauses again, writing nothing, so it has not forked and the chain's key still holds the old branch.
+    const client = h.env.client;
+    const history = await client.workflow.getHandle(runId).fetchHistory();
+    const modelDone = history.events!.find((e) => e.activityTaskCompletedEventAttributes)!;
+    const pausingTask = history.events!.find(
+      (e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) > Number(modelDone.eventId),
+    )!;
+    const { runId: resetRunId } = await client.workflowService.resetWorkflowExecution({
+      namespace: client.options.namespace,
+      workflowExecution: { workflowId: runId },
+      reason: 'test: reset to the pause',
+      workflowTaskFinishEventId: pausingTask.eventId,
+      requestId: `reset-pause-${runId}`,
+    });
+    const again = await waitForPending(h.client, runId);
+    assert.notEqual(again.actionId, first.actionId);
+    const description = await client.workflow.getHandle(runId).describe();
+    assert.equal(description.runId, resetRunId);
+    assert.equal(description.memo?.[TRANSCRIPT_KEY_MEMO_KEY], undefined, 'not forked');
+    const state = await h.client.getRunState(runId);
+    assert.equal(state.messagesStored, 2);
+
+    // Before the fix the reader listed the old branch's tool result and final answer too (total 4).
+    const page = await h.client.readMessages(runId);
+    assert.equal(page.total, 2);
+    assert.deepEqual(
+      page.messages.map((m) => m.role),
+      ['user', 'assistant'],
+    );
+    assert.equal(page.nextSeq, 2);
+    assert.deepEqual((await h.client.readMessages(runId, { fromSeq: 2 })).messages, []);
+
+    // Rejected this time: the run writes another branch, forks, and readers follow the fork.
+    assert.ok(
+      (
+        await h.client.resolve(runId, {
+          actionId: again.actionId,
+          approver: 'u1',
+          decisions: [{ tool_call_id: 'w1', decision: 'reject' }],
+        })
+      ).ok,
+    );
+    assert.equal((await h.client.result(runId)).status, 'completed');
+    const after = await h.client.readMessages(runId);
+    assert.equal(after.total, 4);
+    assert.equal(after.messages[2]?.role, 'tool');
+    assert.notDeepEqual(after.messages[2], before.messages[2], 'the rejection, not the old branch’s result');
   });
 
   it('a forked run that continues as new keeps its transcript key in the next run', async () => {
