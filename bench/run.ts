@@ -123,6 +123,11 @@ interface Settings {
   tuningSeconds: number;
   /** CPU per cycle: this many cycles at `cpuConcurrency`, per side and trial. */
   cpuCycles: number;
+  /**
+   * The CPU cycles of a trial in this many blocks per side, the sides taking turns block by block (absent in
+   * runs before 2026-11-27T22Z: one block).
+   */
+  cpuBlocks: number;
   cpuConcurrency: number;
   /** Concurrencies of the tuning experiments (throughput-bound ones use the last). */
   tuningConcurrencies: [number, number];
@@ -173,6 +178,7 @@ function settingsFrom(
         waitingCacheSize: 10,
         resolveSamples: 5,
         cpuCycles: 30,
+        cpuBlocks: 1,
         tuningSeconds: 1.5,
         tuningConcurrencies: [1, 10] as [number, number],
       }
@@ -187,6 +193,7 @@ function settingsFrom(
         waitingCacheSize: 100,
         resolveSamples: 30,
         cpuCycles: 300,
+        cpuBlocks: 3,
         tuningSeconds: 5,
         tuningConcurrencies: [1, 50] as [number, number],
       };
@@ -544,39 +551,54 @@ interface CpuProbe {
 
 /**
  * CPU per cycle by process: /proc/<pid>/stat of the server and the worker (and process.cpuUsage() of the
- * harness, i.e. the client) before and after a fixed number of cycles; sides interleaved per trial. The
+ * harness, i.e. the client) before and after each block of a fixed number of cycles per trial (`cpuBlocks` blocks,
+ * the sides taking turns block by block, every other round in reverse), added up per side and trial. The
  * server and the harness also do a little idle work for the other sides meanwhile (pollers, timers): the
  * same for every side, and small against a cycle's cost.
  */
 async function cpuPhase(env: Env, probes: CpuProbe[], results: Record<string, SideCpu>): Promise<void> {
-  const { cpuCycles: cycles, cpuConcurrency: concurrency, trials } = env.settings;
+  const { cpuCycles: cycles, cpuConcurrency: concurrency, cpuBlocks: blocks, trials } = env.settings;
   const acc = probes.map(() => ({ server: [] as number[], worker: [] as number[], client: [] as number[] }));
   for (let trial = 1; trial <= trials; trial++) {
+    // The trial's cycles in blocks, the sides taking turns (every other round in reverse), as the closed loops.
+    const used = probes.map(() => ({ server: 0, worker: 0, client: 0, done: 0, errors: 0 }));
+    for (let block = 0; block < blocks; block++) {
+      const blockCycles = Math.floor(cycles / blocks) + (block < cycles % blocks ? 1 : 0);
+      for (let k = 0; k < probes.length; k++) {
+        const i = block % 2 === 0 ? k : probes.length - 1 - k;
+        const probe = probes[i]!;
+        const server0 = probe.serverCpuMs ? probe.serverCpuMs() : Number.NaN;
+        const worker0 = probe.workerPid !== undefined ? cpuMs(probe.workerPid) : Number.NaN;
+        const client0 = process.cpuUsage();
+        let errors = 0;
+        await pool(
+          Array.from({ length: blockCycles }, (_, n) => n),
+          concurrency,
+          async () => {
+            try {
+              await probe.flow.finish(await probe.flow.begin(nextIndex()));
+            } catch {
+              errors += 1;
+            }
+          },
+        );
+        const client = process.cpuUsage(client0);
+        const into = used[i]!;
+        if (probe.serverCpuMs) into.server += probe.serverCpuMs() - server0;
+        if (probe.workerPid !== undefined) into.worker += cpuMs(probe.workerPid) - worker0;
+        into.client += (client.user + client.system) / 1000;
+        into.done += blockCycles - errors;
+        into.errors += errors;
+      }
+    }
     for (const [i, probe] of probes.entries()) {
-      const server0 = probe.serverCpuMs ? probe.serverCpuMs() : Number.NaN;
-      const worker0 = probe.workerPid !== undefined ? cpuMs(probe.workerPid) : Number.NaN;
-      const client0 = process.cpuUsage();
-      const before = { server: server0, worker: worker0 };
-      let errors = 0;
-      await pool(
-        Array.from({ length: cycles }, (_, k) => k),
-        concurrency,
-        async () => {
-          try {
-            await probe.flow.finish(await probe.flow.begin(nextIndex()));
-          } catch {
-            errors += 1;
-          }
-        },
-      );
-      const client = process.cpuUsage(client0);
       const slot = acc[i]!;
-      const done = cycles - errors;
-      if (probe.serverCpuMs) slot.server.push((probe.serverCpuMs() - before.server) / done);
-      if (probe.workerPid !== undefined) slot.worker.push((cpuMs(probe.workerPid) - before.worker) / done);
-      slot.client.push((client.user + client.system) / 1000 / done);
+      const { done, errors } = used[i]!;
+      if (probe.serverCpuMs) slot.server.push(used[i]!.server / done);
+      if (probe.workerPid !== undefined) slot.worker.push(used[i]!.worker / done);
+      slot.client.push(used[i]!.client / done);
       log(
-        `trial ${trial} ${probe.flow.name} CPU per cycle (${cycles} cycles, ${concurrency} concurrent): ` +
+        `trial ${trial} ${probe.flow.name} CPU per cycle (${cycles} cycles in ${blocks} block(s), ${concurrency} concurrent): ` +
           [
             probe.serverCpuMs ? `server ${round(slot.server.at(-1)!)} ms` : '',
             probe.workerPid !== undefined ? `worker ${round(slot.worker.at(-1)!)} ms` : '',
@@ -1504,7 +1526,10 @@ async function main(): Promise<void> {
       const pgPid = env.postgres.ok ? env.postgres.server.pid : undefined;
       try {
         steadyRate = await mainPhase(env, sides, main);
-        log(`CPU per cycle: ${settings.cpuCycles} cycles at ${settings.cpuConcurrency} concurrent per side and trial`);
+        log(
+          `CPU per cycle: ${settings.cpuCycles} cycles at ${settings.cpuConcurrency} concurrent per side and trial, ` +
+            `in ${settings.cpuBlocks} block(s), the sides taking turns`,
+        );
         await cpuPhase(
           env,
           [
