@@ -125,7 +125,7 @@ interface Settings {
   cpuCycles: number;
   /**
    * The CPU cycles of a trial in this many blocks per side, the sides taking turns block by block (absent in
-   * runs before 2026-11-27T22Z: one block).
+   * runs before 2026-11-27T21:38Z: one block).
    */
   cpuBlocks: number;
   cpuConcurrency: number;

@@ -64,15 +64,37 @@ describe('reset of a run that keeps its transcript in the content store (real de
     const baseRunId = which === 'first' ? description.raw.workflowExecutionInfo!.firstRunId! : description.runId;
     const history = await client.workflow.getHandle(runId, baseRunId).fetchHistory();
     const firstTask = history.events!.find((e) => e.workflowTaskCompletedEventAttributes)!;
+    const resetRunId = await resetAt(runId, baseRunId, firstTask.eventId, 'the first workflow task');
+    return { baseRunId, resetRunId };
+  }
+
+  /** Resets run `baseRunId` of workflow `runId` to the workflow task that completed at `eventId`. */
+  async function resetAt(
+    runId: string,
+    baseRunId: string,
+    eventId: temporal.api.history.v1.IHistoryEvent['eventId'],
+    where: string,
+  ): Promise<string> {
+    const client = h.env.client;
     const { runId: resetRunId } = await client.workflowService.resetWorkflowExecution({
       namespace: client.options.namespace,
       workflowExecution: { workflowId: runId, runId: baseRunId },
-      reason: 'test: reset to the first workflow task',
-      workflowTaskFinishEventId: firstTask.eventId,
-      requestId: `reset-${runId}`,
+      reason: `test: reset to ${where}`,
+      workflowTaskFinishEventId: eventId,
+      requestId: `reset-${runId}-${String(eventId)}`,
     });
     assert.ok(resetRunId && resetRunId !== baseRunId);
-    return { baseRunId, resetRunId };
+    return resetRunId;
+  }
+
+  /** Decides the one call `w1` of the run's pending action. */
+  async function decideW1(runId: string, actionId: string, decision: 'approve' | 'reject'): Promise<void> {
+    const outcome = await h.client.resolve(runId, {
+      actionId,
+      approver: 'u1',
+      decisions: [{ tool_call_id: 'w1', decision }],
+    });
+    assert.ok(outcome.ok, JSON.stringify(outcome));
   }
 
   /** Failed workflow tasks but the one a reset records (the reason it was reset). */
@@ -126,15 +148,7 @@ describe('reset of a run that keeps its transcript in the content store (real de
       ),
     );
     const first = await waitForPending(h.client, runId);
-    assert.ok(
-      (
-        await h.client.resolve(runId, {
-          actionId: first.actionId,
-          approver: 'u1',
-          decisions: [{ tool_call_id: 'w1', decision: 'approve' }],
-        })
-      ).ok,
-    );
+    await decideW1(runId, first.actionId, 'approve');
     assert.equal((await h.client.result(runId)).status, 'completed');
     const before = await h.client.readMessages(runId);
     assert.equal(before.total, 4);
@@ -147,13 +161,8 @@ describe('reset of a run that keeps its transcript in the content store (real de
     const pausingTask = history.events!.find(
       (e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) > Number(modelDone.eventId),
     )!;
-    const { runId: resetRunId } = await client.workflowService.resetWorkflowExecution({
-      namespace: client.options.namespace,
-      workflowExecution: { workflowId: runId },
-      reason: 'test: reset to the pause',
-      workflowTaskFinishEventId: pausingTask.eventId,
-      requestId: `reset-pause-${runId}`,
-    });
+    const baseRunId = (await client.workflow.getHandle(runId).describe()).runId;
+    const resetRunId = await resetAt(runId, baseRunId, pausingTask.eventId, 'the pause');
     const again = await waitForPending(h.client, runId);
     assert.notEqual(again.actionId, first.actionId);
     const description = await client.workflow.getHandle(runId).describe();
@@ -173,15 +182,7 @@ describe('reset of a run that keeps its transcript in the content store (real de
     assert.deepEqual((await h.client.readMessages(runId, { fromSeq: 2 })).messages, []);
 
     // Rejected this time: the run writes another branch, forks, and readers follow the fork.
-    assert.ok(
-      (
-        await h.client.resolve(runId, {
-          actionId: again.actionId,
-          approver: 'u1',
-          decisions: [{ tool_call_id: 'w1', decision: 'reject' }],
-        })
-      ).ok,
-    );
+    await decideW1(runId, again.actionId, 'reject');
     assert.equal((await h.client.result(runId)).status, 'completed');
     const after = await h.client.readMessages(runId);
     assert.equal(after.total, 4);
