@@ -105,6 +105,11 @@ interface Settings {
    * turns block by block (`interleavedClosedLoops`; absent in runs before 2026-11-27T21Z: one block).
    */
   loopBlocks: number;
+  /**
+   * A block's window lasts at least this many whole cycles of its warm-up (at 100 concurrent a cycle takes
+   * ~10 s on this machine; absent in runs before 2026-11-27T22:30Z: the window was `seconds / loopBlocks`).
+   */
+  loopWindowCycles: number;
   warmupSeconds: number;
   /** Idle latencies: this many cycles per side and trial, the sides taking turns cycle by cycle. */
   idleCycles: number;
@@ -172,6 +177,7 @@ function settingsFrom(
         idleCycles: 8,
         seconds: 1.5,
         loopBlocks: 1,
+        loopWindowCycles: 0,
         warmupSeconds: 0.5,
         steadySeconds: 1.5,
         waitingLevels: [20, 60],
@@ -187,6 +193,7 @@ function settingsFrom(
         idleCycles: 60,
         seconds: 12,
         loopBlocks: 2,
+        loopWindowCycles: 3,
         warmupSeconds: 2,
         steadySeconds: 10,
         waitingLevels: [1000, 10_000],
@@ -474,11 +481,12 @@ async function mainPhase(env: Env, sides: Flow[], results: Record<string, SideMa
           blocks: settings.loopBlocks,
           seconds: settings.seconds / settings.loopBlocks,
           warmupSeconds: settings.warmupSeconds,
+          windowCycles: settings.loopWindowCycles,
         },
         (side, block, result) =>
           log(
             `trial ${trial} ${side.name} c=${concurrency} block ${block + 1}/${settings.loopBlocks}: ` +
-              `${round(result.cyclesPerSecond)} cycles/s` +
+              `${round(result.cyclesPerSecond)} cycles/s (${result.completed} cycles in ${round(result.seconds, 1)} s)` +
               (result.errors ? `, ${result.errors} errors (${result.firstError})` : ''),
           ),
       );

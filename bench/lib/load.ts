@@ -84,22 +84,38 @@ export interface ClosedLoopResult {
   samples: CycleSamples;
 }
 
+/** Options of {@link closedLoop}. */
+export interface ClosedLoopOptions {
+  concurrency: number;
+  /** Measured window, at least. */
+  seconds: number;
+  warmupSeconds: number;
+  maxWarmupSeconds?: number;
+  /**
+   * The window lasts at least this many cycles (the median whole cycle of the warm-up): at saturation a cycle
+   * can take longer than `seconds`, and the loops, started together, complete in waves, so a shorter window
+   * counts one wave or two by chance.
+   */
+  windowCycles?: number;
+}
+
 /**
  * `concurrency` loops, each doing full approve cycles back to back (start, pause, resolve, tool, final
- * answer). The measured window of `seconds` opens once the warm-up is over: at least `warmupSeconds`, and
- * at least `concurrency` cycles completed (so the pipeline is full), but at most `maxWarmupSeconds`. The
- * figures are the cycles that completed inside the window.
+ * answer). The measured window opens once the warm-up is over: at least `warmupSeconds`, and at least
+ * `concurrency` cycles completed (so the pipeline is full), but at most `maxWarmupSeconds`. It lasts
+ * `seconds`, or `windowCycles` of the warm-up's cycles if that is longer. The figures are the cycles that
+ * completed inside the window.
  */
-export async function closedLoop(
-  flow: Flow,
-  opts: { concurrency: number; seconds: number; warmupSeconds: number; maxWarmupSeconds?: number },
-): Promise<ClosedLoopResult> {
+export async function closedLoop(flow: Flow, opts: ClosedLoopOptions): Promise<ClosedLoopResult> {
   const samples = emptySamples();
   const tBegin = now();
   const minWarmEnd = tBegin + opts.warmupSeconds * 1000;
   const maxWarmEnd = tBegin + (opts.maxWarmupSeconds ?? Math.max(30, opts.warmupSeconds)) * 1000;
   let tMeasure: number | undefined;
   let tEnd = Number.POSITIVE_INFINITY;
+  let windowSeconds = opts.seconds;
+  /** Whole cycles completed during the warm-up (ms). */
+  const warmCycles: number[] = [];
   let done = 0;
   let completed = 0;
   let errors = 0;
@@ -109,7 +125,9 @@ export async function closedLoop(
     const t = now();
     if ((t >= minWarmEnd && done >= opts.concurrency) || t >= maxWarmEnd) {
       tMeasure = t;
-      tEnd = t + opts.seconds * 1000;
+      const cycleMs = warmCycles.length > 0 ? percentiles(warmCycles).p50 : 0;
+      windowSeconds = Math.max(opts.seconds, ((opts.windowCycles ?? 0) * cycleMs) / 1000);
+      tEnd = t + windowSeconds * 1000;
     }
   };
   const ticker = setInterval(maybeOpenWindow, 50);
@@ -119,6 +137,7 @@ export async function closedLoop(
         const paused = await flow.begin(nextIndex());
         const finished = await flow.finish(paused);
         done += 1;
+        if (tMeasure === undefined) warmCycles.push(finished.tDone - paused.tStart);
         maybeOpenWindow();
         if (tMeasure !== undefined && finished.tDone >= tMeasure && finished.tDone <= tEnd) {
           completed += 1;
@@ -141,8 +160,8 @@ export async function closedLoop(
     completed,
     errors,
     ...(firstError !== undefined ? { firstError } : {}),
-    seconds: opts.seconds,
-    cyclesPerSecond: completed / opts.seconds,
+    seconds: windowSeconds,
+    cyclesPerSecond: completed / windowSeconds,
     samples,
   };
 }
@@ -156,7 +175,7 @@ export async function closedLoop(
  */
 export async function interleavedClosedLoops(
   flows: readonly Flow[],
-  opts: { concurrency: number; blocks: number; seconds: number; warmupSeconds: number; maxWarmupSeconds?: number },
+  opts: ClosedLoopOptions & { blocks: number },
   onBlock?: (flow: Flow, block: number, result: ClosedLoopResult) => void,
 ): Promise<ClosedLoopResult[]> {
   if (!Number.isInteger(opts.blocks) || opts.blocks < 1) throw new Error('blocks must be a positive integer');
@@ -173,12 +192,8 @@ export async function interleavedClosedLoops(
       // Every other round in reverse: each side's mean place in the order is the same, and the sides that are
       // compared most (listed next to each other) stay next to each other in time.
       const i = block % 2 === 0 ? k : flows.length - 1 - k;
-      const result = await closedLoop(flows[i]!, {
-        concurrency: opts.concurrency,
-        seconds: opts.seconds,
-        warmupSeconds: opts.warmupSeconds,
-        ...(opts.maxWarmupSeconds !== undefined ? { maxWarmupSeconds: opts.maxWarmupSeconds } : {}),
-      });
+      const { blocks: _blocks, ...loop } = opts;
+      const result = await closedLoop(flows[i]!, loop);
       onBlock?.(flows[i]!, block, result);
       const into = results[i]!;
       into.completed += result.completed;

@@ -115,6 +115,27 @@ describe('bench: interleavedClosedLoops', () => {
     assert.equal(b!.firstError, undefined);
   });
 
+  it('makes a block’s window last `windowCycles` of the warm-up’s cycles when they are longer than `seconds`', async () => {
+    // Cycles of ~50 ms; a window of 0.02 s would hold none or one of them.
+    const [short] = await interleavedClosedLoops([timedFlow('a', 50)], {
+      concurrency: 1,
+      blocks: 1,
+      seconds: 0.02,
+      warmupSeconds: 0,
+    });
+    assert.equal(short!.seconds, 0.02);
+    const [long] = await interleavedClosedLoops([timedFlow('a', 50)], {
+      concurrency: 1,
+      blocks: 1,
+      seconds: 0.02,
+      warmupSeconds: 0,
+      windowCycles: 6,
+    });
+    assert.ok(long!.seconds >= 0.28 && long!.seconds < 1, `window ${long!.seconds} s`);
+    assert.ok(long!.completed >= 4 && long!.completed <= 7, `completed ${long!.completed}`);
+    assert.equal(long!.cyclesPerSecond, long!.completed / long!.seconds);
+  });
+
   it('refuses a block count that is not a positive integer', async () => {
     await assert.rejects(
       interleavedClosedLoops([flow('a', [])], { concurrency: 1, blocks: 0, seconds: 0.1, warmupSeconds: 0 }),
