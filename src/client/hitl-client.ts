@@ -297,7 +297,8 @@ export class HitlClient {
 
   /** The run's content-store key (`<runId>/<first run id of its chain>`). */
   private async transcriptKey(runId: string): Promise<string> {
-    return (await this.transcriptSource(runId)).key;
+    // Content references are read by key alone: no need to ask a reset run how far its entries go.
+    return (await this.transcriptSource(runId, { withStoredLength: false })).key;
   }
 
   /**
@@ -305,7 +306,10 @@ export class HitlClient {
    * has not forked its transcript yet, how much of that key is the run's (`storedLength`; past it the key
    * holds the branch the reset left, until the run's next write forks it).
    */
-  private async transcriptSource(runId: string): Promise<{ key: string; storedLength?: number }> {
+  private async transcriptSource(
+    runId: string,
+    { withStoredLength = true }: { withStoredLength?: boolean } = {},
+  ): Promise<{ key: string; storedLength?: number }> {
     const description = await this.describeRun(runId);
     if (description === undefined) throw new RunNotFoundError(runId);
     // A run reset to an earlier point that forked its transcript publishes the key it went on with.
@@ -313,7 +317,7 @@ export class HitlClient {
     if (typeof forked === 'string' && forked !== '') return { key: forked };
     const key = `${runId}/${description.raw.workflowExecutionInfo?.firstRunId || description.runId}`;
     // Only a reset run asks the run itself (a query: a worker must answer); every other run owns its key whole.
-    if (!description.raw.workflowExtendedInfo?.lastResetTime) return { key };
+    if (!withStoredLength || !description.raw.workflowExtendedInfo?.lastResetTime) return { key };
     const { messagesStored } = await this.getRunState(runId);
     return messagesStored === undefined ? { key } : { key, storedLength: messagesStored };
   }
