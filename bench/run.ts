@@ -32,6 +32,7 @@ import {
   alternatingIdle,
   closedLoop,
   interleavedClosedLoops,
+  turnOrder,
   cyclesPerSecondOneAtATime,
   emptySamples,
   nextIndex,
@@ -572,8 +573,7 @@ async function cpuPhase(env: Env, probes: CpuProbe[], results: Record<string, Si
     const used = probes.map(() => ({ server: 0, worker: 0, client: 0, done: 0, errors: 0 }));
     for (let block = 0; block < blocks; block++) {
       const blockCycles = Math.floor(cycles / blocks) + (block < cycles % blocks ? 1 : 0);
-      for (let k = 0; k < probes.length; k++) {
-        const i = block % 2 === 0 ? k : probes.length - 1 - k;
+      for (const i of turnOrder(probes.length, block)) {
         const probe = probes[i]!;
         const server0 = probe.serverCpuMs ? probe.serverCpuMs() : Number.NaN;
         const worker0 = probe.workerPid !== undefined ? cpuMs(probe.workerPid) : Number.NaN;

@@ -167,6 +167,16 @@ export async function closedLoop(flow: Flow, opts: ClosedLoopOptions): Promise<C
 }
 
 /**
+ * The order in which `count` sides take their turn in round `round` (0-based): as listed, every other round in
+ * reverse. Each side's mean place in the order is the same, and sides listed next to each other (the ones
+ * compared most) stay next to each other in time.
+ */
+export function turnOrder(count: number, round: number): number[] {
+  const order = Array.from({ length: count }, (_, i) => i);
+  return round % 2 === 0 ? order : order.reverse();
+}
+
+/**
  * Closed loops of every side in short blocks, the sides taking turns block by block (every other round in
  * reverse order): at saturation a side's figure swings with the shared machine's minute, and one block per side puts
  * each side into a different minute. Each block is a {@link closedLoop} of its own (warm-up, measured window,
@@ -188,10 +198,7 @@ export async function interleavedClosedLoops(
     samples: emptySamples(),
   }));
   for (let block = 0; block < opts.blocks; block++) {
-    for (let k = 0; k < flows.length; k++) {
-      // Every other round in reverse: each side's mean place in the order is the same, and the sides that are
-      // compared most (listed next to each other) stay next to each other in time.
-      const i = block % 2 === 0 ? k : flows.length - 1 - k;
+    for (const i of turnOrder(flows.length, block)) {
       const { blocks: _blocks, ...loop } = opts;
       const result = await closedLoop(flows[i]!, loop);
       onBlock?.(flows[i]!, block, result);
