@@ -91,7 +91,32 @@ export const SHARED_WORKFLOW_MODULES: string[] = [
  * tests' (test/hooks.ts) and the benchmark's (bench/temporal/side.ts). Add bundle options here.
  */
 export function workflowBundleOptions(workflowsPath: string = WORKFLOWS_PATH): BundleOptions {
-  return { workflowsPath, failureConverterPath: FAILURE_CONVERTER_PATH, preloadModules: SHARED_WORKFLOW_MODULES };
+  return {
+    workflowsPath,
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    preloadModules: SHARED_WORKFLOW_MODULES,
+    webpackConfigHook: compileTypeScriptForES2022,
+  };
+}
+
+type WebpackConfig = Parameters<NonNullable<BundleOptions['webpackConfigHook']>>[0];
+
+/**
+ * The SDK's bundler compiles TypeScript sources (a worker under ts-node bundles `src/`) with swc for ES2017, so
+ * every object spread, `?.` and `??` of the workflow code runs as a helper call, in every run and every replay.
+ * The workflow sandbox is Node 20's V8: compile for ES2022, the target tsc gives the compiled worker's `dist/`
+ * (tsconfig.json), so both run the same language level. JavaScript modules are not compiled either way.
+ */
+function compileTypeScriptForES2022(config: WebpackConfig): WebpackConfig {
+  for (const rule of config.module?.rules ?? []) {
+    if (typeof rule !== 'object' || rule === null || typeof rule.use !== 'object' || rule.use === null) continue;
+    if (Array.isArray(rule.use)) continue;
+    const use = rule.use as { loader?: unknown; options?: unknown };
+    if (typeof use.loader !== 'string' || !use.loader.includes('swc-loader')) continue;
+    const options = use.options as { jsc?: Record<string, unknown> } | undefined;
+    if (options?.jsc !== undefined) options.jsc = { ...options.jsc, target: 'es2022' };
+  }
+  return config;
 }
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
