@@ -12,6 +12,7 @@ import type {
   AwaitPendingActionResult,
   CallModelRequest,
   CallModelResult,
+  CheckToolArgumentsRequest,
   ChatMessage,
   ContinuedState,
   ElicitationAnswer,
@@ -563,11 +564,13 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     }
     return paused() ? { status: 'requires_action', pendingAction: pending } : { status, pendingAction: null };
   }
-  /** Lets pending `awaitPendingAction` calls answer with the final status before the run closes. */
-  async function settleWaiters(): Promise<void> {
-    // Usually none is left: skip the scope and the condition (no command either way).
-    if (wf.allHandlersFinished()) return;
-    await wf.CancellationScope.nonCancellable(() => wf.condition(wf.allHandlersFinished));
+  /**
+   * Lets pending `awaitPendingAction` calls answer with the final status before the run closes. Usually none is
+   * left: then no scope, no condition and not even a promise (the SDK formats a stack trace for each one).
+   */
+  function settleWaiters(): Promise<void> | undefined {
+    if (wf.allHandlersFinished()) return undefined;
+    return wf.CancellationScope.nonCancellable(() => wf.condition(wf.allHandlersFinished));
   }
 
   /**
@@ -617,22 +620,25 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     extra: { reason?: string; finalMessage?: string; finalMessageChars?: number } = {},
   ): Promise<RunResult> {
     // The last tool messages go to the store before the run says it is done.
-    await flushTranscript();
+    const flushing = flushTranscript();
+    if (flushing) await flushing;
     pending = null;
     setSearchStatus(finalStatus);
     setDetails(`**${finalStatus}** (${finishReason})${extra.reason ? `: ${extra.reason}` : ''}`);
     return { status: finalStatus, finishReason, ...extra, turn, ...transcript.view() };
   }
 
-  /** Appends what the store does not have yet (a stored run's last tool messages). */
-  async function flushTranscript(): Promise<void> {
-    if (!transcript.stored || transcript.unappended === 0) return;
-    const { length, transcriptKey: forked } = await appendTranscript.executeWithOptions(
-      { summary: 'append to the transcript', ...TOOL_CALL_OPTIONS },
-      [{ transcript: transcript.cursor(transcriptKey, runId) }],
-    );
-    movedTranscript(forked);
-    transcript.appended(length);
+  /** Appends what the store does not have yet (a stored run's last tool messages); undefined when nothing is left. */
+  function flushTranscript(): Promise<void> | undefined {
+    if (!transcript.stored || transcript.unappended === 0) return undefined;
+    return appendTranscript
+      .executeWithOptions({ summary: 'append to the transcript', ...TOOL_CALL_OPTIONS }, [
+        { transcript: transcript.cursor(transcriptKey, runId) },
+      ])
+      .then(({ length, transcriptKey: forked }) => {
+        movedTranscript(forked);
+        transcript.appended(length);
+      });
   }
 
   /**
@@ -647,12 +653,13 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
 
   /** Set when the final model call closed the content itself (`closeIfFinal`). */
   let transcriptClosed = false;
-  /** Marks the run's content closed (retention deletes it later); never fails the run. */
-  async function closeStoredTranscript(flush: boolean): Promise<void> {
-    if (!transcript.stored || transcriptClosed) return;
-    await wf.CancellationScope.nonCancellable(async () => {
+  /** Marks the run's content closed (retention deletes it later); never fails the run. Undefined: nothing to close. */
+  function closeStoredTranscript(flush: boolean): Promise<void> | undefined {
+    if (!transcript.stored || transcriptClosed) return undefined;
+    return wf.CancellationScope.nonCancellable(async () => {
       try {
-        if (flush) await flushTranscript();
+        const flushing = flush ? flushTranscript() : undefined;
+        if (flushing) await flushing;
         // A forked run also closes the branch it left, so retention deletes that one too.
         const keys = [transcriptKey, runId, ...(transcriptKey !== chainTranscriptKey ? [chainTranscriptKey] : [])];
         const request = { keys };
@@ -766,8 +773,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
    * The exact tool names the user granted for this conversation (or always): those the model turn brought, else
    * read by an activity; none if they cannot be read.
    */
-  async function currentGrants(withTurn: string[] | undefined): Promise<ReadonlySet<string>> {
-    if (withTurn !== undefined) return new Set(withTurn);
+  async function readGrants(): Promise<ReadonlySet<string>> {
     try {
       const request = { userId: input.userId, conversationId: input.conversationId };
       return new Set(
@@ -957,13 +963,10 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     };
   }
 
-  /**
-   * The MCP calls among `calls` whose arguments do not fit the tool's input schema (checked by an activity,
-   * before any pause), by call id. Calls the policy denies are not checked: they are blocked anyway.
-   */
-  async function invalidMcpCalls(calls: StoredToolCall[]): Promise<Record<string, string>> {
+  /** The MCP calls among `calls` whose arguments must be checked: calls the policy denies are blocked anyway. */
+  function mcpArgumentChecks(calls: StoredToolCall[]): CheckToolArgumentsRequest['calls'] {
     const { tools, policy, tighten } = run();
-    const checks = calls.flatMap((call) => {
+    return calls.flatMap((call) => {
       const spec = tools.includes(call.name) ? mcpSpec(call.name) : undefined;
       if (spec === undefined) return [];
       if (evaluateRunPolicy(call.name, policy, { grants: new Set(), tighten }).decision === 'deny') return [];
@@ -977,7 +980,10 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
         },
       ];
     });
-    if (checks.length === 0) return {};
+  }
+
+  /** The checked MCP calls whose arguments do not fit the tool's input schema (an activity, before any pause), by call id. */
+  async function invalidMcpCalls(checks: CheckToolArgumentsRequest['calls']): Promise<Record<string, string>> {
     const { invalid } = await checkToolArguments.executeWithOptions(
       {
         summary: `check arguments of ${checks.length} MCP call(s)`,
@@ -1079,11 +1085,15 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     const allowed: StoredToolCall[] = [];
     const { tools, policy, tighten } = run();
     const offered = calls.filter((call) => tools.includes(call.name));
-    const grants = offered.some((call) => GRANTABLE_RULES.has(evaluateToolPolicy(call.name, policy).rule))
-      ? await currentGrants(grantsWithTurn)
-      : new Set<string>();
+    // Awaited only when an activity must be asked (a promise costs a formatted stack trace in the SDK).
+    const grants = !offered.some((call) => GRANTABLE_RULES.has(evaluateToolPolicy(call.name, policy).rule))
+      ? new Set<string>()
+      : grantsWithTurn !== undefined
+        ? new Set(grantsWithTurn)
+        : await readGrants();
     // MCP calls with arguments their schema refuses get an error message, and no approver is asked.
-    const invalid = await invalidMcpCalls(offered);
+    const checks = mcpArgumentChecks(offered);
+    const invalid = checks.length > 0 ? await invalidMcpCalls(checks) : {};
     for (const call of calls) {
       if (!tools.includes(call.name)) {
         outcomes[call.id] = toolMessage(call, 'error', `Tool "${call.name}" is not available in this run`);
@@ -1302,7 +1312,10 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     await settleWaiters();
     throw err;
   }
-  await closeStoredTranscript(false);
-  await settleWaiters();
+  // Usually both have nothing left to do: then no await, and no promise (see settleWaiters).
+  const closing = closeStoredTranscript(false);
+  if (closing) await closing;
+  const settling = settleWaiters();
+  if (settling) await settling;
   return result;
 }
