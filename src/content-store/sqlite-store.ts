@@ -185,7 +185,7 @@ export class SqliteContentStore implements ContentStore {
     );
     if (plan.insert.length === 0) return { length: plan.length };
     const inserted = plan.insert.map((e) => e.ref);
-    const held = new Set(this.selectContent(args.runId, inserted).map((r) => r.ref));
+    const held = new Set(this.selectHeldRefs(args.runId, inserted));
     const missing = [...new Set(inserted.filter((ref) => !held.has(ref)))];
     if (missing.length > 0) throw new ContentNotFound(args.runId, missing);
     const insert = prepared<[string, number, string]>(
@@ -283,6 +283,16 @@ export class SqliteContentStore implements ContentStore {
   private open(): Database.Database {
     if (this.db === undefined) throw new ContentStoreClosed();
     return this.db;
+  }
+
+  /** Which of `refs` the run holds: an append's check, which needs no contents (reading them copies every blob). */
+  private selectHeldRefs(runId: string, refs: readonly string[]): string[] {
+    return prepared<[string, string], { ref: string }>(
+      this.open(),
+      'SELECT ref FROM hitl_content WHERE run_id = ? AND ref IN (SELECT value FROM json_each(?))',
+    )
+      .all(runId, JSON.stringify([...new Set(refs)]))
+      .map((row) => row.ref);
   }
 
   private selectContent(runId: string, refs: readonly string[]): { ref: string; bytes: Buffer }[] {
