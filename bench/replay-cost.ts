@@ -1,8 +1,9 @@
-// `npm run bench:replay [-- --base <git revision>] [-- --rounds N] [-- --quick]`: CPU time the worker spends to
+// `npm run bench:replay [-- --base <git revision>] [-- --rounds N] [-- --quick] [-- --only <fixture>[,<fixture>…]]`: CPU time the worker spends to
 // replay a run, which is what creating a workflow instance costs (every new run, every resume of an evicted
 // run). Replays the recorded fixtures (test/replay-histories) with the current workflow bundle and, with
 // `--base`, with the bundle of an earlier revision in the same process, rounds alternating; prints CPU per
-// replay for each side and current ÷ base. Only fixtures that both revisions replay clean are counted.
+// replay for each side and current ÷ base. Only fixtures that both revisions replay clean are counted; `--only`
+// keeps the named ones (e.g. `run-features-v4`, a new run's approve cycle), with more copies per round.
 // No server: `Worker.runReplayHistories` needs none.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -68,12 +69,24 @@ async function replay(
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { base: { type: 'string' }, rounds: { type: 'string' }, quick: { type: 'boolean', default: false } },
+    options: {
+      base: { type: 'string' },
+      rounds: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+    },
   });
   const rounds = Number(values.rounds ?? (values.quick ? 3 : 10));
-  const copies = values.quick ? 5 : 20;
+  const only = values.only === undefined ? undefined : new Set(values.only.split(',').filter((name) => name !== ''));
+  // A round of a few fixtures replays each more often, so a round still lasts long enough to measure.
+  const copies = (values.quick ? 5 : 20) * (only === undefined ? 1 : 10);
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   let histories = fixtures(path.join(ROOT, 'test/replay-histories'));
+  if (only !== undefined) {
+    const unknown = [...only].filter((name) => !histories.has(name));
+    if (unknown.length > 0) throw new Error(`--only: no fixture named ${unknown.join(', ')} in test/replay-histories`);
+    histories = new Map([...histories].filter(([name]) => only.has(name)));
+  }
   const sides: Side[] = [{ name: 'current', bundle: await bundle(path.join(ROOT, 'src/workflows')), perReplay: [] }];
   let baseDir: string | undefined;
   if (values.base !== undefined) {
