@@ -51,6 +51,7 @@ import {
   type RunState,
   type RunStatus,
   MAX_INLINE_CONVERSATION_CHARS,
+  RESET_NOT_FORKED_MEMO_KEY,
   TRANSCRIPT_KEY_MEMO_KEY,
   type MessagesPage,
 } from '../contracts';
@@ -317,7 +318,11 @@ export class HitlClient {
     if (typeof forked === 'string' && forked !== '') return { key: forked };
     const key = `${runId}/${description.raw.workflowExecutionInfo?.firstRunId || description.runId}`;
     // Only a reset run asks the run itself (a query: a worker must answer); every other run owns its key whole.
-    if (!withStoredLength || !description.raw.workflowExtendedInfo?.lastResetTime) return { key };
+    // A run continued from a reset run that had not forked says so in its memo (continue-as-new does not carry
+    // `lastResetTime`).
+    const reset =
+      description.raw.workflowExtendedInfo?.lastResetTime || description.memo?.[RESET_NOT_FORKED_MEMO_KEY] === true;
+    if (!withStoredLength || !reset) return { key };
     const { messagesStored } = await this.getRunState(runId);
     return messagesStored === undefined ? { key } : { key, storedLength: messagesStored };
   }

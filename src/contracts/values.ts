@@ -39,6 +39,12 @@ export const RUN_ACCESS_MEMO_KEY = 'hitlAccess';
  * client); absent, the key is `<workflowId>/<firstExecutionRunId>`.
  */
 export const TRANSCRIPT_KEY_MEMO_KEY = 'hitlTranscriptKey';
+/**
+ * Memo key (`true`) of a run continued from a reset run that has not forked its transcript yet: like the reset
+ * run itself (whose description has `lastResetTime`, which continue-as-new does not carry), its readers read the
+ * chain's key only up to `getRunState().messagesStored`.
+ */
+export const RESET_NOT_FORKED_MEMO_KEY = 'hitlResetNotForked';
 /** Longest id or name that arrives from outside (user ids, agent ids, tool names, claim values). */
 export const MAX_ID_CHARS = 256;
 

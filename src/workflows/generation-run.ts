@@ -66,6 +66,7 @@ import {
   INVALID_INPUT_ERROR_TYPE,
   inlineRunConfig,
   isInlineRunInput,
+  RESET_NOT_FORKED_MEMO_KEY,
   RUN_ACCESS_MEMO_KEY,
   TRANSCRIPT_KEY_MEMO_KEY,
   truncateToolResult,
@@ -855,10 +856,28 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       return;
     }
     const state = continuedState(turnInProgress);
-    if (inline && transcriptKey === chainTranscriptKey) await wf.continueAsNew<typeof generationRun>(input, state);
+    // A reset run (or one continued from it) still on the chain's key: the key holds the branch the reset left
+    // past this run's entries, and the next run's description will not say it was reset. The memo does.
+    const marked = resetNotForked();
+    const { [RESET_NOT_FORKED_MEMO_KEY]: _mark, ...carriedMemo } = wf.workflowInfo().memo ?? {};
+    const memo = marked ? { ...carriedMemo, [RESET_NOT_FORKED_MEMO_KEY]: true } : carriedMemo;
+    if (inline && transcriptKey === chainTranscriptKey && !marked) {
+      await wf.continueAsNew<typeof generationRun>(input, state);
+    }
     // An agent run keeps its memo (who may read and resolve it) in the next run of the chain, and so does a
     // run whose transcript forked (the key readers find it under).
-    else await wf.makeContinueAsNewFunc<typeof generationRun>({ memo: wf.workflowInfo().memo })(input, state);
+    else await wf.makeContinueAsNewFunc<typeof generationRun>({ memo })(input, state);
+  }
+
+  /**
+   * This run was reset (its start event names another run) or continues one that was, and its transcript is
+   * still the chain's key: past its own entries the key may hold the branch the reset left. Decides only the
+   * memo of the continue-as-new, which a replay does not check: an offline replayer (`Worker.runReplayHistory`),
+   * which knows no run id but the start event's, takes a reset run for one that was not, and still replays it.
+   */
+  function resetNotForked(): boolean {
+    if (!transcript.stored || transcriptKey !== chainTranscriptKey) return false;
+    return info.originalExecutionRunId !== info.runId || info.memo?.[RESET_NOT_FORKED_MEMO_KEY] === true;
   }
 
   /**

@@ -113,9 +113,14 @@ export async function readSandboxFile(sandboxDir: string, path: string, userId =
 }
 
 /** With RECORD_HISTORIES=1, saves the run's history as a replay fixture (see test/workflow/replay.test.ts). */
-export async function maybeRecordHistory(harness: Harness, runId: string, name: string): Promise<void> {
+export async function maybeRecordHistory(
+  harness: Harness,
+  runId: string,
+  name: string,
+  executionRunId?: string,
+): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const history = await harness.env.client.workflow.getHandle(runId).fetchHistory();
+  const history = await harness.env.client.workflow.getHandle(runId, executionRunId).fetchHistory();
   await mkdir(REPLAY_HISTORIES_DIR, { recursive: true });
   await writeFile(join(REPLAY_HISTORIES_DIR, `${name}.json`), historyToJSON(history));
 }

@@ -10,6 +10,7 @@ import { TRANSCRIPT_KEY_MEMO_KEY, type InlineRunInput } from '../../src/contract
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { chainHistories, workflowTaskFailures } from '../../src/dev/history';
+import { SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS } from '../hooks';
 import {
   call,
   contentClosedAt,
@@ -188,6 +189,57 @@ describe('reset of a run that keeps its transcript in the content store (real de
     assert.equal(after.total, 4);
     assert.equal(after.messages[2]?.role, 'tool');
     assert.notDeepEqual(after.messages[2], before.messages[2], 'the rejection, not the old branch’s result');
+  });
+
+  it('a reset run that continues as new while paused, before it forks: readers still see its own entries', async () => {
+    // As above: a completed run (4 entries) reset to its pause, so the chain's key holds the old branch.
+    const { runId } = await h.client.startRun(
+      scriptedInput(
+        [{ tool_calls: [call('w1', 'write_file', { path: 'b.txt', content: 'b' })] }, { content: 'done' }],
+        { maxTurns: 2 },
+      ),
+    );
+    const first = await waitForPending(h.client, runId);
+    await decideW1(runId, first.actionId, 'approve');
+    assert.equal((await h.client.result(runId)).status, 'completed');
+    const client = h.env.client;
+    const history = await client.workflow.getHandle(runId).fetchHistory();
+    const modelDone = history.events!.find((e) => e.activityTaskCompletedEventAttributes)!;
+    const pausingTask = history.events!.find(
+      (e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) > Number(modelDone.eventId),
+    )!;
+    const baseRunId = (await client.workflow.getHandle(runId).describe()).runId;
+    const resetRunId = await resetAt(runId, baseRunId, pausingTask.eventId, 'the pause');
+    const again = await waitForPending(h.client, runId);
+
+    // Waiters grow the paused run's history until the server suggests continue-as-new: the run hands the
+    // pause over to a new run, still without having written anything.
+    let current = resetRunId;
+    for (let n = 0; n < SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS && current === resetRunId; n += 1) {
+      const wait = await h.client.waitForPendingAction(runId, { timeoutMs: 5_000 });
+      assert.equal(wait.pendingAction?.actionId ?? again.actionId, again.actionId);
+      current = (await client.workflow.getHandle(runId).describe()).runId;
+    }
+    assert.notEqual(current, resetRunId, 'the reset run continued as new while paused');
+    // The reset run's history: the patch marker, then continue-as-new with the memo.
+    await maybeRecordHistory(h, runId, 'reset-continued-not-forked', resetRunId);
+    const description = await client.workflow.getHandle(runId).describe();
+    assert.equal(description.memo?.[TRANSCRIPT_KEY_MEMO_KEY], undefined, 'not forked');
+    assert.equal((await waitForPending(h.client, runId)).actionId, again.actionId, 'the same pause');
+
+    const page = await h.client.readMessages(runId);
+    assert.equal(page.total, 2, 'the old branch’s tool result and answer are not this run’s');
+    assert.deepEqual(
+      page.messages.map((m) => m.role),
+      ['user', 'assistant'],
+    );
+
+    // Rejected: the continued run forks, completes, and readers follow the fork.
+    await decideW1(runId, again.actionId, 'reject');
+    assert.equal((await h.client.result(runId)).status, 'completed');
+    const after = await h.client.readMessages(runId);
+    assert.equal(after.total, 4);
+    assert.equal(after.messages[3]?.role, 'assistant');
   });
 
   it('a forked run that continues as new keeps its transcript key in the next run', async () => {
