@@ -382,9 +382,11 @@ export async function readMessagesPage(
   limit: number,
   readableLength?: number,
 ): Promise<MessagesPage> {
+  const pageLimit = Math.min(Math.max(limit, 1), MAX_MESSAGES_PAGE);
+  // Entries past the readable length are dropped below: read no more of them than the store needs to send (≥ 1).
   const read = await store.readTranscript(key, {
     fromSeq,
-    limit: Math.min(Math.max(limit, 1), MAX_MESSAGES_PAGE),
+    limit: readableLength === undefined ? pageLimit : Math.min(pageLimit, Math.max(readableLength - fromSeq, 1)),
   });
   const page =
     readableLength === undefined

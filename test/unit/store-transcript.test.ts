@@ -343,5 +343,22 @@ describe('transcript writes of the activities (store-transcript)', () => {
       nextSeq: 2,
     });
     assert.deepEqual(await readMessagesPage(sqlite, key, 2, 10, 2), { messages: [], fromSeq: 2, total: 2, nextSeq: 2 });
+    // It asks the store for no more entries than are readable (at least one: the store's smallest page).
+    const limits: (number | undefined)[] = [];
+    const watched = new Proxy(sqlite, {
+      get(target, name, receiver) {
+        const value: unknown = Reflect.get(target, name, receiver);
+        if (name !== 'readTranscript' || typeof value !== 'function') return value;
+        return (runId: string, options?: { fromSeq?: number; limit?: number }) => {
+          limits.push(options?.limit);
+          return target.readTranscript(runId, options);
+        };
+      },
+    });
+    await readMessagesPage(watched, key, 0, 10, 2);
+    await readMessagesPage(watched, key, 1, 10, 2);
+    await readMessagesPage(watched, key, 2, 10, 2);
+    await readMessagesPage(watched, key, 0, 10);
+    assert.deepEqual(limits, [2, 1, 1, 10]);
   });
 });
