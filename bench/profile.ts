@@ -20,7 +20,7 @@ import { checkShapes } from './floor/shape-check';
 import { FloorFlow } from './floor/side';
 import type { ShapedParts } from './floor/workflows';
 import { startComparisonStack } from './lib/comparison-stack';
-import { closedLoop, type Flow } from './lib/load';
+import { closedLoop, turnOrder, type Flow } from './lib/load';
 import { cpuMs, threadCpuMs } from './lib/machine';
 import {
   connectBenchClient,
@@ -244,9 +244,8 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       // Every other round in reverse: what a side leaves for the server to finish (visibility writes, timer
       // deletions) lands in the next side's round, so no side should always follow the same one.
-      const order = [...sides.entries()];
-      if (round % 2 === 0) order.reverse();
-      for (const [i, { flow, worker }] of order) {
+      for (const i of turnOrder(sides.length, round - 1)) {
+        const { flow, worker } = sides[i]!;
         const window = windows[i]!;
         const threads0 = threadCpuMs(worker.pid);
         const server0 = cpuMs(server.pid);
