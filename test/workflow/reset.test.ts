@@ -98,6 +98,40 @@ describe('reset of a run that keeps its transcript in the content store (real de
     assert.ok(outcome.ok, JSON.stringify(outcome));
   }
 
+  /**
+   * A run that asks before it writes `file`, is approved and ends (4 entries in the chain's key), then is reset
+   * to the workflow task that paused: the new run replays the first model call (2 entries stored) and pauses
+   * again, writing nothing, so it has not forked and the chain's key still holds the old branch.
+   */
+  async function completedRunResetToItsPause(file: string): Promise<{
+    runId: string;
+    resetRunId: string;
+    again: Awaited<ReturnType<typeof waitForPending>>;
+    before: Awaited<ReturnType<Harness['client']['readMessages']>>;
+  }> {
+    const { runId } = await h.client.startRun(
+      scriptedInput([{ tool_calls: [call('w1', 'write_file', { path: file, content: file })] }, { content: 'done' }], {
+        maxTurns: 2,
+      }),
+    );
+    const first = await waitForPending(h.client, runId);
+    await decideW1(runId, first.actionId, 'approve');
+    assert.equal((await h.client.result(runId)).status, 'completed');
+    const before = await h.client.readMessages(runId);
+    assert.equal(before.total, 4);
+    const client = h.env.client;
+    const history = await client.workflow.getHandle(runId).fetchHistory();
+    const modelDone = history.events!.find((e) => e.activityTaskCompletedEventAttributes)!;
+    const pausingTask = history.events!.find(
+      (e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) > Number(modelDone.eventId),
+    )!;
+    const baseRunId = (await client.workflow.getHandle(runId).describe()).runId;
+    const resetRunId = await resetAt(runId, baseRunId, pausingTask.eventId, 'the pause');
+    const again = await waitForPending(h.client, runId);
+    assert.notEqual(again.actionId, first.actionId);
+    return { runId, resetRunId, again, before };
+  }
+
   /** Failed workflow tasks but the one a reset records (the reason it was reset). */
   function failuresOtherThanReset(histories: History[]): string[] {
     const reset = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW;
@@ -139,33 +173,8 @@ describe('reset of a run that keeps its transcript in the content store (real de
   });
 
   it('a reset run that has not forked yet: readers see its own entries, not the branch the reset left', async () => {
-    // The run asks before it writes a file, is approved, and ends: 4 entries in the chain's key.
-    const { runId } = await h.client.startRun(
-      scriptedInput(
-        [{ tool_calls: [call('w1', 'write_file', { path: 'a.txt', content: 'a' })] }, { content: 'done' }],
-        {
-          maxTurns: 2,
-        },
-      ),
-    );
-    const first = await waitForPending(h.client, runId);
-    await decideW1(runId, first.actionId, 'approve');
-    assert.equal((await h.client.result(runId)).status, 'completed');
-    const before = await h.client.readMessages(runId);
-    assert.equal(before.total, 4);
-
-    // Reset to the workflow task that paused: the new run replays the first model call (2 entries stored)
-    // and pauses again, writing nothing, so it has not forked and the chain's key still holds the old branch.
+    const { runId, resetRunId, again, before } = await completedRunResetToItsPause('a.txt');
     const client = h.env.client;
-    const history = await client.workflow.getHandle(runId).fetchHistory();
-    const modelDone = history.events!.find((e) => e.activityTaskCompletedEventAttributes)!;
-    const pausingTask = history.events!.find(
-      (e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) > Number(modelDone.eventId),
-    )!;
-    const baseRunId = (await client.workflow.getHandle(runId).describe()).runId;
-    const resetRunId = await resetAt(runId, baseRunId, pausingTask.eventId, 'the pause');
-    const again = await waitForPending(h.client, runId);
-    assert.notEqual(again.actionId, first.actionId);
     const description = await client.workflow.getHandle(runId).describe();
     assert.equal(description.runId, resetRunId);
     assert.equal(description.memo?.[TRANSCRIPT_KEY_MEMO_KEY], undefined, 'not forked');
@@ -193,24 +202,8 @@ describe('reset of a run that keeps its transcript in the content store (real de
 
   it('a reset run that continues as new while paused, before it forks: readers still see its own entries', async () => {
     // As above: a completed run (4 entries) reset to its pause, so the chain's key holds the old branch.
-    const { runId } = await h.client.startRun(
-      scriptedInput(
-        [{ tool_calls: [call('w1', 'write_file', { path: 'b.txt', content: 'b' })] }, { content: 'done' }],
-        { maxTurns: 2 },
-      ),
-    );
-    const first = await waitForPending(h.client, runId);
-    await decideW1(runId, first.actionId, 'approve');
-    assert.equal((await h.client.result(runId)).status, 'completed');
+    const { runId, resetRunId, again } = await completedRunResetToItsPause('b.txt');
     const client = h.env.client;
-    const history = await client.workflow.getHandle(runId).fetchHistory();
-    const modelDone = history.events!.find((e) => e.activityTaskCompletedEventAttributes)!;
-    const pausingTask = history.events!.find(
-      (e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) > Number(modelDone.eventId),
-    )!;
-    const baseRunId = (await client.workflow.getHandle(runId).describe()).runId;
-    const resetRunId = await resetAt(runId, baseRunId, pausingTask.eventId, 'the pause');
-    const again = await waitForPending(h.client, runId);
 
     // Waiters grow the paused run's history until the server suggests continue-as-new: the run hands the
     // pause over to a new run, still without having written anything.
