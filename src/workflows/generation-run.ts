@@ -771,8 +771,8 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   }
 
   /**
-   * The exact tool names the user granted for this conversation (or always): those the model turn brought, else
-   * read by an activity; none if they cannot be read.
+   * The exact tool names the user granted for this conversation (or always), read by an activity (when the model
+   * turn did not bring them); none if they cannot be read.
    */
   async function readGrants(): Promise<ReadonlySet<string>> {
     try {
