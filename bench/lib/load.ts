@@ -197,9 +197,9 @@ export async function interleavedClosedLoops(
     cyclesPerSecond: 0,
     samples: emptySamples(),
   }));
+  const { blocks: _blocks, ...loop } = opts;
   for (let block = 0; block < opts.blocks; block++) {
     for (const i of turnOrder(flows.length, block)) {
-      const { blocks: _blocks, ...loop } = opts;
       const result = await closedLoop(flows[i]!, loop);
       onBlock?.(flows[i]!, block, result);
       const into = results[i]!;

@@ -317,12 +317,13 @@ export class HitlClient {
     const forked = description.memo?.[TRANSCRIPT_KEY_MEMO_KEY];
     if (typeof forked === 'string' && forked !== '') return { key: forked };
     const key = `${runId}/${description.raw.workflowExecutionInfo?.firstRunId || description.runId}`;
+    if (!withStoredLength) return { key };
     // Only a reset run asks the run itself (a query: a worker must answer); every other run owns its key whole.
     // A run continued from a reset run that had not forked says so in its memo (continue-as-new does not carry
     // `lastResetTime`).
     const reset =
       description.raw.workflowExtendedInfo?.lastResetTime || description.memo?.[RESET_NOT_FORKED_MEMO_KEY] === true;
-    if (!withStoredLength || !reset) return { key };
+    if (!reset) return { key };
     const { messagesStored } = await this.getRunState(runId);
     return messagesStored === undefined ? { key } : { key, storedLength: messagesStored };
   }
