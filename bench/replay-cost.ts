@@ -1,9 +1,13 @@
-// `npm run bench:replay [-- --base <git revision>] [-- --rounds N] [-- --quick] [-- --only <fixture>[,<fixture>…]]`: CPU time the worker spends to
-// replay a run, which is what creating a workflow instance costs (every new run, every resume of an evicted
-// run). Replays the recorded fixtures (test/replay-histories) with the current workflow bundle and, with
-// `--base`, with the bundle of an earlier revision in the same process, rounds alternating; prints CPU per
-// replay for each side and current ÷ base. Only fixtures that both revisions replay clean are counted; `--only`
-// keeps the named ones (e.g. `run-features-v4`, a new run's approve cycle), with more copies per round.
+// `npm run bench:replay [-- --base <git revision>] [-- --rounds N] [-- --quick] [-- --only <fixture>[,<fixture>…]]
+// [-- --counts-only]`: CPU time the worker spends to replay a run, which is what creating a workflow instance
+// costs (every new run, every resume of an evicted run). Replays the recorded fixtures (test/replay-histories)
+// with the current workflow bundle and, with `--base`, with the bundle of an earlier revision in the same
+// process, rounds alternating; prints CPU per replay for each side and current ÷ base. Only fixtures that both
+// revisions replay clean are counted; `--only` keeps the named ones (e.g. `run-features-v4`, a new run's
+// approve cycle), with more copies per round.
+// First it prints the promises the workflow code creates per replay and the stack frames the SDK captures for
+// them: figures that, unlike CPU time on a shared machine, are the same on every run of the same code, so a
+// small change to the workflow code can be priced; `--counts-only` prints only those.
 // No server: `Worker.runReplayHistories` needs none.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -21,6 +25,7 @@ import {
 } from '@temporalio/worker';
 import { workflowBundleOptions } from '../src/worker';
 import { median } from './lib/stats';
+import { countWorkflowPromises, type WorkflowPromiseCounts } from './lib/workflow-promises';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -49,6 +54,52 @@ async function bundle(workflowsPath: string): Promise<WorkflowBundleWithSourceMa
   });
 }
 
+/** Fixtures listed one by one in the counts; more are summed. */
+const MAX_FIXTURES_LISTED = 8;
+
+/** Promises and stack frames of one replay of each history, on each side. */
+async function printCounts(sides: Side[], histories: Map<string, temporal.api.history.v1.IHistory>): Promise<void> {
+  const bySide = new Map<string, Map<string, WorkflowPromiseCounts>>();
+  for (const side of sides) {
+    const counts = new Map<string, WorkflowPromiseCounts>();
+    for (const [name, history] of histories) {
+      const stop = countWorkflowPromises();
+      const failed = await replay(side, new Map([[name, history]]), 1);
+      const counted = stop();
+      if (failed.size > 0) throw new Error(`${side.name} failed to replay ${name}`);
+      counts.set(name, counted);
+    }
+    bySide.set(side.name, counts);
+  }
+  const format = ({ promises, frames }: WorkflowPromiseCounts): string =>
+    `${String(promises).padStart(6)} promises ${String(frames).padStart(7)} frames`;
+  const sum = (counts: Iterable<WorkflowPromiseCounts>): WorkflowPromiseCounts => {
+    const total = { promises: 0, frames: 0 };
+    for (const { promises, frames } of counts) {
+      total.promises += promises;
+      total.frames += frames;
+    }
+    return total;
+  };
+  console.log('per replay (deterministic): promises the workflow code creates, stack frames the SDK captures for them');
+  const rows: [string, (counts: Map<string, WorkflowPromiseCounts>) => WorkflowPromiseCounts][] =
+    histories.size <= MAX_FIXTURES_LISTED
+      ? [...histories.keys()].map((name) => [name, (counts) => counts.get(name)!])
+      : [[`all ${histories.size} fixtures`, (counts) => sum(counts.values())]];
+  for (const [label, pick] of rows) {
+    const figures = sides.map((side) => pick(bySide.get(side.name)!));
+    const ratio =
+      figures.length === 2
+        ? `   current ÷ base: ${(figures[0]!.promises / figures[1]!.promises).toFixed(2)} / ` +
+          `${(figures[0]!.frames / figures[1]!.frames).toFixed(2)}`
+        : '';
+    console.log(`  ${label}`);
+    sides.forEach((side, index) =>
+      console.log(`    ${side.name.padEnd(22)} ${format(figures[index]!)}${index === 0 ? ratio : ''}`),
+    );
+  }
+}
+
 /** Replays every history `copies` times; returns the ids that failed. */
 async function replay(
   side: Side,
@@ -74,6 +125,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string' },
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      'counts-only': { type: 'boolean', default: false },
     },
   });
   const rounds = Number(values.rounds ?? (values.quick ? 3 : 10));
@@ -111,6 +163,11 @@ async function main(): Promise<void> {
       console.log(`skipped ${name}: ${side.name} does not replay it`);
       histories.delete(name);
     }
+  }
+  await printCounts(sides, histories);
+  if (values['counts-only']) {
+    if (baseDir !== undefined) rmSync(baseDir, { recursive: true, force: true });
+    return;
   }
   const replays = histories.size * copies;
   console.log(`${histories.size} fixtures × ${copies} copies per round, ${rounds} rounds, sides alternating`);
