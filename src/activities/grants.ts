@@ -72,10 +72,10 @@ export function createGrantActivities(client: Client, taskQueue: string): GrantA
     async loadGrants(request: LoadGrantsRequest): Promise<string[]> {
       const parsed = LoadGrantsRequestSchema.safeParse(request);
       if (!parsed.success) throw invalid('loadGrants request', parsed.error);
-      const { userId, conversationId } = parsed.data;
+      const { userId, conversationId, grantors } = parsed.data;
       try {
         const grants = await client.workflow.getHandle(userGrantsWorkflowId(userId)).query(listGrantsQuery);
-        return grantedToolNames(grants, conversationId);
+        return grantedToolNames(grants, conversationId, grantors);
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) return [];
         throw error;

@@ -137,19 +137,34 @@ export type UserGrantsState = z.infer<typeof UserGrantsStateSchema>;
 
 /**
  * The exact tool names granted to a run in `conversationId`: every `always` grant plus the `session`
- * grants of that conversation, each name once, in the order the grants were made.
+ * grants of that conversation, each name once, in the order the grants were made. With `grantors`, only the
+ * grants those identities made count: a remembered approval stands for its approver's decision, so it counts
+ * only in runs that approver may decide (the run's approvers). Without, every grant counts (a request of a
+ * run recorded before grantors were passed).
  */
-export function grantedToolNames(grants: readonly Grant[], conversationId: string): string[] {
+export function grantedToolNames(
+  grants: readonly Grant[],
+  conversationId: string,
+  grantors?: readonly string[],
+): string[] {
   const names = new Set<string>();
   for (const grant of grants) {
+    if (grantors !== undefined && !grantors.includes(grant.grantedBy)) continue;
     if (grant.scope === 'always' || (grant.scope === 'session' && grant.conversationId === conversationId))
       names.add(grant.tool);
   }
   return [...names];
 }
 
-/** Argument of activity `loadGrants`. */
-export const LoadGrantsRequestSchema = z.object({ userId: IdSchema, conversationId: IdSchema });
+/**
+ * Argument of activity `loadGrants`. `grantors`: the run's approvers by identity; only their grants count
+ * (a grant made where the user approved their own calls must not stand in for an approver another agent names).
+ */
+export const LoadGrantsRequestSchema = z.object({
+  userId: IdSchema,
+  conversationId: IdSchema,
+  grantors: z.array(IdSchema).max(100).optional(),
+});
 export type LoadGrantsRequest = z.infer<typeof LoadGrantsRequestSchema>;
 
 /** Argument of activity `recordGrant`: whose entity, and the grant to add (with `approvedAt` when known). */

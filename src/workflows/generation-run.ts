@@ -22,6 +22,7 @@ import type {
   HitlActivities,
   HumanInterruptPayload,
   JsonObject,
+  LoadGrantsRequest,
   McpElicitationPayload,
   ModelConfig,
   NormalizedAgentRunInput,
@@ -771,12 +772,21 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
   }
 
   /**
+   * Which grants apply to this run: the user's, for this conversation or always, made by one of the run's
+   * approvers (by identity). A grant the user gave themselves in a run of another agent, where they were their
+   * own approver, must not skip the approvers this run names.
+   */
+  function grantsRequest(): LoadGrantsRequest {
+    return { userId: input.userId, conversationId: input.conversationId, grantors: run().approvers.users };
+  }
+
+  /**
    * The exact tool names the user granted for this conversation (or always), read by an activity (when the model
    * turn did not bring them); none if they cannot be read.
    */
   async function readGrants(): Promise<ReadonlySet<string>> {
     try {
-      const request = { userId: input.userId, conversationId: input.conversationId };
+      const request = grantsRequest();
       return new Set(
         noLocalActivities
           ? await loadGrants.executeWithOptions({ summary: 'read grants', ...GRANTS_ACTIVITY_OPTIONS }, [request])
@@ -1223,9 +1233,7 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
           : { messages: transcript.messages }),
         tools: run().tools,
         ...(run().toolSpecs !== undefined ? { toolSpecs: run().toolSpecs } : {}),
-        ...(modelCallDoesMore && grantsMayApply()
-          ? { grantsFor: { userId: input.userId, conversationId: input.conversationId } }
-          : {}),
+        ...(modelCallDoesMore && grantsMayApply() ? { grantsFor: grantsRequest() } : {}),
         ...(modelCallDoesMore && transcript.stored ? { closeIfFinal: true } : {}),
       });
       turn += 1;

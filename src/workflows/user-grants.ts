@@ -46,6 +46,13 @@ function sameGrant(a: GrantIdentity, b: GrantIdentity): boolean {
   return a.tool === b.tool && sameBucket(a, b);
 }
 
+/**
+ * Grants are kept per grantor (a run counts only the grants of its own approvers, so one approver's grant of a
+ * tool must not stand in for another's). Entities recorded before kept the first grant of a tool and answered
+ * later ones with it; they still do, so their histories replay.
+ */
+export const GRANTS_PER_GRANTOR_PATCH = 'grants-per-grantor';
+
 function bucketName(grant: GrantIdentity): string {
   return grant.scope === 'always' ? '"always"' : `"session" of conversation "${grant.conversationId}"`;
 }
@@ -208,7 +215,10 @@ export async function userGrants(state?: UserGrantsState): Promise<never> {
       prune(now);
       const revoked = revokedSinceApproval(request);
       if (revoked) throw revoked;
-      const existing = grants.find((grant) => sameGrant(grant, request));
+      const sameTool = grants.filter((grant) => sameGrant(grant, request));
+      const existing =
+        sameTool.find((grant) => grant.grantedBy === request.grantedBy) ??
+        (sameTool.length > 0 && !wf.patched(GRANTS_PER_GRANTOR_PATCH) ? sameTool[0] : undefined);
       if (existing) {
         rememberWrite(existing, now);
         return { ...existing };

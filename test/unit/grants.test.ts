@@ -5,6 +5,7 @@ import {
   GRANT_REVOKED_ERROR_TYPE,
   GRANT_WRITE_MEMORY_MS,
   grantedToolNames,
+  LoadGrantsRequestSchema,
   GrantRetentionSchema,
   GrantRevocationSchema,
   GrantSchema,
@@ -179,6 +180,20 @@ describe('grant contracts', () => {
       assert.deepEqual(grantedToolNames(grants, 'c3'), ['read_file', 'write_file']);
       assert.deepEqual(grantedToolNames([], 'c1'), []);
       assert.deepEqual(grantedToolNames([grant('delete_file', 'session', 'c1')], 'c2'), []);
+    });
+
+    it("with grantors, counts only their grants (a run's approvers), each name once", () => {
+      const byBoss = { ...grant('delete_file', 'always'), grantedBy: 'boss' };
+      const mixed = [...grants, byBoss, { ...grant('read_file', 'always'), grantedBy: 'boss' }];
+      assert.deepEqual(grantedToolNames(mixed, 'c1', ['boss']), ['delete_file', 'read_file']);
+      assert.deepEqual(grantedToolNames(mixed, 'c1', ['u1', 'boss']), ['delete_file', 'read_file', 'write_file']);
+      assert.deepEqual(grantedToolNames(mixed, 'c1', []), []);
+      // Without grantors (a request recorded before they were passed) every grant counts, as before.
+      assert.deepEqual(grantedToolNames(mixed, 'c3'), ['read_file', 'write_file', 'delete_file']);
+      assert.equal(
+        LoadGrantsRequestSchema.safeParse({ userId: 'u', conversationId: 'c', grantors: ['boss'] }).success,
+        true,
+      );
     });
   });
 });

@@ -94,17 +94,27 @@ describe('userGrants entity (real dev server)', function () {
     assert.equal(again.runId, description.runId);
   });
 
-  it('re-adding the same tool, scope and conversation returns the first grant unchanged', async () => {
+  it('re-adding the same tool, scope and conversation by the same grantor returns the first grant unchanged', async () => {
     const userId = newUser();
     const first = await record(userId, session('write_file', 'c1', { grantedBy: 'alice', runId: 'run-a' }));
-    const second = await record(userId, session('write_file', 'c1', { grantedBy: 'bob', runId: 'run-b' }));
-    assert.deepEqual(second, first);
+    assert.deepEqual(await record(userId, session('write_file', 'c1', { grantedBy: 'alice', runId: 'run-b' })), first);
     const firstAlways = await record(userId, always('write_file', { grantedBy: 'alice' }));
-    assert.deepEqual(await record(userId, always('write_file', { grantedBy: 'carol' })), firstAlways);
+    assert.deepEqual(await record(userId, always('write_file', { grantedBy: 'alice' })), firstAlways);
     // Same tool in another conversation is a different grant.
     const other = await record(userId, session('write_file', 'c2', { grantedBy: 'bob' }));
     assert.equal(other.grantedBy, 'bob');
     assert.deepEqual(await listGrants(env.client, userId), [first, firstAlways, other]);
+  });
+
+  it('keeps a grant per grantor (runs count only their approvers’ grants); a revocation removes every grantor’s', async () => {
+    const userId = newUser();
+    const byAlice = await record(userId, always('write_file', { grantedBy: 'alice', runId: 'run-a' }));
+    const byBob = await record(userId, always('write_file', { grantedBy: 'bob', runId: 'run-b' }));
+    assert.equal(byBob.grantedBy, 'bob');
+    assert.equal(byBob.runId, 'run-b');
+    assert.deepEqual(await listGrants(env.client, userId), [byAlice, byBob]);
+    assert.deepEqual(await revokeGrant(env.client, userId, { tool: 'write_file', scope: 'always' }), { revoked: 2 });
+    assert.deepEqual(await listGrants(env.client, userId), []);
   });
 
   it('loadGrants: always grants apply everywhere, session grants only in their conversation', async () => {
@@ -194,7 +204,7 @@ describe('userGrants entity (real dev server)', function () {
     assert.match(full.message, /64/);
     assert.match(full.message, /always/);
     // A grant the bucket already holds is still answered (idempotent), not refused.
-    assert.deepEqual(await record(userId, always('tool_0', { grantedBy: 'someone-else' })), made[0]);
+    assert.deepEqual(await record(userId, always('tool_0')), made[0]);
 
     // Session buckets are per conversation and separate from 'always'.
     for (let n = 0; n < MAX_GRANTS_PER_SCOPE; n += 1) made.push(await record(userId, session(`tool_${n}`, 'c1')));
