@@ -77,6 +77,13 @@ export function previewText(text: string, max: number = MESSAGE_PREVIEW_CHARS): 
 // ---- resolution.ts ----
 export const MAX_REASON_CHARS = 4000;
 export const MAX_ANSWER_CHARS = 16_000;
+/**
+ * A resolution larger than this (serialized) that the run would refuse is refused by the update validator, so it
+ * never enters history nor the audit log. Otherwise anyone who may read a run could grow its history by a
+ * megabyte per refused request while it cannot continue as new (paused on an MCP elicitation, or inside an
+ * activity) until Temporal terminates it; smaller refusals are recorded, at most a few MiB per run.
+ */
+export const MAX_AUDITED_REFUSAL_CHARS = 4096;
 
 // ---- run-input.ts ----
 /** True for v1 inline input: it carries its own `model`. */

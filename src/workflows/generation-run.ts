@@ -62,6 +62,7 @@ import {
   ALL_DECISIONS,
   ASK_USER_QUESTION,
   DEFAULT_AWAIT_PENDING_MS,
+  MAX_AUDITED_REFUSAL_CHARS,
   MAX_CONCURRENT_WAITERS,
   FINAL_RUN_STATUSES,
   INVALID_INPUT_ERROR_TYPE,
@@ -86,6 +87,7 @@ import {
   parseRunConfig,
   parseRunInput,
 } from './parse';
+import { jsonLimitProblem } from '../contracts/json-limits';
 import { checkResolution, type ResolutionCheck } from './validate-resolution';
 
 /** An accepted resolution and when it was accepted (the workflow time of its handler). */
@@ -394,17 +396,33 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
     audit.record(entry);
   }
 
+  /** What a resolution is judged against: the pending action, who may decide, what was decided or expired. */
+  function resolutionContext(): Parameters<typeof checkResolution>[1] {
+    return { pending, approvers: config?.approvers ?? noApprovers, resolvedActionIds, expiredActionIds };
+  }
+
+  /**
+   * The refusal of a large resolution, judged before it is accepted (see MAX_AUDITED_REFUSAL_CHARS); null for
+   * a small one, one the run would accept, or the repeat of an accepted update (the handler answers it again).
+   */
+  function largeResolutionRefusal(raw: unknown): Refusal | null {
+    if (jsonLimitProblem(raw, MAX_AUDITED_REFUSAL_CHARS, 'The resolution') === undefined) return null;
+    const updateId = wf.currentUpdateInfo()?.id;
+    if (updateId !== undefined && acceptedUpdates.has(updateId)) return null;
+    try {
+      const check = checkResolution(raw, resolutionContext());
+      return check.ok ? null : check.refusal;
+    } catch {
+      return null; // the handler records it as unreadable
+    }
+  }
+
   /** Shared by update and signal: checks, records, and on success resolves before any await. */
   function tryResolve(raw: unknown, via: 'update' | 'signal'): ResolveResult | Refusal {
     const at = new Date().toISOString();
     let check: ResolutionCheck;
     try {
-      check = checkResolution(raw, {
-        pending,
-        approvers: config?.approvers ?? noApprovers,
-        resolvedActionIds,
-        expiredActionIds,
-      });
+      check = checkResolution(raw, resolutionContext());
     } catch (err) {
       // A handler must never throw anything but a typed refusal: that would fail the workflow task.
       const refusal: Refusal = { type: 'InvalidResolution', message: `Unreadable resolution: ${String(err)}` };
@@ -484,10 +502,10 @@ export async function generationRun(rawInput: RunInput, continued?: ContinuedSta
       return outcome;
     },
     {
-      // Malformed payloads are refused here and never enter history; everything else is judged
-      // (and recorded in the audit log) by the handler.
+      // Malformed payloads, and large ones the run would refuse, are refused here and never enter history;
+      // everything else is judged (and recorded in the audit log) by the handler.
       validator: (resolution) => {
-        const refusal = checkResolutionShape(resolution);
+        const refusal = checkResolutionShape(resolution) ?? largeResolutionRefusal(resolution);
         if (refusal) throw refusalFailure(refusal);
       },
     },
