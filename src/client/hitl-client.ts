@@ -129,6 +129,18 @@ export function idempotentRunId(userId: string, idempotencyKey: string): string 
   return `run-${digest}`;
 }
 
+/**
+ * The update id of a resolution sent with a caller's idempotency key: one per (caller, key) pair, hashed as
+ * `idempotentRunId` is, so no two pairs share it (a plain `<caller>:<key>` made ("a", "b:K") and ("a:b", "K")
+ * one id, and the second caller got the first one's answer).
+ */
+export function idempotentResolveId(callerId: string, idempotencyKey: string): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify(['temporal-hitl/resolve/v1', callerId, idempotencyKey]))
+    .digest('hex');
+  return `resolve-${digest}`;
+}
+
 /** JSON with object keys sorted at every level and `undefined` members left out: one text per value. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';

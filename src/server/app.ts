@@ -20,6 +20,7 @@ import { isGrpcServiceError } from '@temporalio/client';
 import {
   ContentNotFoundError,
   IdempotencyKeyReusedError,
+  idempotentResolveId,
   InvalidGrantRequestError,
   InvalidRunInputError,
   PayloadTooLargeError,
@@ -711,7 +712,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
         const outcome = await hitl.resolve(
           runId,
           resolution,
-          key ? { idempotencyKey: `http:${caller.sub}:${key}` } : {},
+          key ? { idempotencyKey: idempotentResolveId(caller.sub, key) } : {},
         );
         if (outcome.ok) return outcome.result;
         const { status, body } = refusalToHttp(outcome.refusal);

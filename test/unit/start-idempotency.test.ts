@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import {
   canonicalJson,
   IdempotencyKeySchema,
+  idempotentResolveId,
   idempotentRunId,
   runRequestFingerprint,
 } from '../../src/client/hitl-client';
@@ -31,6 +32,15 @@ describe('idempotent starts (pure parts)', () => {
     // No concatenation ambiguity: ("a", "b:c") and ("a:b", "c") are different pairs.
     assert.notEqual(idempotentRunId('a', 'b:c'), idempotentRunId('a:b', 'c'));
     assert.notEqual(idempotentRunId('a","b', 'c'), idempotentRunId('a', 'b","c'));
+  });
+
+  it('idempotentResolveId: one update id per (caller, key) pair, with no concatenation ambiguity', () => {
+    const id = idempotentResolveId('a', 'b:K');
+    assert.match(id, /^resolve-[0-9a-f]{64}$/);
+    assert.equal(idempotentResolveId('a', 'b:K'), id);
+    // Before, both were `http:a:b:K`: the second caller got the first one's answer.
+    assert.notEqual(idempotentResolveId('a:b', 'K'), id);
+    assert.notEqual(idempotentResolveId('b', 'b:K'), id, 'keys are per caller');
   });
 
   it('canonicalJson: sorted keys at every level, undefined members left out, arrays in order', () => {

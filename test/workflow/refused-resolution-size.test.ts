@@ -3,7 +3,6 @@
 // approver, sent refused resolutions of ~1 MB each; each was written to history, and at ~50 MB Temporal
 // terminated the run. Large resolutions the run would refuse are now refused before they are accepted.
 import assert from 'node:assert/strict';
-import type { Resolution } from '../../src/contracts';
 import { MAX_AUDITED_REFUSAL_CHARS } from '../../src/contracts/values';
 import {
   elicitationOutcome,
@@ -36,7 +35,7 @@ describe('refused resolutions and history size (real dev server)', function () {
           actionId: pending.actionId,
           approver: 'u1',
           answer: large,
-        } as Resolution);
+        });
         assert.equal(outcome.ok, false);
         assert.equal(!outcome.ok && outcome.refusal.type, 'NotAuthorized');
       }
