@@ -103,6 +103,8 @@ export interface BuildApiOptions {
   startRunBodyLimit?: number;
   /** SSE tuning; defaults: poll every 1 s, heartbeat every 15 s. */
   events?: Partial<RunEventStreamOptions>;
+  /** Event streams one caller (token subject) may hold open at once; default 16. More answer 429. */
+  maxStreamsPerCaller?: number;
   /**
    * Base URL of the Temporal Web UI (e.g. `http://127.0.0.1:8233`), for the console's links to a run.
    * `startApiServer` takes it from `HITL_WEB_UI_URL`. Without it the console shows no Web UI link.
@@ -263,7 +265,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     ...(options.events?.resultTimeoutMs !== undefined ? { resultTimeoutMs: options.events.resultTimeoutMs } : {}),
     ...(options.events?.maxFailures !== undefined ? { maxFailures: options.events.maxFailures } : {}),
   };
-  const streams = new RunEventStreams();
+  const streams = new RunEventStreams(options.maxStreamsPerCaller);
   const consoleConfig = {
     webUiUrl: normalizeWebUiUrl(options.webUiUrl),
     namespace: options.namespace ?? hitl.client.options.namespace,
@@ -775,15 +777,36 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
               description: 'text/event-stream',
               content: { 'text/event-stream': { schema: z.string() } },
             },
-            ...errorResponses(401, 404, 503),
+            ...errorResponses(401, 404, 429, 503),
           },
         },
       },
       async (request, reply) => {
         const { runId } = request.params;
-        await readableRun(runId, identity(request));
+        const caller = identity(request);
+        await readableRun(runId, caller);
+        if (!streams.reserve(caller.sub)) {
+          throw new ApiError(
+            'TooManyStreams',
+            `At most ${streams.maxPerCaller} event streams may be open per user; close one first`,
+          );
+        }
+        // The token was checked when the stream opened: it must not outlive the token.
+        const exp = caller.claims.exp;
         reply.hijack();
-        await streamRunEvents(hitl, runId, reply.raw, streamOptions, streams, request.log);
+        try {
+          await streamRunEvents(
+            hitl,
+            runId,
+            reply.raw,
+            streamOptions,
+            streams,
+            request.log,
+            typeof exp === 'number' ? exp * 1000 : undefined,
+          );
+        } finally {
+          streams.release(caller.sub);
+        }
       },
     );
 

@@ -75,9 +75,32 @@ export interface RunEventStreamOptions {
 
 const DESCRIBE_EVERY_POLLS = 10;
 
-/** Closes every open stream when the server stops (open SSE responses would keep it from closing). */
+/** Event streams one caller may hold open at once (each polls a worker every `pollIntervalMs`). */
+export const DEFAULT_MAX_STREAMS_PER_CALLER = 16;
+
+/**
+ * The open streams: closes every one when the server stops (open SSE responses would keep it from closing),
+ * and counts them per caller, so one token cannot open enough of them to keep the workers busy answering.
+ */
 export class RunEventStreams {
   private readonly open = new Set<() => void>();
+  private readonly perCaller = new Map<string, number>();
+
+  constructor(readonly maxPerCaller: number = DEFAULT_MAX_STREAMS_PER_CALLER) {}
+
+  /** Takes one of `caller`'s stream slots; false when the caller holds `maxPerCaller` already. */
+  reserve(caller: string): boolean {
+    const held = this.perCaller.get(caller) ?? 0;
+    if (held >= this.maxPerCaller) return false;
+    this.perCaller.set(caller, held + 1);
+    return true;
+  }
+
+  release(caller: string): void {
+    const held = this.perCaller.get(caller) ?? 0;
+    if (held <= 1) this.perCaller.delete(caller);
+    else this.perCaller.set(caller, held - 1);
+  }
 
   add(stop: () => void): () => void {
     this.open.add(stop);
@@ -90,8 +113,9 @@ export class RunEventStreams {
 }
 
 /**
- * Writes the event stream of `runId` to `res` until the run ends, the client goes away, or the server
- * closes. The response must not have been sent yet (the route hijacks the reply).
+ * Writes the event stream of `runId` to `res` until the run ends, the client goes away, the server closes, or
+ * `until` (epoch ms: the caller's token expires) passes; then an `error` event `TokenExpired` ends it and the
+ * client reconnects with a fresh token. The response must not have been sent yet (the route hijacks the reply).
  */
 export async function streamRunEvents(
   hitl: HitlClient,
@@ -100,6 +124,7 @@ export async function streamRunEvents(
   options: RunEventStreamOptions,
   registry: RunEventStreams,
   log: FastifyBaseLogger,
+  until?: number,
 ): Promise<void> {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -188,6 +213,12 @@ export async function streamRunEvents(
           send({ event: closedAs, data: { status: closedAs, turn: state.turn } });
           return;
         }
+      }
+      if (until !== undefined && Date.now() + options.pollIntervalMs >= until) {
+        await sleep(Math.max(0, until - Date.now()));
+        if (closed) return;
+        send({ event: 'error', data: { type: 'TokenExpired', error: 'The token expired: reconnect with a new one' } });
+        return;
       }
       await sleep(options.pollIntervalMs);
     }

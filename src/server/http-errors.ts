@@ -44,6 +44,8 @@ export const API_ERROR_HTTP_STATUS = {
   IdempotencyKeyReused: 409,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
+  /** `GET /runs/:runId/events`: the caller holds the most event streams one user may hold open. */
+  TooManyStreams: 429,
   /** The run keeps no transcript in the content store (it started before the store), or the API has none. */
   TranscriptUnavailable: 404,
   /** `GET /runs/:runId/content/:ref`: the run keeps no binary content with this reference. */
