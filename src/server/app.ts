@@ -74,6 +74,7 @@ import {
   RunIdParamsSchema,
   RunViewSchema,
   SseQuerySchema,
+  MAX_START_MESSAGES,
   StartRunBodySchema,
   StartRunHeadersSchema,
   StartRunResponseSchema,
@@ -429,6 +430,16 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
       '/runs',
       {
         bodyLimit: options.startRunBodyLimit ?? START_RUN_BODY_LIMIT,
+        // The schema's cap on messages, checked before the schema parses every one of them.
+        preValidation: async (request) => {
+          const { messages } = (request.body ?? {}) as { messages?: unknown };
+          if (Array.isArray(messages) && messages.length > MAX_START_MESSAGES) {
+            throw new ApiError(
+              'InvalidInput',
+              `messages: at most ${MAX_START_MESSAGES} messages (got ${messages.length})`,
+            );
+          }
+        },
         schema: {
           tags: ['runs'],
           operationId: 'startRun',

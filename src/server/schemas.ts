@@ -58,6 +58,13 @@ export const RequestMessageSchema = z.discriminatedUnion('role', [
 ]);
 
 /**
+ * Messages a `POST /runs` may carry. Each one costs the API parsing, checking and serializing (2.2 million
+ * one-word messages in a 64 MiB body took 13 s of CPU and 1.4 GB); a conversation this long is far beyond any
+ * model's context, and its bytes may still reach the body limit in fewer, longer messages.
+ */
+export const MAX_START_MESSAGES = 10_000;
+
+/**
  * `POST /runs`: a run of one of the configured agents, owned by the caller (the token subject). It can
  * only tighten the agent: extra deny / ask patterns, a shorter TTL, abort on expiry.
  */
@@ -68,7 +75,10 @@ export const StartRunBodySchema = z.strictObject(
     messages: z
       .array(RequestMessageSchema)
       .min(1)
-      .describe('the conversation so far; system prompts come from the agent, not the request'),
+      .max(MAX_START_MESSAGES)
+      .describe(
+        `the conversation so far (at most ${MAX_START_MESSAGES} messages); system prompts come from the agent, not the request`,
+      ),
     tighten: TightenSchema.optional().describe(
       'only stricter than the agent: more deny / ask patterns, a shorter approvalTtlMs, onExpiry "abort"',
     ),

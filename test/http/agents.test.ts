@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { McpManager, userSandboxDir } from '../../src/activities';
 import { toolsVersion } from '../../src/agent-config';
 import type { PendingAction, ResolveResult, RunStatus, ToolMessage } from '../../src/contracts';
+import { MAX_START_MESSAGES, StartRunBodySchema } from '../../src/server/schemas';
 import {
   buildApi,
   issueDevToken,
@@ -290,6 +291,20 @@ describe('HTTP API: agents and the trust boundary of POST /runs (real server, re
       const sentinel = await start(user, 'chat');
       await expectStatus(user, sentinel, 'completed');
       await assertOnlyRun(user, sentinel);
+    });
+
+    it('more than MAX_START_MESSAGES messages is 400 InvalidInput naming the cap, before any message is parsed', async () => {
+      // Found by a trust review: 2.2 million one-word messages in one 64 MiB body took 13 s of CPU and 1.4 GB.
+      const messages = Array.from({ length: MAX_START_MESSAGES + 1 }, () => ({ role: 'user', content: 'x' }));
+      const res = await as('u1').post<ErrorBody>('/runs', runRequest('chat', { messages }));
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.type, 'InvalidInput');
+      assert.match(res.body.error, new RegExp(`at most ${MAX_START_MESSAGES} messages`));
+      assert.equal(
+        StartRunBodySchema.safeParse(runRequest('chat', { messages: messages.slice(1) })).success,
+        true,
+        'exactly the cap is a valid request',
+      );
     });
 
     it('404 AgentNotFound for an unknown agent', async () => {
