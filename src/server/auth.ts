@@ -81,10 +81,19 @@ export function loadAuthConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Aut
   if (jwksUrl !== undefined) {
     const config: AuthConfig = { kind: 'jwks', jwksUrl, ...common };
     validateAuthConfig(config);
+    // An identity provider signs tokens for many applications: without an audience, a token it issued for any
+    // of them would be accepted here as a user.
+    if (audience === undefined) {
+      throw new AuthConfigError(
+        'HITL_JWKS_URL needs HITL_JWT_AUDIENCE: the audience (aud) the identity provider puts in tokens for this API',
+      );
+    }
     return config;
   }
   return undefined;
 }
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export function validateAuthConfig(config: AuthConfig): void {
   if (config.kind === 'secret' && config.secret.length < MIN_SECRET_LENGTH) {
@@ -99,6 +108,10 @@ export function validateAuthConfig(config: AuthConfig): void {
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       throw new AuthConfigError(`HITL_JWKS_URL must be an http(s) URL: ${config.jwksUrl}`);
+    }
+    // Whoever can change the keys on the way can mint tokens: plain http only to this host.
+    if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+      throw new AuthConfigError(`HITL_JWKS_URL must be https (http only for a loopback host): ${config.jwksUrl}`);
     }
   }
 }

@@ -145,8 +145,9 @@ describe('auth', () => {
         loadAuthConfigFromEnv({
           HITL_JWKS_URL: 'https://idp.example/jwks.json',
           HITL_JWT_ISSUER: 'https://idp.example',
+          HITL_JWT_AUDIENCE: 'hitl',
         }),
-        { kind: 'jwks', jwksUrl: 'https://idp.example/jwks.json', issuer: 'https://idp.example' },
+        { kind: 'jwks', jwksUrl: 'https://idp.example/jwks.json', issuer: 'https://idp.example', audience: 'hitl' },
       );
       const throwsConfig = (env: NodeJS.ProcessEnv, message: RegExp) =>
         assert.throws(
@@ -156,7 +157,15 @@ describe('auth', () => {
       throwsConfig({ HITL_JWT_SECRET: SECRET, HITL_JWKS_URL: 'https://x/jwks' }, /not both/);
       throwsConfig({ HITL_JWT_SECRET: 'short' }, /at least 32/);
       throwsConfig({ HITL_JWKS_URL: 'not a url' }, /not a URL/);
-      throwsConfig({ HITL_JWKS_URL: 'file:///etc/keys' }, /http/);
+      throwsConfig({ HITL_JWKS_URL: 'file:///etc/keys', HITL_JWT_AUDIENCE: 'hitl' }, /http/);
+      // Found by a trust review: a shared identity provider's tokens for other applications were accepted.
+      throwsConfig({ HITL_JWKS_URL: 'https://idp.example/jwks.json' }, /HITL_JWT_AUDIENCE/);
+      // Keys fetched over plain http from another host could be swapped on the way.
+      throwsConfig({ HITL_JWKS_URL: 'http://idp.example/jwks.json', HITL_JWT_AUDIENCE: 'hitl' }, /https/);
+      assert.equal(
+        loadAuthConfigFromEnv({ HITL_JWKS_URL: 'http://127.0.0.1:8080/jwks.json', HITL_JWT_AUDIENCE: 'hitl' })?.kind,
+        'jwks',
+      );
     });
 
     it('bearerToken reads only "Bearer <token>"', () => {
