@@ -118,6 +118,36 @@ async function replay(
   return failed;
 }
 
+/** CPU per replay of each side, rounds alternating (every other round in reverse), and current ÷ base. */
+async function printCpuPerReplay(
+  sides: Side[],
+  histories: Map<string, temporal.api.history.v1.IHistory>,
+  rounds: number,
+  copies: number,
+): Promise<void> {
+  const replays = histories.size * copies;
+  console.log(`${histories.size} fixtures × ${copies} copies per round, ${rounds} rounds, sides alternating`);
+  for (let round = 0; round < rounds; round += 1) {
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+      const before = process.cpuUsage();
+      const failed = await replay(side, histories, copies);
+      if (failed.size > 0) throw new Error(`${side.name} failed to replay ${[...failed].join(', ')}`);
+      const used = process.cpuUsage(before);
+      side.perReplay.push((used.user + used.system) / 1000 / replays);
+    }
+  }
+  for (const side of sides) {
+    const sorted = [...side.perReplay].sort((a, b) => a - b);
+    console.log(
+      `${side.name.padEnd(24)} CPU per replay: median ${median(side.perReplay).toFixed(2)} ms ` +
+        `(rounds ${sorted[0]!.toFixed(2)}–${sorted[sorted.length - 1]!.toFixed(2)})`,
+    );
+  }
+  if (sides.length === 2) {
+    console.log(`current ÷ base: ${(median(sides[0]!.perReplay) / median(sides[1]!.perReplay)).toFixed(2)}`);
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -165,31 +195,7 @@ async function main(): Promise<void> {
     }
   }
   await printCounts(sides, histories);
-  if (values['counts-only']) {
-    if (baseDir !== undefined) rmSync(baseDir, { recursive: true, force: true });
-    return;
-  }
-  const replays = histories.size * copies;
-  console.log(`${histories.size} fixtures × ${copies} copies per round, ${rounds} rounds, sides alternating`);
-  for (let round = 0; round < rounds; round += 1) {
-    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-      const before = process.cpuUsage();
-      const failed = await replay(side, histories, copies);
-      if (failed.size > 0) throw new Error(`${side.name} failed to replay ${[...failed].join(', ')}`);
-      const used = process.cpuUsage(before);
-      side.perReplay.push((used.user + used.system) / 1000 / replays);
-    }
-  }
-  for (const side of sides) {
-    const sorted = [...side.perReplay].sort((a, b) => a - b);
-    console.log(
-      `${side.name.padEnd(24)} CPU per replay: median ${median(side.perReplay).toFixed(2)} ms ` +
-        `(rounds ${sorted[0]!.toFixed(2)}–${sorted[sorted.length - 1]!.toFixed(2)})`,
-    );
-  }
-  if (sides.length === 2) {
-    console.log(`current ÷ base: ${(median(sides[0]!.perReplay) / median(sides[1]!.perReplay)).toFixed(2)}`);
-  }
+  if (!values['counts-only']) await printCpuPerReplay(sides, histories, rounds, copies);
   if (baseDir !== undefined) rmSync(baseDir, { recursive: true, force: true });
 }
 
