@@ -3,6 +3,7 @@
 // approver, sent refused resolutions of ~1 MB each; each was written to history, and at ~50 MB Temporal
 // terminated the run. Large resolutions the run would refuse are now refused before they are accepted.
 import assert from 'node:assert/strict';
+import { measureJson, type JsonMeasure } from '../../src/contracts/json-limits';
 import { MAX_AUDITED_REFUSAL_CHARS } from '../../src/contracts/values';
 import {
   elicitationOutcome,
@@ -51,10 +52,25 @@ describe('refused resolutions and history size (real dev server)', function () {
         elicitation: { action: 'decline' },
       });
       assert.equal(!small.ok && small.refusal.type, 'NotAuthorized');
+      // At the bound: a refusal of exactly MAX_AUDITED_REFUSAL_CHARS (as the run measures it) is audited, one
+      // character more is refused before it is accepted.
+      const sized = (chars: number) => {
+        const resolution = { actionId: pending.actionId, approver: 'u1', answer: '' };
+        const overhead = (measureJson(resolution, { maxDepth: 64, maxChars: Infinity }) as JsonMeasure).chars;
+        return { ...resolution, answer: 'x'.repeat(chars - overhead) };
+      };
+      for (const chars of [MAX_AUDITED_REFUSAL_CHARS, MAX_AUDITED_REFUSAL_CHARS + 1]) {
+        const outcome = await h.client.resolve(runId, sized(chars));
+        assert.equal(!outcome.ok && outcome.refusal.type, 'NotAuthorized');
+      }
       const { decisions } = await h.client.getRunState(runId);
       assert.deepEqual(
         decisions.map((entry) => [entry.approver, entry.outcome]),
-        [['u1', 'refused']],
+        [
+          ['u1', 'refused'],
+          ['u1', 'refused'],
+        ],
+        'the small refusal and the one at the bound',
       );
 
       const decided = await h.client.resolve(runId, {
