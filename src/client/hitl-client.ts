@@ -123,10 +123,12 @@ const StartRequestMemoSchema = z.object({ fingerprint: z.string() });
  * the pair), so equal keys of two users name two runs and a key can never name another user's run.
  */
 export function idempotentRunId(userId: string, idempotencyKey: string): string {
-  const digest = createHash('sha256')
-    .update(JSON.stringify(['temporal-hitl/start-run/v1', userId, idempotencyKey]))
-    .digest('hex');
-  return `run-${digest}`;
+  return `run-${digestOf('temporal-hitl/start-run/v1', userId, idempotencyKey)}`;
+}
+
+/** SHA-256 hex of the parts as a JSON array: an unambiguous encoding, whatever characters the parts hold. */
+function digestOf(...parts: string[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
 /**
@@ -135,10 +137,7 @@ export function idempotentRunId(userId: string, idempotencyKey: string): string 
  * one id, and the second caller got the first one's answer).
  */
 export function idempotentResolveId(callerId: string, idempotencyKey: string): string {
-  const digest = createHash('sha256')
-    .update(JSON.stringify(['temporal-hitl/resolve/v1', callerId, idempotencyKey]))
-    .digest('hex');
-  return `resolve-${digest}`;
+  return `resolve-${digestOf('temporal-hitl/resolve/v1', callerId, idempotencyKey)}`;
 }
 
 /** JSON with object keys sorted at every level and `undefined` members left out: one text per value. */
